@@ -1,0 +1,171 @@
+/*  ob_config - settings from the environment and an optional .env file. */
+#include "common/ob_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static char *
+s_trim(char *s)
+{
+    while (isspace((unsigned char)*s))
+        s++;
+    char *end = s + strlen(s);
+    while (end > s && isspace((unsigned char)end[-1]))
+        *--end = '\0';
+    return s;
+}
+
+int
+ob_config_load_env_file(const char *path)
+{
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return errno == ENOENT ? 0 : -1;
+    char line[4096];
+    while (fgets(line, sizeof line, file)) {
+        char *text = s_trim(line);
+        if (*text == '\0' || *text == '#')
+            continue;
+        if (strncmp(text, "export ", 7) == 0)
+            text = s_trim(text + 7);
+        char *eq = strchr(text, '=');
+        if (!eq)
+            continue;
+        *eq = '\0';
+        char *name = s_trim(text);
+        char *value = s_trim(eq + 1);
+        size_t len = strlen(value);
+        if (len >= 2 && (value[0] == '"' || value[0] == '\'') && value[len - 1] == value[0]) {
+            value[len - 1] = '\0';
+            value++;
+        }
+        if (*name)
+            setenv(name, value, 0);
+    }
+    fclose(file);
+    return 0;
+}
+
+int
+ob_config_load(void)
+{
+    const char *path = getenv("ENV_FILE");
+    return ob_config_load_env_file(path && *path ? path : ".env");
+}
+
+const char *
+ob_config_get(const char *name)
+{
+    const char *value = getenv(name);
+    if ((!value || !*value) && strcmp(name, "STRIPE_SECRET_KEY") == 0)
+        value = getenv("STRIPE_API_KEY");
+    return value && *value ? value : NULL;
+}
+
+const char *
+ob_config_str(const char *name, const char *fallback)
+{
+    const char *value = ob_config_get(name);
+    return value ? value : fallback;
+}
+
+static bool
+s_parse_long(const char *text, long *out)
+{
+    char *end;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (errno || end == text || *end != '\0')
+        return false;
+    *out = value;
+    return true;
+}
+
+long
+ob_config_int(const char *name, long fallback)
+{
+    const char *value = ob_config_get(name);
+    long parsed;
+    return value && s_parse_long(value, &parsed) ? parsed : fallback;
+}
+
+static int
+s_parse_bool(const char *text)
+{
+    static const char *yes[] = {"1", "true", "yes", "on"}, *no[] = {"0", "false", "no", "off"};
+    for (int i = 0; i < 4; i++) {
+        if (strcasecmp(text, yes[i]) == 0)
+            return 1;
+        if (strcasecmp(text, no[i]) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+bool
+ob_config_bool(const char *name, bool fallback)
+{
+    const char *value = ob_config_get(name);
+    int parsed = value ? s_parse_bool(value) : -1;
+    return parsed < 0 ? fallback : parsed == 1;
+}
+
+static bool
+s_has_prefix(const char *text, const char *prefix)
+{
+    return strncmp(text, prefix, strlen(prefix)) == 0;
+}
+
+/*  Returns NULL when value fits the spec, else a short reason. */
+static const char *
+s_check(const ob_config_spec_t *spec, const char *value)
+{
+    long number;
+    switch (spec->kind) {
+    case OB_CONFIG_STRING:
+        return NULL;
+    case OB_CONFIG_INT:
+        if (!s_parse_long(value, &number))
+            return "must be an integer";
+        if (number < spec->min || number > spec->max)
+            return "is out of range";
+        return NULL;
+    case OB_CONFIG_URL:
+        if (!(s_has_prefix(value, "http://") || s_has_prefix(value, "https://")) || strlen(value) < 10)
+            return "must be an http:// or https:// URL";
+        return NULL;
+    case OB_CONFIG_DB_URL:
+        if (s_has_prefix(value, "postgres://") || s_has_prefix(value, "postgresql://") || strchr(value, '='))
+            return NULL;
+        return "must be a postgres:// URL or a libpq connection string";
+    case OB_CONFIG_REDIS_URL:
+        if (!s_has_prefix(value, "redis://") || strlen(value) <= strlen("redis://"))
+            return "must be a redis://host:port URL";
+        return NULL;
+    case OB_CONFIG_BOOL:
+        return s_parse_bool(value) < 0 ? "must be true or false" : NULL;
+    case OB_CONFIG_ENDPOINT:
+        if (s_has_prefix(value, "tcp://") || s_has_prefix(value, "ipc://") || s_has_prefix(value, "inproc://"))
+            return NULL;
+        return "must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555";
+    }
+    return "has an unknown kind";
+}
+
+int
+ob_config_validate(const ob_config_spec_t *specs, size_t count, FILE *out)
+{
+    int problems = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *value = ob_config_get(specs[i].name);
+        const char *reason = value ? s_check(&specs[i], value) : specs[i].required ? "is required but not set" : NULL;
+        if (reason) {
+            fprintf(out, "config: %s %s\n", specs[i].name, reason);
+            problems++;
+        }
+    }
+    return problems;
+}

@@ -1,0 +1,63 @@
+/*  ob_json - the JSON shapes every process answers with. */
+#include "common/ob_json.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+size_t
+ob_json_error(char *buf, size_t cap, const char *code, const char *message)
+{
+    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    size_t len = body ? json_dumpb(body, buf, cap > 0 ? cap - 1 : 0, JSON_COMPACT) : 0;
+    json_decref(body);
+    if (len == 0 || len >= cap) {
+        /* Too small for the message: fall back to the code alone, which is always short. */
+        static const char fallback[] = "{\"error\":{\"code\":\"internal\",\"message\":\"error\"}}";
+        len = sizeof fallback - 1 < cap ? sizeof fallback - 1 : 0;
+        memcpy(buf, fallback, len);
+    }
+    if (cap > 0)
+        buf[len] = '\0';
+    return len;
+}
+
+char *
+ob_json_error_new(const char *code, const char *message, size_t *len_out)
+{
+    json_t *body = json_pack("{s:{s:s,s:s}}", "error", "code", code, "message", message);
+    char *text = ob_json_dump(body, len_out);
+    json_decref(body);
+    return text;
+}
+
+json_t *
+ob_json_parse_object(const char *data, size_t len, const char **reason_out)
+{
+    json_error_t error;
+    json_t *value = data && len ? json_loadb(data, len, JSON_REJECT_DUPLICATES, &error) : NULL;
+    if (!value) {
+        *reason_out = "the body is not valid JSON";
+        return NULL;
+    }
+    if (!json_is_object(value)) {
+        json_decref(value);
+        *reason_out = "the body must be a JSON object";
+        return NULL;
+    }
+    return value;
+}
+
+const char *
+ob_json_str(const json_t *object, const char *key)
+{
+    return json_string_value(json_object_get(object, key));
+}
+
+char *
+ob_json_dump(const json_t *value, size_t *len_out)
+{
+    char *text = value ? json_dumps(value, JSON_COMPACT) : NULL;
+    if (len_out)
+        *len_out = text ? strlen(text) : 0;
+    return text;
+}

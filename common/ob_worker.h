@@ -1,0 +1,87 @@
+/*  ob_worker - the runtime every worker process runs on.
+ *
+ *  Connects a DEALER to the gateway's broker (BROKER_ENDPOINT), says READY
+ *  for its service with a credit (how many requests it holds at once), and
+ *  then loops: take every request waiting (up to the credit), hand them to
+ *  the service's methods, send the replies, exchange heartbeats, run the
+ *  service's background tick. When the broker goes silent it reconnects
+ *  with a fresh socket; on SIGTERM it says DISCONNECT, finishes what it
+ *  holds, and returns 0.
+ *
+ *  A method either handles one job at a time (handle) or every waiting job
+ *  of that method at once (handle_batch): the latter is how a service group-
+ *  commits, one transaction for many requests, each answered only after
+ *  the commit.
+ */
+#ifndef OB_WORKER_H_INCLUDED
+#define OB_WORKER_H_INCLUDED
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ob_err.h"
+#include "proto/ob_proto.h"
+
+/*  One request and its answer. The envelope's views (and the payload's, once
+ *  unpacked) stay valid until the job is answered and released by the
+ *  runtime, i.e. for the whole handler call. */
+typedef struct {
+    ob_envelope_t envelope;
+    int status;     /* the answer's HTTP status; 0 = not answered yet */
+    char *body;     /* the answer's JSON body (malloc'd, owned by the job) */
+    size_t body_len;
+    char etag[80];  /* optional ETag for cacheable answers */
+    void *_frames;  /* private: the received message, which owns the bytes */
+} ob_job_t;
+
+/*  Answers with a JSON value; steals the reference. */
+void ob_job_reply_json(ob_job_t *job, int status, json_t *body);
+
+/*  Answers {"error":{"code","message"}} with the given status. */
+void ob_job_reply_error(ob_job_t *job, int status, const char *code, const char *message);
+
+/*  Answers an error by outcome; the status comes from ob_err_http_status. */
+void ob_job_reply_err(ob_job_t *job, ob_err_t err, const char *code, const char *message);
+
+/*  Unpacks the job's payload as an ob_call (the generic API call). Answers
+ *  400 itself and returns -1 when it is malformed. */
+int ob_job_call(ob_job_t *job, ob_call_t *call);
+
+/*  Parses the call's body as a JSON object; answers 400 and returns NULL
+ *  when it is not one. An empty body gives an empty object. */
+json_t *ob_job_body_object(ob_job_t *job, const ob_call_t *call);
+
+typedef void(ob_worker_handle_fn)(void *state, ob_job_t *job);
+typedef void(ob_worker_batch_fn)(void *state, ob_job_t **jobs, size_t count);
+
+typedef struct {
+    const char *name;                 /* "plans.list" */
+    ob_worker_handle_fn *handle;      /* one job at a time, or */
+    ob_worker_batch_fn *handle_batch; /* all waiting jobs of this method at once */
+} ob_worker_method_t;
+
+typedef struct {
+    const char *service;              /* "subscription": must be a broker service name */
+    const ob_worker_method_t *methods;
+    size_t method_count;
+    void *state;                      /* passed to every callback */
+    int credit;                       /* requests held at once (default 64) */
+    int tick_ms;                      /* background tick period (default 250) */
+    /*  Background work (outboxes, retries). Returns > 0 when it did work and
+     *  has more, so the runtime calls it again without waiting. */
+    int (*on_tick)(void *state);
+    /*  An extra fd to watch (e.g. a LISTEN connection), -1 for none; asked
+     *  every turn since it can change after a reconnect. */
+    int (*watch_fd)(void *state);
+    void (*on_fd)(void *state);
+} ob_worker_config_t;
+
+/*  Runs the worker until SIGTERM or SIGINT. Reads BROKER_ENDPOINT and
+ *  HEARTBEAT_MS. Returns the process exit code (0 after a clean goodbye). */
+int ob_worker_run(const ob_worker_config_t *config);
+
+/*  Asks a running worker to stop as on SIGTERM (for tests). */
+void ob_worker_request_stop(void);
+
+#endif

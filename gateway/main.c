@@ -1,0 +1,145 @@
+/*  gateway - the only HTTP edge, and the broker the workers connect to.
+ *
+ *  The main thread validates the settings, starts the broker thread, the
+ *  loop threads and (when a JWKS URL is set) the key refresher, then waits
+ *  for SIGTERM/SIGINT with sigwait: signals are blocked everywhere else, so
+ *  no loop thread is ever interrupted. On SIGTERM the loop threads stop
+ *  accepting and finish in-flight requests, then everything is joined and
+ *  the process exits 0.
+ */
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zmq.h>
+
+#include "common/ob_config.h"
+#include "common/ob_log.h"
+#include "gateway/ob_broker.h"
+#include "gateway/ob_jwt_auth.h"
+#include "gateway/ob_lago_sig.h"
+#include "gateway/ob_server.h"
+
+static const ob_config_spec_t s_settings[] = {
+    {"GATEWAY_PORT", OB_CONFIG_INT, false, 1, 65535},
+    {"GATEWAY_HOST", OB_CONFIG_STRING, false, 0, 0},
+    {"GATEWAY_THREADS", OB_CONFIG_INT, false, 1, 64},
+    {"BROKER_BIND", OB_CONFIG_ENDPOINT, false, 0, 0},
+    {"MAX_BODY_BYTES", OB_CONFIG_INT, false, 1024, 64L * 1024 * 1024},
+    {"REQUEST_TIMEOUT_MS", OB_CONFIG_INT, false, 100, 600000},
+    {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
+    {"BROKER_QUEUE_LIMIT", OB_CONFIG_INT, false, 16, 1000000},
+    {"STRIPE_WEBHOOK_TOLERANCE_S", OB_CONFIG_INT, false, 1, 86400},
+    {"AUTH_JWKS_URL", OB_CONFIG_URL, false, 0, 0},
+    {"LAGO_API_URL", OB_CONFIG_URL, false, 0, 0},
+};
+
+static void *
+s_refresher_main(void *arg)
+{
+    ob_jwt_auth_run_refresher(arg);
+    return NULL;
+}
+
+int
+main(void)
+{
+    ob_log_init("gateway");
+    if (ob_config_load() != 0) {
+        fprintf(stderr, "config: the .env file cannot be read\n");
+        return 2;
+    }
+    if (ob_config_validate(s_settings, sizeof s_settings / sizeof s_settings[0], stderr) != 0)
+        return 2;
+
+    /* Block the signals before any thread starts so that only sigwait sees them. */
+    sigset_t signals;
+    sigemptyset(&signals);
+    sigaddset(&signals, SIGTERM);
+    sigaddset(&signals, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &signals, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    ob_jwt_auth_t *jwt = NULL;
+    ob_jwt_auth_config_t jwt_config;
+    ob_jwt_auth_config_from_env(&jwt_config);
+    if (jwt_config.hs256_secret || jwt_config.public_key_file || jwt_config.jwks_url) {
+        jwt = ob_jwt_auth_new(&jwt_config);
+        if (!jwt)
+            return 2;
+        if (jwt_config.jwks_url && ob_jwt_auth_refresh_jwks(jwt) != 0)
+            ob_log_warn("the JWKS could not be fetched at start; retrying in the background");
+    } else {
+        ob_log_warn("no AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE or AUTH_JWKS_URL: user endpoints will answer 401");
+    }
+
+    ob_lago_sig_config_t lago_config;
+    ob_lago_sig_config_from_env(&lago_config);
+    ob_lago_sig_t *lago = ob_lago_sig_new(&lago_config);
+    if (!lago)
+        return 2;
+
+    void *zmq_ctx = zmq_ctx_new();
+    const char *frontend = "inproc://ob-broker";
+    ob_broker_config_t broker_config = {
+        .frontend_endpoint = frontend,
+        .backend_endpoint = ob_config_str("BROKER_BIND", "tcp://127.0.0.1:5555"),
+        .heartbeat_ms = (int)ob_config_int("HEARTBEAT_MS", 1000),
+        .queue_limit = (int)ob_config_int("BROKER_QUEUE_LIMIT", 8192),
+    };
+    ob_broker_t *broker = ob_broker_new(zmq_ctx, &broker_config);
+    if (!broker)
+        return 1;
+
+    ob_server_config_t server_config = {
+        .host = ob_config_str("GATEWAY_HOST", "0.0.0.0"),
+        .port = (int)ob_config_int("GATEWAY_PORT", 8084),
+        .threads = (int)ob_config_int("GATEWAY_THREADS", 2),
+        .max_body = (size_t)ob_config_int("MAX_BODY_BYTES", 1024 * 1024),
+        .request_timeout_ms = (int)ob_config_int("REQUEST_TIMEOUT_MS", 5000),
+        .zmq_ctx = zmq_ctx,
+        .broker_frontend = frontend,
+        .broker = broker,
+        .auth =
+            {
+                .admin_token = ob_config_get("ADMIN_TOKEN"),
+                .service_tokens = ob_config_get("SERVICE_TOKENS"),
+                .stripe_webhook_secrets = ob_config_get("STRIPE_WEBHOOK_SECRET"),
+                .stripe_tolerance_s = ob_config_int("STRIPE_WEBHOOK_TOLERANCE_S", 300),
+                .lago = lago,
+                .jwt = jwt,
+                .cookie_name = ob_config_get("AUTH_COOKIE_NAME"),
+            },
+    };
+    ob_server_t *server = ob_server_new(&server_config);
+    if (!server) {
+        ob_broker_destroy(&broker);
+        return 1;
+    }
+    pthread_t refresher;
+    bool refreshing = jwt && jwt_config.jwks_url && pthread_create(&refresher, NULL, s_refresher_main, jwt) == 0;
+    if (ob_broker_start(broker) != 0 || ob_server_start(server) != 0) {
+        ob_log_error("cannot start threads");
+        return 1;
+    }
+    ob_log_info("listening on %s:%d with %d threads; broker at %s", server_config.host, server_config.port,
+                server_config.threads, broker_config.backend_endpoint);
+
+    int signal_number = 0;
+    sigwait(&signals, &signal_number);
+    ob_log_info("signal %d: draining in-flight requests", signal_number);
+    ob_server_shutdown(server);
+    ob_broker_stop(broker);
+    if (refreshing) {
+        ob_jwt_auth_stop_refresher(jwt);
+        pthread_join(refresher, NULL);
+    }
+    ob_server_destroy(&server);
+    ob_broker_destroy(&broker);
+    ob_jwt_auth_destroy(&jwt);
+    ob_lago_sig_destroy(&lago);
+    zmq_ctx_term(zmq_ctx);
+    ob_log_info("stopped");
+    return 0;
+}

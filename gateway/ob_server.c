@@ -1,0 +1,683 @@
+/*  ob_server - the gateway's HTTP edge on h2o loop threads.
+ *
+ *  A request's life: on_req matches a route, checks the body size and the
+ *  caller, packs one envelope and sends it to the broker without blocking,
+ *  then parks the h2o_req_t in the thread's pending table with a deadline.
+ *  The reply (or the deadline, or the client going away) ends it. The
+ *  pending record lives in req->pool with a dispose hook, so a reply can
+ *  never reach a request h2o has already freed.
+ */
+#include "gateway/ob_server.h"
+
+#include <errno.h>
+#include <h2o.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "common/ob_json.h"
+#include "common/ob_log.h"
+#include "gateway/ob_routes.h"
+#include "proto/ob_wire.h"
+
+#define PENDING_SLOTS 16384 /* per thread; a power of two */
+#define DRAIN_BATCH 256
+
+typedef struct loop_thread loop_thread_t;
+
+typedef struct {
+    h2o_req_t *req; /* NULL once answered or disposed */
+    loop_thread_t *thread;
+    uint64_t key;
+    const ob_route_t *route;
+    h2o_timeout_entry_t deadline;
+    char request_id[40];
+} pending_t;
+
+struct loop_thread {
+    ob_server_t *server;
+    int index;
+    pthread_t thread;
+    h2o_context_t ctx;
+    h2o_accept_ctx_t accept_ctx;
+    int listen_fd;
+    h2o_socket_t *listener;
+    void *dealer;
+    h2o_socket_t *dealer_watch;
+    h2o_timeout_t deadline_timeout;
+    h2o_timeout_entry_t drain_later; /* resumes a capped drain on the next turn */
+    pending_t *pending[PENDING_SLOTS];
+    uint64_t next_key;
+    int inflight;
+    uint64_t request_counter;
+};
+
+struct _ob_server_t {
+    ob_server_config_t config;
+    h2o_globalconf_t globalconf;
+    loop_thread_t *threads;
+    atomic_bool stopping;
+};
+
+/* --- responses ----------------------------------------------------------- */
+
+static const char *
+s_reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 201: return "Created";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 304: return "Not Modified";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 402: return "Payment Required";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 422: return "Unprocessable Entity";
+    case 429: return "Too Many Requests";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return "Unknown";
+    }
+}
+
+static void
+s_add_header(h2o_req_t *req, const char *name, const char *value, size_t len)
+{
+    h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, len);
+}
+
+/*  Sends a JSON body; copies it into the request's pool. */
+static void
+s_send_json(h2o_req_t *req, int status, const char *request_id, const char *body, size_t len)
+{
+    req->res.status = status;
+    req->res.reason = s_reason(status);
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    if (request_id && *request_id) {
+        /* h2o keeps header values by reference: they must live in the request's pool. */
+        h2o_iovec_t id = h2o_strdup(&req->pool, request_id, SIZE_MAX);
+        s_add_header(req, "x-request-id", id.base, id.len);
+    }
+    if (status == 503)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_RETRY_AFTER, NULL, H2O_STRLIT("1"));
+    /* Without a content length h2o closes HTTP/1.1 connections on non-200 answers. */
+    req->res.content_length = len;
+    h2o_send_inline(req, body, len);
+}
+
+static void
+s_send_error(h2o_req_t *req, int status, const char *request_id, const char *code, const char *message)
+{
+    char body[512];
+    size_t len = ob_json_error(body, sizeof body, code, message);
+    s_send_json(req, status, request_id, body, len);
+}
+
+/* --- pending requests ---------------------------------------------------- */
+
+static void
+s_pending_forget(pending_t *pending)
+{
+    loop_thread_t *thread = pending->thread;
+    if (pending->req) {
+        pending->req = NULL;
+        thread->inflight--;
+    }
+    size_t slot = pending->key & (PENDING_SLOTS - 1);
+    if (thread->pending[slot] == pending)
+        thread->pending[slot] = NULL;
+    if (h2o_timeout_is_linked(&pending->deadline))
+        h2o_timeout_unlink(&pending->deadline);
+}
+
+static void
+s_pending_on_dispose(void *p)
+{
+    s_pending_forget(p);
+}
+
+static void
+s_pending_on_deadline(h2o_timeout_entry_t *entry)
+{
+    pending_t *pending = H2O_STRUCT_FROM_MEMBER(pending_t, deadline, entry);
+    h2o_req_t *req = pending->req;
+    char request_id[sizeof pending->request_id];
+    memcpy(request_id, pending->request_id, sizeof request_id);
+    ob_log(OB_LOG_WARN, request_id, "deadline passed waiting for %s", pending->route->rpc);
+    s_pending_forget(pending);
+    if (req)
+        s_send_error(req, 504, request_id, "timeout", "the request was not completed in time; retry");
+}
+
+static bool
+s_etag_matches(h2o_req_t *req, ob_bytes_t etag)
+{
+    ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
+    if (i < 0 || etag.len == 0)
+        return false;
+    h2o_iovec_t value = req->headers.entries[i].value;
+    /* Any listed tag equal to ours (or "*") means the client's copy is current. */
+    for (size_t start = 0; start < value.len;) {
+        while (start < value.len && (value.base[start] == ' ' || value.base[start] == ','))
+            start++;
+        size_t end = start;
+        while (end < value.len && value.base[end] != ',')
+            end++;
+        size_t stop = end;
+        while (stop > start && value.base[stop - 1] == ' ')
+            stop--;
+        const char *tag = value.base + start;
+        size_t tag_len = stop - start;
+        if (tag_len > 2 && tag[0] == 'W' && tag[1] == '/') {
+            tag += 2;
+            tag_len -= 2;
+        }
+        if ((tag_len == 1 && tag[0] == '*') || (tag_len == etag.len && memcmp(tag, etag.ptr, tag_len) == 0))
+            return true;
+        start = end;
+    }
+    return false;
+}
+
+static void
+s_answer(h2o_req_t *req, const ob_route_t *route, const char *request_id, const ob_reply_t *reply)
+{
+    int status = reply->status >= 100 && reply->status <= 599 ? (int)reply->status : 502;
+    if (reply->etag.len) {
+        h2o_iovec_t etag = h2o_strdup(&req->pool, reply->etag.ptr, reply->etag.len);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_ETAG, NULL, etag.base, etag.len);
+    }
+    if (route->cacheable && status == 200)
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("public, max-age=60"));
+    if (reply->location.len) {
+        h2o_iovec_t location = h2o_strdup(&req->pool, reply->location.ptr, reply->location.len);
+        h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, location.base, location.len);
+    }
+    if (status == 200 && route->cacheable && s_etag_matches(req, reply->etag)) {
+        req->res.status = 304;
+        req->res.reason = s_reason(304);
+        h2o_iovec_t id = h2o_strdup(&req->pool, request_id, SIZE_MAX);
+        s_add_header(req, "x-request-id", id.base, id.len);
+        req->res.content_length = 0;
+        h2o_send_inline(req, "", 0);
+        return;
+    }
+    if (reply->body.len == 0)
+        s_send_error(req, status == 200 ? 502 : status, request_id, "empty_reply", "the service sent no body");
+    else
+        s_send_json(req, status, request_id, reply->body.ptr, reply->body.len);
+}
+
+/* --- the broker pipe ----------------------------------------------------- */
+
+static void
+s_on_reply(loop_thread_t *thread, zmq_msg_t *key_frame, zmq_msg_t *reply_frame)
+{
+    if (zmq_msg_size(key_frame) != 8)
+        return;
+    uint64_t key;
+    memcpy(&key, zmq_msg_data(key_frame), 8);
+    pending_t *pending = thread->pending[key & (PENDING_SLOTS - 1)];
+    if (!pending || pending->key != key || !pending->req)
+        return; /* late: already answered 504, or the client left */
+    /* Forget first: answering may release the request (and the pending record with it). */
+    h2o_req_t *req = pending->req;
+    const ob_route_t *route = pending->route;
+    char request_id[sizeof pending->request_id];
+    memcpy(request_id, pending->request_id, sizeof request_id);
+    s_pending_forget(pending);
+    ob_reply_t reply;
+    ob_proto_err_t err = ob_reply_unpack(&reply, zmq_msg_data(reply_frame), zmq_msg_size(reply_frame));
+    if (err != OB_PROTO_OK) {
+        ob_log(OB_LOG_ERROR, request_id, "bad reply from %s: %s", route->rpc, ob_proto_strerror(err));
+        s_send_error(req, 502, request_id, "bad_reply", "the service answered with a malformed message");
+        return;
+    }
+    s_answer(req, route, request_id, &reply);
+}
+
+/*  Reads replies until the pipe is empty (ZMQ_FD is edge-triggered) or a
+ *  batch is done, in which case the rest waits for the next loop turn. */
+static void
+s_drain(loop_thread_t *thread)
+{
+    for (int n = 0; n < DRAIN_BATCH; n++) {
+        int events = 0;
+        size_t size = sizeof events;
+        if (zmq_getsockopt(thread->dealer, ZMQ_EVENTS, &events, &size) != 0 || !(events & ZMQ_POLLIN))
+            return;
+        zmq_msg_t frames[2];
+        int count = 0;
+        bool more = true;
+        while (more) {
+            zmq_msg_t scratch, *frame = count < 2 ? &frames[count] : &scratch;
+            zmq_msg_init(frame);
+            if (zmq_msg_recv(frame, thread->dealer, ZMQ_DONTWAIT) < 0) {
+                zmq_msg_close(frame);
+                break;
+            }
+            more = zmq_msg_more(frame);
+            if (frame == &scratch)
+                zmq_msg_close(frame);
+            else
+                count++;
+        }
+        if (count == 2)
+            s_on_reply(thread, &frames[0], &frames[1]);
+        for (int i = 0; i < count; i++)
+            zmq_msg_close(&frames[i]);
+    }
+    if (!h2o_timeout_is_linked(&thread->drain_later))
+        h2o_timeout_link(thread->ctx.loop, &thread->ctx.zero_timeout, &thread->drain_later);
+}
+
+static void
+s_on_drain_later(h2o_timeout_entry_t *entry)
+{
+    s_drain(H2O_STRUCT_FROM_MEMBER(loop_thread_t, drain_later, entry));
+}
+
+static void
+s_on_dealer_readable(h2o_socket_t *sock, const char *err)
+{
+    (void)err;
+    s_drain(sock->data);
+}
+
+/* --- requests ------------------------------------------------------------ */
+
+static ob_bytes_t
+s_header(h2o_req_t *req, const char *name)
+{
+    ssize_t i = h2o_find_header_by_str(&req->headers, name, strlen(name), -1);
+    ob_bytes_t value = {NULL, 0};
+    if (i >= 0) {
+        value.ptr = req->headers.entries[i].value.base;
+        value.len = req->headers.entries[i].value.len;
+    }
+    return value;
+}
+
+static void
+s_make_request_id(loop_thread_t *thread, h2o_req_t *req, char *out, size_t cap)
+{
+    ob_bytes_t given = s_header(req, "x-request-id");
+    bool usable = given.len > 0 && given.len < cap && given.len <= 36;
+    for (size_t i = 0; usable && i < given.len; i++) {
+        char c = given.ptr[i];
+        usable = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '_';
+    }
+    if (usable) {
+        memcpy(out, given.ptr, given.len);
+        out[given.len] = '\0';
+        return;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    snprintf(out, cap, "%lx%02x%08llx", (unsigned long)now.tv_sec, thread->index & 0xff,
+             (unsigned long long)++thread->request_counter);
+}
+
+static int
+s_on_health(h2o_req_t *req, const char *request_id)
+{
+    static const char body[] = "{\"status\":\"ok\"}";
+    s_send_json(req, 200, request_id, body, sizeof body - 1);
+    return 0;
+}
+
+static int
+s_on_ready(ob_server_t *server, h2o_req_t *req, const char *request_id)
+{
+    json_t *missing = json_array();
+    json_t *workers = json_object();
+    for (int i = 0; i < OB_SERVICE_COUNT; i++) {
+        int live = ob_broker_live_workers(server->config.broker, i);
+        json_object_set_new(workers, ob_wire_service_name(i), json_integer(live));
+        if (live == 0)
+            json_array_append_new(missing, json_string(ob_wire_service_name(i)));
+    }
+    bool ready = json_array_size(missing) == 0 && !atomic_load(&server->stopping);
+    json_t *body = json_pack("{s:s,s:o,s:o}", "status", ready ? "ready" : "not_ready", "workers", workers, "missing", missing);
+    size_t len;
+    char *text = ob_json_dump(body, &len);
+    json_decref(body);
+    if (!text) {
+        s_send_error(req, 500, request_id, "internal", "out of memory");
+        return 0;
+    }
+    s_send_json(req, ready ? 200 : 503, request_id, text, len);
+    free(text);
+    return 0;
+}
+
+/*  Packs the method's payload: the webhook messages carry the raw body, all
+ *  other calls the generic ob_call. */
+static int
+s_pack_payload(const ob_route_t *route, const ob_edge_identity_t *identity, ob_bytes_t param, ob_bytes_t query,
+               ob_bytes_t body, ob_bytes_t lago_key, msgpack_sbuffer *out)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    if (route->auth == OB_AUTH_STRIPE_SIGNATURE) {
+        ob_stripe_webhook_t msg = {.body = body, .signed_at = identity->signed_at, .received_ms = now_ms};
+        return ob_stripe_webhook_pack(&msg, out);
+    }
+    if (route->auth == OB_AUTH_LAGO_SIGNATURE) {
+        ob_lago_webhook_t msg = {.unique_key = lago_key, .body = body, .received_ms = now_ms};
+        return ob_lago_webhook_pack(&msg, out);
+    }
+    ob_call_t call = {
+        .principal = ob_bytes(identity->principal),
+        .role = ob_bytes(identity->role),
+        .email = identity->email[0] ? ob_bytes(identity->email) : (ob_bytes_t){NULL, 0},
+        .path_param = param,
+        .query = query,
+        .body = body.ptr ? body : (ob_bytes_t){"", 0},
+    };
+    return ob_call_pack(&call, out);
+}
+
+static int
+s_send_frames(void *dealer, uint64_t key, uint8_t service, int64_t deadline_ms, const void *envelope, size_t len)
+{
+    if (zmq_send(dealer, &key, 8, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0)
+        return -1;
+    /* Once the first frame is queued the rest of the message always follows. */
+    zmq_send(dealer, &service, 1, ZMQ_SNDMORE);
+    zmq_send(dealer, &deadline_ms, 8, ZMQ_SNDMORE);
+    return zmq_send(dealer, envelope, len, 0) < 0 ? -1 : 0;
+}
+
+static int
+s_forward(loop_thread_t *thread, h2o_req_t *req, const ob_route_t *route, const ob_edge_identity_t *identity,
+          ob_bytes_t param, ob_bytes_t lago_key, const char *request_id)
+{
+    ob_server_t *server = thread->server;
+    uint64_t key = ++thread->next_key;
+    size_t slot = key & (PENDING_SLOTS - 1);
+    if (thread->pending[slot]) {
+        s_send_error(req, 503, request_id, "overloaded", "too many requests in flight; retry shortly");
+        return 0;
+    }
+    ob_bytes_t query = {NULL, 0};
+    if (req->query_at != SIZE_MAX) {
+        query.ptr = req->path.base + req->query_at + 1;
+        query.len = req->path.len - req->query_at - 1;
+    }
+    ob_bytes_t body = {req->entity.base, req->entity.base ? req->entity.len : 0};
+
+    msgpack_sbuffer payload, envelope_buffer;
+    msgpack_sbuffer_init(&payload);
+    msgpack_sbuffer_init(&envelope_buffer);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + server->config.request_timeout_ms;
+    ob_envelope_t envelope = {
+        .service = ob_bytes(ob_wire_service_name(route->service)),
+        .method = ob_bytes(route->rpc),
+        .request_id = ob_bytes(request_id),
+        .deadline_ms = deadline_ms,
+        .trace_id = ob_bytes(request_id),
+    };
+    int rc = s_pack_payload(route, identity, param, query, body, lago_key, &payload);
+    if (rc == 0) {
+        envelope.payload.ptr = payload.data ? payload.data : "";
+        envelope.payload.len = payload.size;
+        rc = ob_envelope_pack(&envelope, &envelope_buffer);
+    }
+    if (rc == 0)
+        rc = s_send_frames(thread->dealer, key, (uint8_t)route->service, deadline_ms, envelope_buffer.data,
+                           envelope_buffer.size);
+    msgpack_sbuffer_destroy(&payload);
+    msgpack_sbuffer_destroy(&envelope_buffer);
+    if (rc != 0) {
+        s_send_error(req, 503, request_id, "overloaded", "the gateway cannot queue the request; retry shortly");
+        return 0;
+    }
+
+    pending_t *pending = h2o_mem_alloc_shared(&req->pool, sizeof *pending, s_pending_on_dispose);
+    memset(pending, 0, sizeof *pending);
+    pending->req = req;
+    pending->thread = thread;
+    pending->key = key;
+    pending->route = route;
+    snprintf(pending->request_id, sizeof pending->request_id, "%s", request_id);
+    pending->deadline.cb = s_pending_on_deadline;
+    thread->pending[slot] = pending;
+    thread->inflight++;
+    h2o_timeout_link(thread->ctx.loop, &thread->deadline_timeout, &pending->deadline);
+    /* A send can make the socket readable without the fd firing. */
+    s_drain(thread);
+    return 0;
+}
+
+static int
+s_on_req(h2o_handler_t *handler, h2o_req_t *req)
+{
+    (void)handler;
+    loop_thread_t *thread = H2O_STRUCT_FROM_MEMBER(loop_thread_t, ctx, req->conn->ctx);
+    ob_server_t *server = thread->server;
+    char request_id[40];
+    s_make_request_id(thread, req, request_id, sizeof request_id);
+
+    h2o_iovec_t path = req->path_normalized;
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/health")))
+        return s_on_health(req, request_id);
+    if (h2o_memis(path.base, path.len, H2O_STRLIT("/ready")))
+        return s_on_ready(server, req, request_id);
+
+    const ob_route_t *route;
+    ob_bytes_t param;
+    char allow[64];
+    switch (ob_routes_match(req->method.base, req->method.len, path.base, path.len, &route, &param, allow, sizeof allow)) {
+    case OB_ROUTE_NO_PATH:
+        s_send_error(req, 404, request_id, "not_found", "no such endpoint");
+        return 0;
+    case OB_ROUTE_WRONG_METHOD:
+        s_add_header(req, "allow", h2o_strdup(&req->pool, allow, strlen(allow)).base, strlen(allow));
+        s_send_error(req, 405, request_id, "method_not_allowed", "this endpoint does not accept that method");
+        return 0;
+    case OB_ROUTE_FOUND:
+        break;
+    }
+    if (req->entity.base && req->entity.len > server->config.max_body) {
+        s_send_error(req, 413, request_id, "payload_too_large", "the request body is over the size limit");
+        return 0;
+    }
+
+    ob_edge_request_t edge = {
+        .authorization = s_header(req, "authorization"),
+        .cookie = s_header(req, "cookie"),
+        .stripe_signature = s_header(req, "stripe-signature"),
+        .lago_algorithm = s_header(req, "x-lago-signature-algorithm"),
+        .lago_signature = s_header(req, "x-lago-signature"),
+        .lago_unique_key = s_header(req, "x-lago-unique-key"),
+        .body = {req->entity.base, req->entity.base ? req->entity.len : 0},
+        .now_s = (int64_t)time(NULL),
+    };
+    ob_edge_identity_t identity;
+    ob_edge_denial_t denial;
+    if (ob_edge_auth_check(&server->config.auth, route->auth, &edge, &identity, &denial) != 0) {
+        if (denial.status == 401)
+            s_add_header(req, "www-authenticate", H2O_STRLIT("Bearer realm=\"ops-center-billing\""));
+        ob_log(OB_LOG_INFO, request_id, "denied %s: %s", route->rpc, denial.code);
+        s_send_error(req, denial.status, request_id, denial.code, denial.message);
+        return 0;
+    }
+    return s_forward(thread, req, route, &identity, param, edge.lago_unique_key, request_id);
+}
+
+/* --- threads ------------------------------------------------------------- */
+
+static void
+s_on_accept(h2o_socket_t *listener, const char *err)
+{
+    loop_thread_t *thread = listener->data;
+    if (err)
+        return;
+    for (int i = 0; i < 64; i++) {
+        h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+        if (!sock)
+            return;
+        h2o_accept(&thread->accept_ctx, sock);
+    }
+}
+
+static int
+s_listen(const char *host, int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    if (inet_pton(AF_INET, host, &addr.sin_addr) != 1 || bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0 ||
+        listen(fd, SOMAXCONN) != 0) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+static void *
+s_thread_main(void *arg)
+{
+    loop_thread_t *thread = arg;
+    ob_server_t *server = thread->server;
+    h2o_context_init(&thread->ctx, h2o_evloop_create(), &server->globalconf);
+    thread->accept_ctx.ctx = &thread->ctx;
+    thread->accept_ctx.hosts = server->globalconf.hosts;
+    h2o_timeout_init(thread->ctx.loop, &thread->deadline_timeout, (uint64_t)server->config.request_timeout_ms);
+    thread->drain_later.cb = s_on_drain_later;
+
+    thread->dealer = zmq_socket(server->config.zmq_ctx, ZMQ_DEALER);
+    int hwm = PENDING_SLOTS * 2, zero = 0;
+    zmq_setsockopt(thread->dealer, ZMQ_SNDHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(thread->dealer, ZMQ_RCVHWM, &hwm, sizeof hwm);
+    zmq_setsockopt(thread->dealer, ZMQ_LINGER, &zero, sizeof zero);
+    char identity[16];
+    int identity_len = snprintf(identity, sizeof identity, "gw%d", thread->index);
+    zmq_setsockopt(thread->dealer, ZMQ_ROUTING_ID, identity, (size_t)identity_len);
+    zmq_connect(thread->dealer, server->config.broker_frontend);
+    int zfd;
+    size_t zfd_len = sizeof zfd;
+    zmq_getsockopt(thread->dealer, ZMQ_FD, &zfd, &zfd_len);
+    /* h2o closes the fd it watches and must never read it: give it a dup. */
+    thread->dealer_watch = h2o_evloop_socket_create(thread->ctx.loop, dup(zfd), H2O_SOCKET_FLAG_DONT_READ);
+    thread->dealer_watch->data = thread;
+    h2o_socket_read_start(thread->dealer_watch, s_on_dealer_readable);
+
+    thread->listener = h2o_evloop_socket_create(thread->ctx.loop, thread->listen_fd, H2O_SOCKET_FLAG_DONT_READ);
+    thread->listener->data = thread;
+    h2o_socket_read_start(thread->listener, s_on_accept);
+
+    bool closing = false;
+    while (!closing || thread->inflight > 0) {
+        h2o_evloop_run(thread->ctx.loop, 100); /* -1 on EINTR is harmless: loop on our own flag */
+        if (!closing && atomic_load(&server->stopping)) {
+            closing = true;
+            h2o_socket_read_stop(thread->listener);
+            h2o_socket_close(thread->listener);
+            thread->listener = NULL;
+            h2o_context_request_shutdown(&thread->ctx);
+        }
+    }
+    /* Let the last responses flush before the loop goes away. */
+    for (int i = 0; i < 3; i++)
+        h2o_evloop_run(thread->ctx.loop, 10);
+    if (h2o_timeout_is_linked(&thread->drain_later))
+        h2o_timeout_unlink(&thread->drain_later);
+    h2o_socket_read_stop(thread->dealer_watch);
+    h2o_socket_close(thread->dealer_watch);
+    zmq_close(thread->dealer);
+    return NULL;
+}
+
+ob_server_t *
+ob_server_new(const ob_server_config_t *config)
+{
+    ob_server_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = *config;
+    if (self->config.threads < 1)
+        self->config.threads = 1;
+    h2o_config_init(&self->globalconf);
+    /* h2o's own limit sits above ours so that the common case gets our JSON 413. */
+    self->globalconf.max_request_entity_size = self->config.max_body + 64 * 1024;
+    h2o_hostconf_t *host = h2o_config_register_host(&self->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
+    h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof *handler);
+    handler->on_req = s_on_req;
+
+    self->threads = calloc((size_t)self->config.threads, sizeof *self->threads);
+    if (!self->threads) {
+        ob_server_destroy(&self);
+        return NULL;
+    }
+    for (int i = 0; i < self->config.threads; i++) {
+        self->threads[i].server = self;
+        self->threads[i].index = i;
+        self->threads[i].listen_fd = s_listen(self->config.host, self->config.port);
+        if (self->threads[i].listen_fd < 0) {
+            ob_log_error("cannot listen on %s:%d: %s", self->config.host, self->config.port, strerror(errno));
+            for (int j = 0; j < i; j++)
+                close(self->threads[j].listen_fd);
+            self->config.threads = 0;
+            ob_server_destroy(&self);
+            return NULL;
+        }
+    }
+    return self;
+}
+
+int
+ob_server_start(ob_server_t *self)
+{
+    for (int i = 0; i < self->config.threads; i++)
+        if (pthread_create(&self->threads[i].thread, NULL, s_thread_main, &self->threads[i]) != 0)
+            return -1;
+    return 0;
+}
+
+void
+ob_server_shutdown(ob_server_t *self)
+{
+    if (!self || atomic_exchange(&self->stopping, true))
+        return;
+    for (int i = 0; i < self->config.threads; i++)
+        pthread_join(self->threads[i].thread, NULL);
+}
+
+void
+ob_server_destroy(ob_server_t **self_p)
+{
+    ob_server_t *self = *self_p;
+    if (!self)
+        return;
+    free(self->threads);
+    h2o_config_dispose(&self->globalconf);
+    free(self);
+    *self_p = NULL;
+}
