@@ -1,0 +1,174 @@
+/*  ob_entitlements - a user's entitlements: Postgres truth, Redis copy. */
+#include "common/ob_entitlements.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ob_log.h"
+
+void
+ob_entitlements_prepare(ob_pg_t *pg)
+{
+    ob_pg_prepare(pg, "entitlements_load",
+                  "SELECT subscription_id, coalesce(plan_id, ''), status, coalesce(interval, ''), live,"
+                  " coalesce(api_calls_limit, -1), api_calls_period,"
+                  " coalesce(extract(epoch FROM usage_period_start)::bigint, 0),"
+                  " coalesce(extract(epoch FROM usage_period_end)::bigint, 0),"
+                  " coalesce(extract(epoch FROM current_period_end)::bigint, 0), cancel_at_period_end,"
+                  " coalesce(extract(epoch FROM trial_end)::bigint, 0), features::text, last_event_created"
+                  " FROM user_entitlements WHERE user_id = $1",
+                  1);
+}
+
+static void
+s_copy(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static void
+s_nothing(const char *user_id, ob_entitlement_t *out)
+{
+    memset(out, 0, sizeof *out);
+    s_copy(out->user_id, sizeof out->user_id, user_id);
+    s_copy(out->features, sizeof out->features, "[]");
+    s_copy(out->period, sizeof out->period, "month");
+}
+
+ob_err_t
+ob_entitlements_load(ob_pg_t *pg, const char *user_id, ob_entitlement_t *out)
+{
+    s_nothing(user_id, out);
+    const char *values[] = {user_id};
+    PGresult *result = ob_pg_exec(pg, "entitlements_load", 1, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(pg, result);
+    if (err == OB_OK && PQntuples(result) == 0)
+        err = OB_ERR_NOT_FOUND;
+    if (err == OB_OK) {
+        s_copy(out->subscription_id, sizeof out->subscription_id, PQgetvalue(result, 0, 0));
+        s_copy(out->plan_id, sizeof out->plan_id, PQgetvalue(result, 0, 1));
+        s_copy(out->status, sizeof out->status, PQgetvalue(result, 0, 2));
+        s_copy(out->interval, sizeof out->interval, PQgetvalue(result, 0, 3));
+        out->live = PQgetvalue(result, 0, 4)[0] == 't';
+        out->limit = strtoll(PQgetvalue(result, 0, 5), NULL, 10);
+        s_copy(out->period, sizeof out->period, PQgetvalue(result, 0, 6));
+        out->period_start = strtoll(PQgetvalue(result, 0, 7), NULL, 10);
+        out->period_end = strtoll(PQgetvalue(result, 0, 8), NULL, 10);
+        out->current_period_end = strtoll(PQgetvalue(result, 0, 9), NULL, 10);
+        out->cancel_at_period_end = PQgetvalue(result, 0, 10)[0] == 't';
+        out->trial_end = strtoll(PQgetvalue(result, 0, 11), NULL, 10);
+        s_copy(out->features, sizeof out->features, PQgetvalue(result, 0, 12));
+        out->version = strtoll(PQgetvalue(result, 0, 13), NULL, 10);
+    }
+    PQclear(result);
+    return err;
+}
+
+void
+ob_entitlements_key(const char *user_id, char *key, size_t cap)
+{
+    snprintf(key, cap, OB_ENTITLEMENT_KEY_PREFIX "%s", user_id);
+}
+
+int
+ob_entitlements_publish(ob_redis_t *redis, const ob_entitlement_t *e, bool if_missing)
+{
+    char key[300], limit[24], start[24], end[24], version[24], current_end[24], trial_end[24];
+    ob_entitlements_key(e->user_id, key, sizeof key);
+    snprintf(limit, sizeof limit, "%" PRId64, e->limit);
+    snprintf(start, sizeof start, "%" PRId64, e->period_start);
+    snprintf(end, sizeof end, "%" PRId64, e->period_end);
+    snprintf(current_end, sizeof current_end, "%" PRId64, e->current_period_end);
+    snprintf(trial_end, sizeof trial_end, "%" PRId64, e->trial_end);
+    snprintf(version, sizeof version, "%" PRId64, e->version);
+    const char *argv[] = {"EVAL",
+                          "if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end "
+                          "redis.call('HSET', KEYS[1], unpack(ARGV, 2)) return 1",
+                          "1", key, if_missing ? "1" : "0", "live", e->live ? "1" : "0", "plan", e->plan_id, "status", e->status,
+                          "interval", e->interval, "subscription", e->subscription_id, "limit", limit, "period",
+                          e->period, "period_start", start, "period_end", end, "current_period_end", current_end,
+                          "cancel_at_period_end", e->cancel_at_period_end ? "1" : "0", "trial_end", trial_end,
+                          "features", e->features, "version", version};
+    int argc = (int)(sizeof argv / sizeof argv[0]);
+    redisReply *reply = ob_redis_command_argv(redis, argc, argv, NULL);
+    int rc = reply && reply->type != REDIS_REPLY_ERROR ? 0 : -1;
+    if (rc != 0)
+        ob_log_warn("cannot publish entitlements to Redis");
+    if (reply)
+        freeReplyObject(reply);
+    return rc;
+}
+
+static const char *
+s_field(const redisReply *reply, const char *name)
+{
+    for (size_t i = 0; i + 1 < reply->elements; i += 2)
+        if (reply->element[i]->type == REDIS_REPLY_STRING && strcmp(reply->element[i]->str, name) == 0 &&
+            reply->element[i + 1]->type == REDIS_REPLY_STRING)
+            return reply->element[i + 1]->str;
+    return NULL;
+}
+
+ob_err_t
+ob_entitlements_fetch(ob_redis_t *redis, const char *user_id, ob_entitlement_t *out)
+{
+    s_nothing(user_id, out);
+    char key[300];
+    ob_entitlements_key(user_id, key, sizeof key);
+    const char *argv[] = {"HGETALL", key};
+    redisReply *reply = ob_redis_command_argv(redis, 2, argv, NULL);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) {
+        if (reply)
+            freeReplyObject(reply);
+        return OB_ERR_TRANSIENT;
+    }
+    ob_err_t err = OB_OK;
+    const char *live = s_field(reply, "live");
+    if (!live) {
+        err = OB_ERR_NOT_FOUND;
+    } else {
+        out->live = strcmp(live, "1") == 0;
+        s_copy(out->plan_id, sizeof out->plan_id, s_field(reply, "plan"));
+        s_copy(out->status, sizeof out->status, s_field(reply, "status"));
+        s_copy(out->interval, sizeof out->interval, s_field(reply, "interval"));
+        s_copy(out->subscription_id, sizeof out->subscription_id, s_field(reply, "subscription"));
+        const char *limit = s_field(reply, "limit");
+        out->limit = limit ? strtoll(limit, NULL, 10) : 0;
+        s_copy(out->period, sizeof out->period, s_field(reply, "period"));
+        const char *value;
+        out->period_start = (value = s_field(reply, "period_start")) ? strtoll(value, NULL, 10) : 0;
+        out->period_end = (value = s_field(reply, "period_end")) ? strtoll(value, NULL, 10) : 0;
+        out->current_period_end = (value = s_field(reply, "current_period_end")) ? strtoll(value, NULL, 10) : 0;
+        out->cancel_at_period_end = (value = s_field(reply, "cancel_at_period_end")) && strcmp(value, "1") == 0;
+        out->trial_end = (value = s_field(reply, "trial_end")) ? strtoll(value, NULL, 10) : 0;
+        s_copy(out->features, sizeof out->features, (value = s_field(reply, "features")) ? value : "[]");
+        out->version = (value = s_field(reply, "version")) ? strtoll(value, NULL, 10) : 0;
+    }
+    freeReplyObject(reply);
+    return err;
+}
+
+ob_err_t
+ob_entitlements_get(ob_redis_t *redis, ob_pg_t *pg, const char *user_id, ob_entitlement_t *out)
+{
+    ob_err_t err = redis ? ob_entitlements_fetch(redis, user_id, out) : OB_ERR_NOT_FOUND;
+    if (err == OB_OK)
+        return out->plan_id[0] ? OB_OK : OB_ERR_NOT_FOUND;
+    bool redis_up = err == OB_ERR_NOT_FOUND && redis;
+    err = ob_entitlements_load(pg, user_id, out);
+    if ((err == OB_OK || err == OB_ERR_NOT_FOUND) && redis_up)
+        ob_entitlements_publish(redis, out, true);
+    return err;
+}
+
+ob_err_t
+ob_entitlements_refresh(ob_redis_t *redis, ob_pg_t *pg, const char *user_id)
+{
+    ob_entitlement_t entitlement;
+    ob_err_t err = ob_entitlements_load(pg, user_id, &entitlement);
+    if (err != OB_OK && err != OB_ERR_NOT_FOUND)
+        return err;
+    return ob_entitlements_publish(redis, &entitlement, false) == 0 ? OB_OK : OB_ERR_TRANSIENT;
+}

@@ -1,0 +1,73 @@
+/*  ob_entitlements - what a user's subscription entitles them to, as the
+ *  hot paths read it.
+ *
+ *  Postgres is the truth (the user_entitlements view, migration 002); Redis
+ *  holds a copy so authorize never needs Postgres. The subscription-worker
+ *  publishes after every change; a reader that finds no copy (Redis flushed
+ *  or restarted) loads from Postgres and publishes it itself.
+ *
+ *  Redis layout (a hash per user, read by Lua scripts too):
+ *    ob:ent:{user_id}  live 0|1, plan, status, interval, subscription,
+ *                      limit (-1 = unlimited), period (total|month),
+ *                      period_start, period_end (Unix s; 0 = open-ended),
+ *                      features (JSON array), version (Stripe event time)
+ *  A user with no subscription is published as live 0, plan "", so a miss
+ *  is told apart from "known to have nothing".
+ */
+#ifndef OB_ENTITLEMENTS_H_INCLUDED
+#define OB_ENTITLEMENTS_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "common/ob_err.h"
+#include "common/ob_pg.h"
+#include "common/ob_redis.h"
+
+#define OB_ENTITLEMENT_KEY_PREFIX "ob:ent:"
+
+typedef struct {
+    char user_id[256];
+    bool live;               /* trialing, active or past_due */
+    char subscription_id[128];
+    char plan_id[65];
+    char status[24];
+    char interval[8];
+    int64_t limit;           /* API calls in the window; -1 = unlimited */
+    char period[8];          /* "total" or "month" */
+    int64_t period_start;    /* the quota window, Unix seconds */
+    int64_t period_end;      /* 0 = open-ended */
+    int64_t current_period_end;
+    bool cancel_at_period_end;
+    int64_t trial_end;       /* 0 = none */
+    char features[1024];     /* JSON array text */
+    int64_t version;
+} ob_entitlement_t;
+
+/*  Registers the statement ob_entitlements_load uses. */
+void ob_entitlements_prepare(ob_pg_t *pg);
+
+/*  Reads the user's entitlement from Postgres. OB_OK (out filled; live may
+ *  be false), OB_ERR_NOT_FOUND (no subscription ever: out is the "nothing"
+ *  entitlement), or OB_ERR_TRANSIENT. */
+ob_err_t ob_entitlements_load(ob_pg_t *pg, const char *user_id, ob_entitlement_t *out);
+
+/*  Writes the copy in Redis. 0 or -1. A writer that has just committed a
+ *  change overwrites; a reader filling a miss must not (if_missing), or a
+ *  stale read could land after the writer's fresh copy. */
+int ob_entitlements_publish(ob_redis_t *redis, const ob_entitlement_t *entitlement, bool if_missing);
+
+/*  Reads the copy from Redis: OB_OK, OB_ERR_NOT_FOUND (no copy), or
+ *  OB_ERR_TRANSIENT (Redis down). */
+ob_err_t ob_entitlements_fetch(ob_redis_t *redis, const char *user_id, ob_entitlement_t *out);
+
+/*  Redis first; on a miss Postgres, then publishes what it found. */
+ob_err_t ob_entitlements_get(ob_redis_t *redis, ob_pg_t *pg, const char *user_id, ob_entitlement_t *out);
+
+/*  Loads from Postgres and publishes: what a writer calls after a change. */
+ob_err_t ob_entitlements_refresh(ob_redis_t *redis, ob_pg_t *pg, const char *user_id);
+
+/*  The Redis key for a user, written into key (cap bytes). */
+void ob_entitlements_key(const char *user_id, char *key, size_t cap);
+
+#endif
