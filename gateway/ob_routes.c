@@ -21,6 +21,7 @@ static const ob_route_t s_routes[] = {
     /* operators */
     {"GET", "/api/v1/admin/webhook-events", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.list", false},
     {"POST", "/api/v1/admin/webhook-events/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.replay", false},
+    {"GET", "/api/v1/admin/notifications", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.notifications.list", false},
     /* usage and Lago */
     {"POST", "/api/v1/usage/events", OB_AUTH_SERVICE, OB_SERVICE_LAGO, "usage.ingest", false},
     {"POST", "/api/v1/usage/authorize", OB_AUTH_SERVICE, OB_SERVICE_LAGO, "usage.authorize", false},

@@ -1,0 +1,50 @@
+/*  ob_query - reads one parameter of a URL query string. */
+#include "common/ob_query.h"
+
+#include <string.h>
+
+static int
+s_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int
+ob_query_get(ob_bytes_t query, const char *name, char *out, size_t cap)
+{
+    size_t name_len = strlen(name);
+    const char *p = query.ptr, *end = query.ptr ? query.ptr + query.len : NULL;
+    while (p && p < end) {
+        const char *pair_end = memchr(p, '&', (size_t)(end - p));
+        if (!pair_end)
+            pair_end = end;
+        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
+        const char *key_end = eq ? eq : pair_end;
+        if ((size_t)(key_end - p) == name_len && memcmp(p, name, name_len) == 0) {
+            const char *v = eq ? eq + 1 : pair_end;
+            size_t n = 0;
+            while (v < pair_end) {
+                char c = *v++;
+                if (c == '+') {
+                    c = ' ';
+                } else if (c == '%' && pair_end - v >= 2 && s_hex(v[0]) >= 0 && s_hex(v[1]) >= 0) {
+                    c = (char)(s_hex(v[0]) * 16 + s_hex(v[1]));
+                    v += 2;
+                }
+                if (n + 1 >= cap)
+                    return -1;
+                out[n++] = c;
+            }
+            out[n] = '\0';
+            return 0;
+        }
+        p = pair_end + 1;
+    }
+    return -1;
+}

@@ -1,0 +1,54 @@
+/*  notifier_admin - operators' view of the notification requests. */
+#include "services/notifier/notifier_admin.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ob_query.h"
+
+void
+notifier_admin_prepare(ob_pg_t *pg)
+{
+    ob_pg_prepare(pg, "notifications_list",
+                  "SELECT json_build_object('notifications', coalesce(json_agg(json_build_object("
+                  "'id', id, 'kind', kind, 'user_id', user_id, 'channel', channel, 'status', status,"
+                  " 'attempts', attempts, 'payload', payload, 'created_at', created_at, 'sent_at', sent_at)"
+                  " ORDER BY id DESC), '[]'))::text"
+                  " FROM (SELECT * FROM notifications WHERE $1::text IS NULL OR status = $1"
+                  " ORDER BY id DESC LIMIT $2::int) AS n",
+                  2);
+}
+
+void
+notifier_admin_list(void *state, ob_job_t *job)
+{
+    ob_pg_t *pg = state;
+    ob_call_t call;
+    if (ob_job_call(job, &call) != 0)
+        return;
+    char status[16] = "", limit_text[8] = "50";
+    ob_query_get(call.query, "status", status, sizeof status);
+    ob_query_get(call.query, "limit", limit_text, sizeof limit_text);
+    static const char *statuses[] = {"pending", "sending", "sent", "failed"};
+    bool known = status[0] == '\0';
+    for (size_t i = 0; i < 4 && !known; i++)
+        known = strcmp(status, statuses[i]) == 0;
+    long limit = strtol(limit_text, NULL, 10);
+    if (!known || limit < 1 || limit > 500) {
+        ob_job_reply_error(job, 400, "invalid_query", "status must be pending, sending, sent or failed; limit 1-500");
+        return;
+    }
+    snprintf(limit_text, sizeof limit_text, "%ld", limit);
+    const char *values[] = {status[0] ? status : NULL, limit_text};
+    PGresult *result = ob_pg_exec(pg, "notifications_list", 2, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(pg, result);
+    if (err != OB_OK || PQntuples(result) != 1) {
+        ob_job_reply_err(job, err == OB_OK ? OB_ERR_INTERNAL : err, NULL, "the notifications cannot be read now");
+    } else {
+        job->body = strdup(PQgetvalue(result, 0, 0));
+        job->body_len = job->body ? strlen(job->body) : 0;
+        job->status = job->body ? 200 : 500;
+    }
+    PQclear(result);
+}
