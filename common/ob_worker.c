@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/ob_config.h"
 #include "common/ob_json.h"
@@ -100,6 +101,7 @@ typedef struct {
     int64_t next_heartbeat;
     ob_job_t *jobs;
     ob_job_t **by_method;
+    char served_by[96]; /* service@host:pid */
 } runtime_t;
 
 static void
@@ -149,6 +151,7 @@ s_send_reply(runtime_t *rt, ob_job_t *job)
         .request_id = job->envelope.request_id,
         .body = {job->body ? job->body : "", job->body_len},
         .etag = job->etag[0] ? ob_bytes(job->etag) : (ob_bytes_t){NULL, 0},
+        .served_by = ob_bytes(rt->served_by),
     };
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init(&buffer);
@@ -284,6 +287,9 @@ ob_worker_run(const ob_worker_config_t *config)
     };
     if (!rt.jobs || !rt.by_method)
         return 1;
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(rt.served_by, sizeof rt.served_by, "%s@%s:%d", defaults.service, host, (int)getpid());
     s_connect(&rt);
     ob_log_info("serving %s via %s (credit %d)", defaults.service, rt.endpoint, defaults.credit);
 

@@ -206,6 +206,10 @@ s_answer(h2o_req_t *req, const ob_route_t *route, const char *request_id, const 
     }
     if (route->cacheable && status == 200)
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CACHE_CONTROL, NULL, H2O_STRLIT("public, max-age=60"));
+    if (reply->served_by.len) {
+        h2o_iovec_t served_by = h2o_strdup(&req->pool, reply->served_by.ptr, reply->served_by.len);
+        s_add_header(req, "x-served-by", served_by.base, served_by.len);
+    }
     if (reply->location.len) {
         h2o_iovec_t location = h2o_strdup(&req->pool, reply->location.ptr, reply->location.len);
         h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_LOCATION, NULL, location.base, location.len);
