@@ -39,7 +39,7 @@ typedef struct {
 typedef struct {
     char principal[256]; /* user id (JWT sub), service name, or "admin" */
     char role[16];       /* "public", "user", "service", "admin", "stripe", "lago" */
-    char email[256];
+    char email[330];     /* fits ob_jwt_claims_t.email */
     int64_t signed_at;   /* webhook signature time */
 } ob_edge_identity_t;
 

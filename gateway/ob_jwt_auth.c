@@ -113,7 +113,7 @@ s_b64url_decode(const char *in, size_t len, size_t *out_len)
             return NULL;
     size_t padded = (len + 3) / 4 * 4;
     size_t pad = padded - len;
-    unsigned char *text = malloc(padded + 1);
+    unsigned char *text = calloc(1, padded + 1); /* zeroed: gcc cannot see len > 0 */
     unsigned char *out = malloc(padded / 4 * 3 + 1);
     if (!text || !out) {
         free(text);
