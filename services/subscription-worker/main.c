@@ -1,5 +1,6 @@
 /*  subscription-worker - owns customers, subscriptions, the plan catalogue
- *  and entitlements; answers catalogue and status queries. */
+ *  and entitlements; answers catalogue and status queries, and applies the
+ *  domain messages other services leave in subscription_updates (subs_apply). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -8,7 +9,9 @@
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
 #include "common/ob_worker.h"
+#include "services/subscription-worker/subs_apply.h"
 #include "services/subscription-worker/subs_plans.h"
+#include "services/subscription-worker/subs_status.h"
 
 static const ob_config_spec_t s_settings[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
@@ -16,12 +19,39 @@ static const ob_config_spec_t s_settings[] = {
     {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},
     {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
     {"PLANS_FILE", OB_CONFIG_STRING, false, 0, 0},
+    {"SUBSCRIPTION_UPDATE_MAX_ATTEMPTS", OB_CONFIG_INT, false, 1, 1000},
 };
 
 static const ob_worker_method_t s_methods[] = {
     {"plans.list", subs_plans_list, NULL},
     {"plans.get", subs_plans_get, NULL},
+    {"status.get", subs_status_get, NULL},
 };
+
+/*  The methods take the ob_pg_t as their state; the applier has its own
+ *  sessions and is reached through these callbacks. */
+static subs_applier_t *s_applier;
+
+static int
+s_on_tick(void *state)
+{
+    (void)state;
+    return subs_applier_run(s_applier) > 0;
+}
+
+static int
+s_watch_fd(void *state)
+{
+    (void)state;
+    return subs_applier_fd(s_applier);
+}
+
+static void
+s_on_fd(void *state)
+{
+    (void)state;
+    subs_applier_on_fd(s_applier);
+}
 
 int
 main(void)
@@ -43,14 +73,24 @@ main(void)
         ob_log_warn("Postgres is not reachable yet; retrying");
         sleep(1);
     }
+    s_applier = subs_applier_new(ob_config_get("DATABASE_URL"), ob_config_str("REDIS_URL", "redis://127.0.0.1:6379"),
+                                 (int)ob_config_int("SUBSCRIPTION_UPDATE_MAX_ATTEMPTS", 10));
+    if (!s_applier) {
+        ob_pg_destroy(&pg);
+        return 1;
+    }
     ob_worker_config_t config = {
         .service = "subscription",
         .methods = s_methods,
         .method_count = sizeof s_methods / sizeof s_methods[0],
         .state = pg,
         .credit = 64,
+        .on_tick = s_on_tick,
+        .watch_fd = s_watch_fd,
+        .on_fd = s_on_fd,
     };
     int rc = ob_worker_run(&config);
+    subs_applier_destroy(&s_applier);
     ob_pg_destroy(&pg);
     return rc;
 }

@@ -1,0 +1,281 @@
+/*  billing_context - state and helpers shared by the billing methods. */
+#include "services/stripe-worker/billing_context.h"
+
+#include <openssl/evp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include "common/ob_config.h"
+#include "common/ob_entitlements.h"
+#include "common/ob_http.h"
+#include "common/ob_log.h"
+#include "services/stripe-worker/billing_prices.h"
+#include "services/stripe-worker/billing_sub_sync.h"
+
+static char *
+s_dup(const char *value)
+{
+    return value && *value ? strdup(value) : NULL;
+}
+
+billing_context_t *
+billing_context_new(const char *db_url,
+                    const char *redis_url,
+                    const char *stripe_base,
+                    const char *stripe_key,
+                    const char *success_url,
+                    const char *cancel_url,
+                    const char *portal_return_url)
+{
+    if (!db_url)
+        return NULL;
+    billing_context_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->pg = ob_pg_new(db_url, "stripe-worker-billing");
+    self->redis = ob_redis_new(redis_url ? redis_url : "redis://127.0.0.1:6379");
+    if (stripe_key)
+        self->stripe = stripe_api_new(stripe_base ? stripe_base : "https://api.stripe.com", stripe_key);
+    self->success_url = s_dup(success_url);
+    self->cancel_url = s_dup(cancel_url);
+    self->portal_return_url = s_dup(portal_return_url);
+    if (!self->pg || !self->redis) {
+        billing_context_destroy(&self);
+        return NULL;
+    }
+    ob_entitlements_prepare(self->pg);
+    billing_prices_prepare(self->pg);
+    billing_sub_sync_prepare(self->pg);
+    ob_pg_prepare(self->pg, "billing_customer_find",
+                  "SELECT stripe_customer_id FROM customers WHERE user_id = $1 AND stripe_customer_id IS NOT NULL", 1);
+    /* Adds the link only: an existing customer id is never replaced. */
+    ob_pg_prepare(self->pg, "billing_customer_link",
+                  "INSERT INTO customers (user_id, email, stripe_customer_id) VALUES ($1, nullif($2, ''), $3)"
+                  " ON CONFLICT (user_id) DO UPDATE SET"
+                  " stripe_customer_id = coalesce(customers.stripe_customer_id, excluded.stripe_customer_id),"
+                  " email = coalesce(customers.email, excluded.email), updated_at = now()"
+                  " RETURNING stripe_customer_id",
+                  3);
+    ob_pg_prepare(self->pg, "billing_live_subscription",
+                  "SELECT id, coalesce(plan_id, ''), coalesce(interval, ''), status, coalesce(stripe_customer_id, '')"
+                  " FROM subscriptions WHERE user_id = $1 AND status IN ('trialing', 'active', 'past_due')"
+                  " ORDER BY updated_at DESC LIMIT 1",
+                  1);
+    return self;
+}
+
+void
+billing_context_destroy(billing_context_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    billing_context_t *self = *self_p;
+    ob_pg_destroy(&self->pg);
+    ob_redis_destroy(&self->redis);
+    stripe_api_destroy(&self->stripe);
+    free(self->success_url);
+    free(self->cancel_url);
+    free(self->portal_return_url);
+    free(self);
+    *self_p = NULL;
+}
+
+static billing_context_t *s_context;
+
+billing_context_t *
+billing_context_get(void)
+{
+    if (s_context)
+        return s_context;
+    if (ob_http_global_init() != 0)
+        return NULL;
+    s_context = billing_context_new(ob_config_get("DATABASE_URL"), ob_config_get("REDIS_URL"),
+                                    ob_config_get("STRIPE_API_BASE"), ob_config_get("STRIPE_SECRET_KEY"),
+                                    ob_config_get("STRIPE_SUCCESS_URL"), ob_config_get("STRIPE_CANCEL_URL"),
+                                    ob_config_get("STRIPE_PORTAL_RETURN_URL"));
+    if (!s_context)
+        ob_log_error("billing: cannot set up (check DATABASE_URL, REDIS_URL, STRIPE_API_BASE)");
+    else if (!s_context->stripe)
+        ob_log_warn("billing: no usable STRIPE_SECRET_KEY / STRIPE_API_BASE; billing methods answer 503");
+    return s_context;
+}
+
+static void
+s_copy_view(char *dst, size_t cap, ob_bytes_t view)
+{
+    size_t n = view.len < cap - 1 ? view.len : cap - 1;
+    memcpy(dst, view.ptr ? view.ptr : "", n);
+    dst[n] = '\0';
+}
+
+billing_context_t *
+billing_context_begin(ob_job_t *job, ob_call_t *call, char *user_id, size_t user_cap, char *email, size_t email_cap)
+{
+    if (ob_job_call(job, call) != 0)
+        return NULL;
+    if (!ob_bytes_eq(call->role, "user") || call->principal.len == 0 || call->principal.len >= user_cap ||
+        memchr(call->principal.ptr, '\0', call->principal.len)) {
+        ob_job_reply_error(job, 401, "not_a_user", "this endpoint needs a signed-in user");
+        return NULL;
+    }
+    s_copy_view(user_id, user_cap, call->principal);
+    if (call->email.len < email_cap && !memchr(call->email.ptr ? call->email.ptr : "", '\0', call->email.len))
+        s_copy_view(email, email_cap, call->email);
+    else
+        email[0] = '\0';
+    billing_context_t *self = billing_context_get();
+    if (!self) {
+        ob_job_reply_error(job, 503, "unavailable", "billing is not available right now");
+        return NULL;
+    }
+    if (!self->stripe) {
+        ob_job_reply_error(job, 503, "stripe_not_configured", "payments are not configured on this server");
+        return NULL;
+    }
+    billing_context_limit_to_deadline(self, job);
+    return self;
+}
+
+void
+billing_context_limit_to_deadline(billing_context_t *self, const ob_job_t *job)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    int64_t now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    int64_t left = job->envelope.deadline_ms > 0 ? job->envelope.deadline_ms - now_ms : 10000;
+    /* Most methods make two Stripe calls; each gets up to three attempts. */
+    long per_attempt = (long)(left / 7);
+    if (per_attempt > 10000)
+        per_attempt = 10000;
+    if (per_attempt < 250)
+        per_attempt = 250;
+    stripe_api_set_limits(self->stripe, per_attempt, 3, 100);
+}
+
+void
+billing_reply_stripe_error(ob_job_t *job, const char *operation, ob_err_t err, const stripe_error_t *error)
+{
+    const char *request_id = error && error->request_id[0] ? error->request_id : "-";
+    const char *message = error && error->message[0] ? error->message : NULL;
+    ob_log(err == OB_ERR_PAYMENT || err == OB_ERR_INVALID ? OB_LOG_INFO : OB_LOG_WARN, NULL,
+           "billing %s: Stripe call failed: %s http=%ld stripe_request_id=%s", operation, ob_err_name(err),
+           error ? error->http_status : 0L, request_id);
+    switch (err) {
+    case OB_ERR_PAYMENT:
+        ob_job_reply_error(job, 402, error && error->code[0] ? error->code : "card_error",
+                           message ? message : "the card was declined");
+        break;
+    case OB_ERR_INVALID:
+        ob_job_reply_error(job, 400, "stripe_invalid_request", message ? message : "Stripe rejected the request");
+        break;
+    case OB_ERR_NOT_FOUND:
+        ob_job_reply_error(job, 404, "stripe_resource_missing", message ? message : "Stripe does not know that object");
+        break;
+    case OB_ERR_CONFLICT:
+        ob_job_reply_error(job, 409, "stripe_idempotency_conflict",
+                           "a request with other parameters is still being handled; retry in a few minutes");
+        break;
+    case OB_ERR_TRANSIENT:
+        ob_job_reply_error(job, 503, "stripe_unavailable", "Stripe cannot be reached right now; retry shortly");
+        break;
+    case OB_ERR_TIMEOUT:
+        ob_job_reply_error(job, 504, "stripe_timeout", "Stripe did not answer in time; retry shortly");
+        break;
+    case OB_ERR_UPSTREAM:
+        ob_job_reply_error(job, 502, "stripe_error", "Stripe answered with an error");
+        break;
+    default:
+        ob_job_reply_error(job, 500, "internal", "the payment request failed");
+        break;
+    }
+}
+
+void
+billing_idempotency_key(char *out, size_t cap, const char *kind, int64_t now_s, int64_t bucket_s, ...)
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_len = 0;
+    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
+    va_list ap;
+    va_start(ap, bucket_s);
+    for (const char *part = va_arg(ap, const char *); part && ok; part = va_arg(ap, const char *))
+        ok = EVP_DigestUpdate(md, part, strlen(part) + 1); /* the NUL separates the parts */
+    va_end(ap);
+    if (ok && bucket_s > 0) {
+        char bucket[24];
+        snprintf(bucket, sizeof bucket, "%lld", (long long)(now_s / bucket_s));
+        ok = EVP_DigestUpdate(md, bucket, strlen(bucket) + 1);
+    }
+    ok = ok && EVP_DigestFinal_ex(md, digest, &digest_len);
+    EVP_MD_CTX_free(md);
+    size_t n = (size_t)snprintf(out, cap, "%s:", kind);
+    for (unsigned int i = 0; ok && i < 16 && n + 3 <= cap; i++)
+        n += (size_t)snprintf(out + n, cap - n, "%02x", digest[i]);
+}
+
+ob_err_t
+billing_customer_find(billing_context_t *self, const char *user_id, char *customer_id, size_t cap)
+{
+    const char *values[] = {user_id};
+    PGresult *r = ob_pg_exec(self->pg, "billing_customer_find", 1, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(self->pg, r);
+    if (err == OB_OK && PQntuples(r) == 0)
+        err = OB_ERR_NOT_FOUND;
+    if (err == OB_OK)
+        snprintf(customer_id, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return err;
+}
+
+ob_err_t
+billing_customer_link(billing_context_t *self, const char *user_id, const char *email, const char *customer_id,
+                      char *stored, size_t cap)
+{
+    const char *values[] = {user_id, email ? email : "", customer_id};
+    PGresult *r = ob_pg_exec(self->pg, "billing_customer_link", 3, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(self->pg, r);
+    if (err == OB_OK && PQntuples(r) == 1)
+        snprintf(stored, cap, "%s", PQgetvalue(r, 0, 0));
+    else if (err == OB_OK)
+        err = OB_ERR_INTERNAL;
+    PQclear(r);
+    return err;
+}
+
+ob_err_t
+billing_live_subscription(billing_context_t *self, const char *user_id, billing_live_subscription_t *out)
+{
+    memset(out, 0, sizeof *out);
+    const char *values[] = {user_id};
+    PGresult *r = ob_pg_exec(self->pg, "billing_live_subscription", 1, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(self->pg, r);
+    if (err == OB_OK && PQntuples(r) == 0)
+        err = OB_ERR_NOT_FOUND;
+    if (err == OB_OK) {
+        snprintf(out->id, sizeof out->id, "%s", PQgetvalue(r, 0, 0));
+        snprintf(out->plan_id, sizeof out->plan_id, "%s", PQgetvalue(r, 0, 1));
+        snprintf(out->interval, sizeof out->interval, "%s", PQgetvalue(r, 0, 2));
+        snprintf(out->status, sizeof out->status, "%s", PQgetvalue(r, 0, 3));
+        snprintf(out->customer_id, sizeof out->customer_id, "%s", PQgetvalue(r, 0, 4));
+    }
+    PQclear(r);
+    return err;
+}
+
+json_t *
+billing_json_time(int64_t unix_s)
+{
+    if (unix_s <= 0)
+        return json_null();
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    char text[32];
+    if (!gmtime_r(&t, &tm) || strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return json_null();
+    return json_string(text);
+}

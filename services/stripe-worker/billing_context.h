@@ -1,0 +1,106 @@
+/*  billing_context - what the user-facing billing methods of the stripe-worker
+ *  share: their Postgres session, Redis connection, Stripe client and
+ *  settings, plus the small helpers every method uses (Stripe error replies,
+ *  stable idempotency keys, per-request Stripe time limits, customer and
+ *  live-subscription lookups).
+ *
+ *  The methods are registered as plain rows of the worker's method table, so
+ *  they cannot rely on the worker's own state: the process keeps one context,
+ *  made on first use from the environment (DATABASE_URL, REDIS_URL,
+ *  STRIPE_SECRET_KEY / STRIPE_API_KEY, STRIPE_API_BASE, STRIPE_SUCCESS_URL,
+ *  STRIPE_CANCEL_URL, STRIPE_PORTAL_RETURN_URL). Workers call methods on one
+ *  thread, which is all the context supports.
+ */
+#ifndef BILLING_CONTEXT_H_INCLUDED
+#define BILLING_CONTEXT_H_INCLUDED
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/ob_err.h"
+#include "common/ob_pg.h"
+#include "common/ob_redis.h"
+#include "common/ob_worker.h"
+#include "services/stripe-worker/stripe_api.h"
+
+typedef struct {
+    ob_pg_t *pg;
+    ob_redis_t *redis;
+    stripe_api_t *stripe;         /* NULL when no Stripe key is configured */
+    char *success_url;            /* NULL when unset */
+    char *cancel_url;
+    char *portal_return_url;
+} billing_context_t;
+
+/*  A context from explicit settings (any string but db_url may be NULL).
+ *  Registers the billing statements on its session. NULL on OOM or a bad
+ *  URL. */
+billing_context_t *billing_context_new(const char *db_url,
+                                       const char *redis_url,
+                                       const char *stripe_base,
+                                       const char *stripe_key,
+                                       const char *success_url,
+                                       const char *cancel_url,
+                                       const char *portal_return_url);
+
+/*  NULL-safe; nulls *self_p. */
+void billing_context_destroy(billing_context_t **self_p);
+
+/*  The process's context, made from the environment on first use. NULL (and
+ *  logged once per attempt) when it cannot be made. */
+billing_context_t *billing_context_get(void);
+
+/*  Unpacks the job's call and returns the process context and the caller's
+ *  user id. Answers the job itself (and returns NULL) when the message is
+ *  malformed, the caller is no user, or the context or Stripe is missing. */
+billing_context_t *billing_context_begin(ob_job_t *job, ob_call_t *call, char *user_id, size_t user_cap,
+                                         char *email, size_t email_cap);
+
+/*  Fits the Stripe client's time limits into what is left of the job's
+ *  deadline (a few attempts of a share of it each). */
+void billing_context_limit_to_deadline(billing_context_t *self, const ob_job_t *job);
+
+/*  Answers a failed Stripe call with a clear API error: a declined card 402
+ *  (Stripe's message, which is meant for users), a rejected request 400, a
+ *  missing object 404, a reused idempotency key 409, Stripe unreachable or
+ *  overloaded 503, any other Stripe failure 502. Logs the operation and
+ *  Stripe's request id. */
+void billing_reply_stripe_error(ob_job_t *job, const char *operation, ob_err_t err, const stripe_error_t *error);
+
+/*  A stable Idempotency-Key: "<kind>:<sha256 of the parts, 32 hex>" for the
+ *  NULL-terminated list of parts (so ids of any length fit Stripe's 255
+ *  bytes and nothing personal is sent in a header). bucket_s > 0 adds the
+ *  current time window (now / bucket_s) to the parts: a retry within the
+ *  window reuses the key, a deliberate repeat later gets a new object. */
+void billing_idempotency_key(char *out, size_t cap, const char *kind, int64_t now_s, int64_t bucket_s, ...)
+    __attribute__((sentinel));
+
+/*  The user's Stripe customer id from the customers table: OB_OK,
+ *  OB_ERR_NOT_FOUND (no customer yet), or a database failure. */
+ob_err_t billing_customer_find(billing_context_t *self, const char *user_id, char *customer_id, size_t cap);
+
+/*  Records the link user -> Stripe customer (customers is owned by the
+ *  subscription-worker; the stripe-worker only ever adds this link, never
+ *  changes an existing one). Writes the customer id that is now on record
+ *  into stored (the first writer wins a race). */
+ob_err_t billing_customer_link(billing_context_t *self, const char *user_id, const char *email, const char *customer_id,
+                               char *stored, size_t cap);
+
+/*  The user's live (trialing, active, past_due) subscription, newest first. */
+typedef struct {
+    char id[128];
+    char plan_id[65];
+    char interval[8];
+    char status[24];
+    char customer_id[128];
+} billing_live_subscription_t;
+
+/*  OB_OK (out filled), OB_ERR_NOT_FOUND (none live), or a database failure. */
+ob_err_t billing_live_subscription(billing_context_t *self, const char *user_id, billing_live_subscription_t *out);
+
+/*  Unix seconds as ISO 8601 UTC ("2025-01-31T12:00:00Z"), or JSON null for 0. */
+json_t *billing_json_time(int64_t unix_s);
+
+#endif

@@ -1,0 +1,205 @@
+/*  billing_subscription - "subscription.cancel" and "subscription.upgrade". */
+#include "services/stripe-worker/billing_subscription.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "common/ob_json.h"
+#include "common/ob_log.h"
+#include "services/stripe-worker/billing_context.h"
+#include "services/stripe-worker/billing_prices.h"
+#include "services/stripe-worker/billing_sub_sync.h"
+
+#define CHANGE_WINDOW_S 600
+
+json_t *
+billing_subscription_status_json(const ob_entitlement_t *e)
+{
+    json_t *features = json_loads(e->features, 0, NULL);
+    if (!json_is_array(features)) {
+        json_decref(features);
+        features = json_array();
+    }
+    return json_pack("{s:o, s:o, s:s, s:o, s:b, s:o, s:b, s:o, s:o}", "subscription_id",
+                     e->subscription_id[0] ? json_string(e->subscription_id) : json_null(), "plan_id",
+                     e->plan_id[0] ? json_string(e->plan_id) : json_null(), "status", e->status[0] ? e->status : "none",
+                     "interval", e->interval[0] ? json_string(e->interval) : json_null(), "live", e->live,
+                     "current_period_end", billing_json_time(e->current_period_end), "cancel_at_period_end",
+                     e->cancel_at_period_end, "trial_end", billing_json_time(e->trial_end), "features", features);
+}
+
+/*  Stores Stripe's answer and replies with the status now on record. */
+static void
+s_apply_and_reply(billing_context_t *ctx, ob_job_t *job, const char *user_id, const json_t *subscription, int64_t sent_at)
+{
+    char source[200];
+    snprintf(source, sizeof source, "api:%.*s", (int)job->envelope.request_id.len,
+             job->envelope.request_id.ptr ? job->envelope.request_id.ptr : "");
+    ob_entitlement_t after;
+    ob_err_t err = billing_sub_sync_apply(ctx->pg, ctx->redis, user_id, subscription, sent_at, source, &after);
+    if (err != OB_OK) {
+        /* Stripe has made the change; the webhook will record it. */
+        ob_job_reply_error(job, 503, "stored_later", "the change was made at Stripe but is not recorded yet; check the status shortly");
+        return;
+    }
+    ob_job_reply_json(job, 200, billing_subscription_status_json(&after));
+}
+
+/*  The user's live subscription, or an answer (409 or a database error). */
+static bool
+s_live(billing_context_t *ctx, ob_job_t *job, const char *user_id, billing_live_subscription_t *live)
+{
+    ob_err_t err = billing_live_subscription(ctx, user_id, live);
+    if (err == OB_ERR_NOT_FOUND)
+        ob_job_reply_error(job, 409, "no_subscription", "you have no active subscription");
+    else if (err != OB_OK)
+        ob_job_reply_err(job, err, NULL, "billing data cannot be read now");
+    return err == OB_OK;
+}
+
+void
+billing_subscription_cancel(void *state, ob_job_t *job)
+{
+    (void)state;
+    ob_call_t call;
+    char user_id[256], email[321];
+    billing_context_t *ctx = billing_context_begin(job, &call, user_id, sizeof user_id, email, sizeof email);
+    if (!ctx)
+        return;
+    json_t *body = ob_job_body_object(job, &call);
+    if (!body)
+        return;
+    const json_t *flag = json_object_get(body, "at_period_end");
+    if (flag && !json_is_boolean(flag) && !json_is_null(flag)) {
+        ob_job_reply_error(job, 400, "invalid_at_period_end", "at_period_end must be true or false");
+        json_decref(body);
+        return;
+    }
+    bool at_period_end = !json_is_false(flag);
+    json_decref(body);
+
+    billing_live_subscription_t live;
+    if (!s_live(ctx, job, user_id, &live))
+        return;
+    int64_t sent_at = (int64_t)time(NULL);
+    json_t *subscription = NULL;
+    stripe_error_t serr;
+    ob_err_t err;
+    if (at_period_end) {
+        char key[96];
+        billing_idempotency_key(key, sizeof key, "cancel", sent_at, CHANGE_WINDOW_S, live.id, "at_period_end",
+                                (const char *)NULL);
+        err = stripe_api_update_subscription_cancel_at_period_end(ctx->stripe, key, live.id, true, &subscription, &serr);
+    } else {
+        err = stripe_api_cancel_subscription_now(ctx->stripe, live.id, &subscription, &serr);
+    }
+    if (err != OB_OK) {
+        billing_reply_stripe_error(job, "cancel subscription", err, &serr);
+        return;
+    }
+    ob_log_info("billing: subscription %s canceled %s", live.id, at_period_end ? "at period end" : "now");
+    s_apply_and_reply(ctx, job, user_id, subscription, sent_at);
+    json_decref(subscription);
+}
+
+/*  The item of the subscription and the price it is on now. */
+static bool
+s_first_item(const json_t *subscription, const char **item_id, const char **price_id)
+{
+    const json_t *item = json_array_get(json_object_get(json_object_get(subscription, "items"), "data"), 0);
+    *item_id = json_string_value(json_object_get(item, "id"));
+    *price_id = json_string_value(json_object_get(json_object_get(item, "price"), "id"));
+    return *item_id != NULL;
+}
+
+void
+billing_subscription_upgrade(void *state, ob_job_t *job)
+{
+    (void)state;
+    ob_call_t call;
+    char user_id[256], email[321];
+    billing_context_t *ctx = billing_context_begin(job, &call, user_id, sizeof user_id, email, sizeof email);
+    if (!ctx)
+        return;
+    json_t *body = ob_job_body_object(job, &call);
+    if (!body)
+        return;
+    json_t *current = NULL, *updated = NULL;
+    const char *plan_id = ob_json_str(body, "plan_id");
+    const json_t *interval_value = json_object_get(body, "interval");
+    if (!plan_id || !*plan_id) {
+        ob_job_reply_error(job, 400, "plan_id_required", "plan_id is required");
+        goto done;
+    }
+    if (interval_value && !json_is_string(interval_value) && !json_is_null(interval_value)) {
+        ob_job_reply_error(job, 400, "invalid_interval", "interval must be \"month\" or \"year\"");
+        goto done;
+    }
+    billing_live_subscription_t live;
+    if (!s_live(ctx, job, user_id, &live))
+        goto done;
+
+    billing_price_spec_t spec;
+    const char *why = NULL;
+    ob_err_t err = billing_price_spec(ctx->pg, plan_id, json_string_value(interval_value), &spec, &why);
+    if (err == OB_ERR_INVALID) {
+        ob_job_reply_error(job, 400, why, strcmp(why, "unknown_plan") == 0 ? "no active plan has that id"
+                                          : strcmp(why, "interval_not_offered") == 0 ? "that plan has no yearly price"
+                                                                                     : "interval must be \"month\" or \"year\"");
+        goto done;
+    }
+    if (err != OB_OK) {
+        ob_job_reply_err(job, err, NULL, "the plan catalogue cannot be read now");
+        goto done;
+    }
+    if (spec.trial) {
+        ob_job_reply_error(job, 400, "trial_not_allowed", "the trial cannot be switched to; choose a paid plan");
+        goto done;
+    }
+    if (strcmp(live.plan_id, spec.plan_id) == 0 && strcmp(live.interval, spec.interval) == 0) {
+        ob_job_reply_error(job, 400, "same_plan", "you are already on that plan and interval");
+        goto done;
+    }
+    char price_id[128];
+    stripe_error_t serr;
+    err = billing_price_resolve(ctx->pg, ctx->stripe, &spec, price_id, sizeof price_id, &serr);
+    if (err == OB_ERR_NOT_FOUND) {
+        ob_job_reply_error(job, 503, "price_not_configured", "that plan cannot be bought yet; the operator must finish setup");
+        goto done;
+    }
+    if (err != OB_OK) {
+        billing_reply_stripe_error(job, "find price", err, &serr);
+        goto done;
+    }
+
+    err = stripe_api_retrieve_subscription(ctx->stripe, live.id, &current, &serr);
+    if (err != OB_OK) {
+        billing_reply_stripe_error(job, "retrieve subscription", err, &serr);
+        goto done;
+    }
+    const char *item_id, *current_price;
+    if (!s_first_item(current, &item_id, &current_price)) {
+        ob_job_reply_error(job, 502, "stripe_error", "the subscription at Stripe has no item");
+        goto done;
+    }
+    if (current_price && strcmp(current_price, price_id) == 0) {
+        ob_job_reply_error(job, 400, "same_plan", "you are already on that plan and interval");
+        goto done;
+    }
+    int64_t sent_at = (int64_t)time(NULL);
+    char key[96];
+    billing_idempotency_key(key, sizeof key, "upgrade", sent_at, CHANGE_WINDOW_S, live.id, item_id, price_id,
+                            (const char *)NULL);
+    err = stripe_api_update_subscription_price(ctx->stripe, key, live.id, item_id, price_id, &updated, &serr);
+    if (err != OB_OK) {
+        billing_reply_stripe_error(job, "change subscription price", err, &serr);
+        goto done;
+    }
+    ob_log_info("billing: subscription %s moved to %s", live.id, spec.lookup_key);
+    s_apply_and_reply(ctx, job, user_id, updated, sent_at);
+done:
+    json_decref(current);
+    json_decref(updated);
+    json_decref(body);
+}

@@ -1,0 +1,32 @@
+/*  billing_subscription - methods "subscription.cancel" and
+ *  "subscription.upgrade" on the user's live subscription.
+ *
+ *  cancel  {"at_period_end": true}: true (the default) sets
+ *          cancel_at_period_end at Stripe; false ends it now.
+ *  upgrade {"plan_id", "interval"}: moves the subscription's item to the
+ *          plan's price with proration (downgrades too).
+ *
+ *  Both answer 200 with the new status (billing_subscription_status_json),
+ *  written to subscriptions from Stripe's answer at once (billing_sub_sync)
+ *  and republished to Redis; 409 no_subscription when the user has no live
+ *  subscription. upgrade also answers 400 unknown_plan, invalid_interval,
+ *  interval_not_offered, trial_not_allowed (the trial is bought, not
+ *  switched to) and same_plan.
+ */
+#ifndef BILLING_SUBSCRIPTION_H_INCLUDED
+#define BILLING_SUBSCRIPTION_H_INCLUDED
+
+#include <jansson.h>
+
+#include "common/ob_entitlements.h"
+#include "common/ob_worker.h"
+
+void billing_subscription_cancel(void *state, ob_job_t *job);
+void billing_subscription_upgrade(void *state, ob_job_t *job);
+
+/*  {"subscription_id","plan_id","status","interval","live",
+ *  "current_period_end","cancel_at_period_end","trial_end","features"} for
+ *  an entitlement (pure). */
+json_t *billing_subscription_status_json(const ob_entitlement_t *e);
+
+#endif

@@ -1,0 +1,85 @@
+/*  stripe-worker - everything that speaks Stripe. This issue's part: the
+ *  webhook inbox (group-committed ingest on the main thread), its
+ *  processing (a background thread with its own Postgres session) and the
+ *  operators' list/replay. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "common/ob_config.h"
+#include "common/ob_log.h"
+#include "common/ob_pg.h"
+#include "common/ob_worker.h"
+#include "services/stripe-worker/billing_methods.h"
+#include "services/stripe-worker/stripe_admin.h"
+#include "services/stripe-worker/stripe_inbox.h"
+#include "services/stripe-worker/stripe_processor.h"
+
+static const ob_config_spec_t s_settings[] = {
+    { "DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0 },
+    { "BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0 },
+    { "HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000 },
+    { "STRIPE_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096 },
+    { "STRIPE_EVENT_PROCESSING", OB_CONFIG_BOOL, false, 0, 0 },
+    { "STRIPE_EVENT_MAX_ATTEMPTS", OB_CONFIG_INT, false, 1, 1000 },
+    { "STRIPE_EVENT_RETRY_BASE_MS", OB_CONFIG_INT, false, 1, 86400000 },
+    { "STRIPE_EVENT_RETRY_MAX_MS", OB_CONFIG_INT, false, 1, 604800000 },
+    { "STRIPE_EVENT_LEASE_S", OB_CONFIG_INT, false, 1, 86400 },
+};
+
+static const ob_worker_method_t s_methods[] = {
+    { "webhook.ingest", NULL, stripe_inbox_ingest },
+    { "admin.events.list", stripe_admin_events_list, NULL },
+    { "admin.events.replay", stripe_admin_events_replay, NULL },
+    { "checkout.create", billing_checkout_create, NULL },
+    { "portal.create", billing_portal_create, NULL },
+    { "payment_methods.list", billing_payment_methods_list, NULL },
+    { "subscription.cancel", billing_subscription_cancel, NULL },
+    { "subscription.upgrade", billing_subscription_upgrade, NULL },
+};
+
+int
+main(void)
+{
+    ob_log_init("stripe-worker");
+    if (ob_config_load() != 0 || ob_config_validate(s_settings, sizeof s_settings / sizeof s_settings[0], stderr) != 0)
+        return 2;
+    const char *database_url = ob_config_get("DATABASE_URL");
+    stripe_state_t state = { .pg = ob_pg_new(database_url, "stripe-worker") };
+    if (!state.pg)
+        return 1;
+    stripe_inbox_prepare(state.pg);
+    stripe_admin_prepare(state.pg);
+
+    stripe_processor_t *processor = NULL;
+    if (ob_config_bool("STRIPE_EVENT_PROCESSING", true)) {
+        stripe_processor_config_t pconfig = {
+            .max_attempts = (int)ob_config_int("STRIPE_EVENT_MAX_ATTEMPTS", 8),
+            .retry_base_ms = ob_config_int("STRIPE_EVENT_RETRY_BASE_MS", 1000),
+            .retry_max_ms = ob_config_int("STRIPE_EVENT_RETRY_MAX_MS", 3600000),
+            .lease_s = (int)ob_config_int("STRIPE_EVENT_LEASE_S", 60),
+        };
+        processor = stripe_processor_new(database_url, &pconfig);
+        if (!processor || stripe_processor_start(processor) != 0) {
+            stripe_processor_destroy(&processor);
+            ob_pg_destroy(&state.pg);
+            return 1;
+        }
+        state.wake = stripe_processor_wake;
+        state.wake_arg = processor;
+    } else {
+        ob_log_warn("STRIPE_EVENT_PROCESSING is off: events are recorded, not processed");
+    }
+
+    ob_worker_config_t config = {
+        .service = "stripe",
+        .methods = s_methods,
+        .method_count = sizeof s_methods / sizeof s_methods[0],
+        .state = &state,
+        /* Many webhooks in flight at once is what makes group commit pay. */
+        .credit = (int)ob_config_int("STRIPE_WORKER_CREDIT", 512),
+    };
+    int rc = ob_worker_run(&config);
+    stripe_processor_destroy(&processor);
+    ob_pg_destroy(&state.pg);
+    return rc;
+}

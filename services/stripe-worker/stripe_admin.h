@@ -1,0 +1,42 @@
+/*  stripe_admin - the operators' view of the webhook inbox: list events by
+ *  status, replay one. Used by the worker's admin methods (behind the
+ *  gateway's admin token) and by `billing-admin webhook-events`.
+ */
+#ifndef STRIPE_ADMIN_H_INCLUDED
+#define STRIPE_ADMIN_H_INCLUDED
+
+#include <stddef.h>
+
+#include "common/ob_err.h"
+#include "common/ob_pg.h"
+#include "common/ob_worker.h"
+
+#define STRIPE_ADMIN_DEFAULT_LIMIT 100
+#define STRIPE_ADMIN_MAX_LIMIT 1000
+
+/*  Registers the statements below on pg. */
+void stripe_admin_prepare(ob_pg_t *pg);
+
+/*  True for pending, processed, ignored and failed. */
+int stripe_admin_status_valid(const char *status);
+
+/*  {"events":[{id,type,created,status,attempts,last_error,received_at,
+ *  processed_at}]} newest first; status NULL = all. *json_out is malloc'd
+ *  (caller frees). OB_OK or OB_ERR_TRANSIENT/INTERNAL. */
+ob_err_t stripe_admin_list(ob_pg_t *pg, const char *status, int limit, char **json_out);
+
+/*  Resets the event to pending with attempts 0 so a processor takes it
+ *  again (its effects are idempotent, so replaying a processed event is
+ *  harmless). *json_out = {"id","status":"pending"}. OB_ERR_NOT_FOUND when
+ *  the id is unknown. */
+ob_err_t stripe_admin_replay(ob_pg_t *pg, const char *id, char **json_out);
+
+/*  Finds key in a query string ("status=failed&limit=10"), percent-decoding
+ *  its value into out (cap bytes). 0 when found, -1 when absent or too long. */
+int stripe_admin_query_param(const char *query, size_t query_len, const char *key, char *out, size_t cap);
+
+/*  Methods "admin.events.list" and "admin.events.replay" (state: stripe_state_t). */
+void stripe_admin_events_list(void *state, ob_job_t *job);
+void stripe_admin_events_replay(void *state, ob_job_t *job);
+
+#endif

@@ -1,0 +1,114 @@
+/*  stripe_inbox - group-committed webhook ingest. */
+#include "services/stripe-worker/stripe_inbox.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/ob_json.h"
+#include "common/ob_log.h"
+#include "services/stripe-worker/stripe_event_map.h"
+#include "services/stripe-worker/stripe_pgarray.h"
+
+#define S_RECEIVED "{\"received\":true}"
+
+void
+stripe_inbox_prepare(ob_pg_t *pg)
+{
+    ob_pg_prepare(pg,
+                  "inbox_insert",
+                  "INSERT INTO stripe_events (id, type, created, livemode, payload)"
+                  " SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::bool[], $5::text[])"
+                  " ON CONFLICT (id) DO NOTHING",
+                  5);
+}
+
+static void
+s_reply_received(ob_job_t *job)
+{
+    char *body = strdup(S_RECEIVED);
+    if (!body) {
+        ob_job_reply_error(job, 503, "unavailable", "out of memory; retry");
+        return;
+    }
+    free(job->body);
+    job->status = 200;
+    job->body = body;
+    job->body_len = sizeof S_RECEIVED - 1;
+}
+
+/*  Parses one webhook and appends it to the arrays. Answers 400 itself and
+ *  returns -1 when the body is not a usable event. */
+static int
+s_add(ob_job_t *job, stripe_pgarray_t arrays[5])
+{
+    ob_stripe_webhook_t webhook;
+    ob_proto_err_t perr = ob_stripe_webhook_unpack(&webhook, job->envelope.payload.ptr, job->envelope.payload.len);
+    if (perr != OB_PROTO_OK) {
+        ob_job_reply_error(job, 400, "bad_message", ob_proto_strerror(perr));
+        return -1;
+    }
+    const char *reason;
+    json_t *event = ob_json_parse_object(webhook.body.ptr, webhook.body.len, &reason);
+    stripe_event_head_t head;
+    if (!event || stripe_event_head(event, &head, &reason) != 0) {
+        json_decref(event);
+        ob_job_reply_error(job, 400, "invalid_event", reason);
+        return -1;
+    }
+    stripe_pgarray_add(&arrays[0], head.id, strlen(head.id));
+    stripe_pgarray_add(&arrays[1], head.type, strlen(head.type));
+    stripe_pgarray_add_int8(&arrays[2], head.created);
+    stripe_pgarray_add_bool(&arrays[3], head.livemode);
+    stripe_pgarray_add(&arrays[4], webhook.body.ptr, webhook.body.len);
+    json_decref(event);
+    return 0;
+}
+
+void
+stripe_inbox_ingest(void *state_arg, ob_job_t **jobs, size_t count)
+{
+    stripe_state_t *state = state_arg;
+    stripe_pgarray_t arrays[5];
+    static const uint32_t oids[5] = {
+        STRIPE_PG_OID_TEXT, STRIPE_PG_OID_TEXT, STRIPE_PG_OID_INT8, STRIPE_PG_OID_BOOL, STRIPE_PG_OID_TEXT
+    };
+    for (int i = 0; i < 5; i++)
+        stripe_pgarray_init(&arrays[i], oids[i]);
+    size_t valid = 0;
+    for (size_t i = 0; i < count; i++)
+        if (s_add(jobs[i], arrays) == 0)
+            jobs[valid++] = jobs[i]; /* the runtime answers from its own list: reordering ours is fine */
+
+    ob_err_t err = OB_OK;
+    long inserted = 0;
+    if (valid > 0) {
+        const char *values[5];
+        int lengths[5];
+        const int formats[5] = { 1, 1, 1, 1, 1 };
+        for (int i = 0; i < 5; i++)
+            if (!(values[i] = stripe_pgarray_finish(&arrays[i], &lengths[i])))
+                err = OB_ERR_INTERNAL;
+        if (err == OB_OK) {
+            /* One statement in autocommit: one transaction, one commit for the whole batch. */
+            PGresult *r = ob_pg_exec(state->pg, "inbox_insert", 5, values, lengths, formats);
+            err = ob_pg_classify(state->pg, r);
+            if (err == OB_OK)
+                inserted = strtol(PQcmdTuples(r), NULL, 10);
+            PQclear(r);
+        }
+    }
+    for (int i = 0; i < 5; i++)
+        stripe_pgarray_release(&arrays[i]);
+    if (valid == 0)
+        return;
+    if (err != OB_OK) {
+        ob_log_warn("webhook inbox: could not record %zu events (%s); answering 503", valid, ob_err_name(err));
+        for (size_t i = 0; i < valid; i++)
+            ob_job_reply_error(jobs[i], 503, "unavailable", "the event could not be recorded; retry later");
+        return;
+    }
+    for (size_t i = 0; i < valid; i++)
+        s_reply_received(jobs[i]);
+    if (inserted > 0 && state->wake)
+        state->wake(state->wake_arg);
+}

@@ -1,0 +1,31 @@
+/*  stripe_inbox - the webhook inbox: Stripe events recorded durably before
+ *  the gateway acknowledges them.
+ *
+ *  "webhook.ingest" is a batch method: every waiting webhook is parsed (id,
+ *  type, created, livemode only), the valid ones are inserted by ONE
+ *  prepared statement (unnest of binary arrays, ON CONFLICT (id) DO NOTHING)
+ *  that commits once, and only then is every job answered 200
+ *  {"received":true}: repeats of a known id too. If the insert does not
+ *  commit, every job of the batch gets 503 so Stripe retries. A body that is
+ *  not a JSON event with an id, a type and a created time gets 400.
+ */
+#ifndef STRIPE_INBOX_H_INCLUDED
+#define STRIPE_INBOX_H_INCLUDED
+
+#include "common/ob_pg.h"
+#include "common/ob_worker.h"
+
+/*  What the stripe-worker's main-thread methods share. */
+typedef struct {
+    ob_pg_t *pg;             /* the main thread's session */
+    void (*wake)(void *arg); /* called after a commit that stored new events */
+    void *wake_arg;
+} stripe_state_t;
+
+/*  Registers the inbox's statements on pg. */
+void stripe_inbox_prepare(ob_pg_t *pg);
+
+/*  Method "webhook.ingest" (state: stripe_state_t). */
+void stripe_inbox_ingest(void *state, ob_job_t **jobs, size_t count);
+
+#endif

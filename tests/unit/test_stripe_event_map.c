@@ -1,0 +1,299 @@
+/*  stripe_event_map and subs_order: what a Stripe event means, and which
+ *  event's state wins. Pure functions, table-driven. */
+#include <criterion/criterion.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "services/stripe-worker/stripe_admin.h"
+#include "services/stripe-worker/stripe_event_map.h"
+#include "services/stripe-worker/stripe_pgarray.h"
+#include "services/subscription-worker/subs_order.h"
+
+static json_t *
+s_json(const char *text)
+{
+    json_error_t error;
+    json_t *value = json_loads(text, 0, &error);
+    cr_assert(value, "bad fixture: %s", error.text);
+    return value;
+}
+
+/* --- the event head (what ingest needs) ----------------------------------- */
+
+typedef struct {
+    const char *body;
+    int rc;
+} head_case_t;
+
+Test(stripe_event_head, table)
+{
+    static const head_case_t cases[] = {
+        { "{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":1700000000,\"livemode\":true}", 0 },
+        { "{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":1700000000}", 0 },
+        { "{\"type\":\"invoice.paid\",\"created\":1}", -1 },
+        { "{\"id\":\"\",\"type\":\"invoice.paid\",\"created\":1}", -1 },
+        { "{\"id\":7,\"type\":\"invoice.paid\",\"created\":1}", -1 },
+        { "{\"id\":\"evt_1\",\"created\":1}", -1 },
+        { "{\"id\":\"evt_1\",\"type\":\"invoice.paid\"}", -1 },
+        { "{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":\"1\"}", -1 },
+        { "{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":-5}", -1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *event = s_json(cases[i].body);
+        stripe_event_head_t head;
+        const char *reason = NULL;
+        int rc = stripe_event_head(event, &head, &reason);
+        cr_expect_eq(rc, cases[i].rc, "case %zu: %s", i, cases[i].body);
+        if (rc == 0) {
+            cr_expect_str_eq(head.id, "evt_1");
+            cr_expect_eq(head.created, 1700000000);
+        } else {
+            cr_expect(reason && *reason);
+        }
+        json_decref(event);
+    }
+}
+
+Test(stripe_event_map, plan_from_lookup_key)
+{
+    static const struct {
+        const char *key;
+        const char *plan; /* NULL: no plan */
+    } cases[] = { { "starter_monthly", "starter" },
+                  { "enterprise_yearly", "enterprise" },
+                  { "pro_plus_monthly", "pro_plus" },
+                  { "_monthly", NULL },
+                  { "starter", NULL },
+                  { "starter_weekly", NULL },
+                  { NULL, NULL } };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char plan[64];
+        int rc = stripe_event_plan_from_lookup_key(cases[i].key, plan, sizeof plan);
+        if (cases[i].plan) {
+            cr_expect_eq(rc, 0, "%s", cases[i].key);
+            cr_expect_str_eq(plan, cases[i].plan);
+        } else {
+            cr_expect_eq(rc, -1, "case %zu", i);
+        }
+    }
+}
+
+/* --- subscriptions: both API shapes ------------------------------------------ */
+
+#define SUB_OLD                                                                                                                    \
+    "{\"id\":\"evt_a\",\"type\":\"customer.subscription.updated\",\"created\":100,\"data\":{\"object\":{"                          \
+    "\"id\":\"sub_1\",\"customer\":\"cus_1\",\"status\":\"active\",\"cancel_at_period_end\":true,"                                 \
+    "\"current_period_start\":10,\"current_period_end\":20,\"metadata\":{\"user_id\":\"u1\"},"                                     \
+    "\"items\":{\"data\":[{\"id\":\"si_1\",\"price\":{\"id\":\"price_1\",\"lookup_key\":\"starter_yearly\","                       \
+    "\"metadata\":{\"plan_id\":\"other\"},\"recurring\":{\"interval\":\"year\"}}}]}}}}"
+
+#define SUB_NEW                                                                                                                    \
+    "{\"id\":\"evt_b\",\"type\":\"customer.subscription.created\",\"created\":100,\"data\":{\"object\":{"                          \
+    "\"id\":\"sub_2\",\"customer\":{\"id\":\"cus_2\"},\"status\":\"trialing\",\"trial_end\":30,"                                   \
+    "\"items\":{\"data\":[{\"id\":\"si_2\",\"current_period_start\":11,\"current_period_end\":21,"                                 \
+    "\"price\":{\"id\":\"price_2\",\"lookup_key\":null,\"metadata\":{\"plan_id\":\"professional\"},"                               \
+    "\"recurring\":{\"interval\":\"month\"}}}]}}}}"
+
+Test(stripe_event_map, subscription_old_shape_reads_periods_on_the_subscription)
+{
+    json_t *event = s_json(SUB_OLD);
+    stripe_effect_t effect;
+    char error[128] = "";
+    cr_assert_eq(stripe_event_map(event, &effect, error, sizeof error), OB_OK, "%s", error);
+    cr_assert_str_eq(effect.update_kind, "subscription.snapshot");
+    json_t *m = effect.update;
+    cr_expect_str_eq(json_string_value(json_object_get(m, "subscription_id")), "sub_1");
+    cr_expect_str_eq(json_string_value(json_object_get(m, "user_id")), "u1");
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(m, "plan_candidates"), 0)), "starter");
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(m, "plan_candidates"), 1)), "other");
+    cr_expect_str_eq(json_string_value(json_object_get(m, "interval")), "year");
+    cr_expect_eq(json_integer_value(json_object_get(m, "current_period_start")), 10);
+    cr_expect_eq(json_integer_value(json_object_get(m, "current_period_end")), 20);
+    cr_expect(json_is_true(json_object_get(m, "cancel_at_period_end")));
+    cr_expect_eq(effect.notify_kind[0], '\0');
+    stripe_effect_clear(&effect);
+    json_decref(event);
+}
+
+Test(stripe_event_map, subscription_new_shape_reads_periods_on_the_items)
+{
+    json_t *event = s_json(SUB_NEW);
+    stripe_effect_t effect;
+    char error[128] = "";
+    cr_assert_eq(stripe_event_map(event, &effect, error, sizeof error), OB_OK, "%s", error);
+    json_t *m = effect.update;
+    cr_expect_str_eq(json_string_value(json_object_get(m, "customer_id")), "cus_2");
+    cr_expect(json_is_null(json_object_get(m, "user_id")));
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(m, "plan_candidates"), 0)), "professional");
+    cr_expect_eq(json_integer_value(json_object_get(m, "current_period_start")), 11);
+    cr_expect_eq(json_integer_value(json_object_get(m, "current_period_end")), 21);
+    cr_expect_eq(json_integer_value(json_object_get(m, "trial_end")), 30);
+    stripe_effect_clear(&effect);
+    json_decref(event);
+}
+
+Test(stripe_event_map, deleted_is_canceled_and_bad_objects_are_errors)
+{
+    json_t *event = s_json(SUB_OLD);
+    json_object_set_new(event, "type", json_string("customer.subscription.deleted"));
+    stripe_effect_t effect;
+    char error[128] = "";
+    cr_assert_eq(stripe_event_map(event, &effect, error, sizeof error), OB_OK);
+    cr_expect_str_eq(effect.update_kind, "subscription.deleted");
+    cr_expect_str_eq(json_string_value(json_object_get(effect.update, "status")), "canceled");
+    stripe_effect_clear(&effect);
+    json_object_set_new(json_object_get(json_object_get(event, "data"), "object"), "status", json_string("weird"));
+    json_object_set_new(event, "type", json_string("customer.subscription.updated"));
+    cr_expect_eq(stripe_event_map(event, &effect, error, sizeof error), OB_ERR_INVALID);
+    json_object_del(json_object_get(event, "data"), "object");
+    cr_expect_eq(stripe_event_map(event, &effect, error, sizeof error), OB_ERR_INVALID);
+    json_decref(event);
+}
+
+/* --- invoices: both places for the subscription ------------------------------- */
+
+Test(stripe_event_map, invoice_subscription_in_both_places_and_line_period)
+{
+    static const char *const bodies[] = {
+        "{\"id\":\"evt_i\",\"type\":\"invoice.paid\",\"created\":5,\"data\":{\"object\":{\"id\":\"in_1\","
+        "\"customer\":\"cus_1\",\"subscription\":\"sub_1\",\"amount_paid\":1900,\"period_start\":1,\"period_end\":2,"
+        "\"subscription_details\":{\"metadata\":{\"user_id\":\"u1\"}},"
+        "\"lines\":{\"data\":[{\"period\":{\"start\":2,\"end\":3}},{\"period\":{\"start\":100,\"end\":200}}]}}}}",
+        "{\"id\":\"evt_i\",\"type\":\"invoice.paid\",\"created\":5,\"data\":{\"object\":{\"id\":\"in_1\","
+        "\"customer\":\"cus_1\",\"amount_paid\":1900,\"period_start\":1,\"period_end\":2,"
+        "\"parent\":{\"subscription_details\":{\"subscription\":\"sub_1\",\"metadata\":{\"user_id\":\"u1\"}}},"
+        "\"lines\":{\"data\":[{\"period\":{\"start\":100,\"end\":200}}]}}}}",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        json_t *event = s_json(bodies[i]);
+        stripe_effect_t effect;
+        char error[128] = "";
+        cr_assert_eq(stripe_event_map(event, &effect, error, sizeof error), OB_OK);
+        cr_expect_str_eq(effect.update_kind, "invoice.paid");
+        cr_expect_str_eq(json_string_value(json_object_get(effect.update, "subscription_id")), "sub_1", "shape %zu", i);
+        cr_expect_str_eq(json_string_value(json_object_get(effect.update, "user_id")), "u1");
+        cr_expect_eq(json_integer_value(json_object_get(effect.update, "current_period_start")), 100);
+        cr_expect_eq(json_integer_value(json_object_get(effect.update, "current_period_end")), 200);
+        cr_expect_str_eq(effect.notify_kind, "receipt");
+        cr_expect_str_eq(effect.notify_user, "u1");
+        cr_expect_eq(json_integer_value(json_object_get(effect.notify_payload, "amount")), 1900);
+        stripe_effect_clear(&effect);
+        json_decref(event);
+    }
+}
+
+Test(stripe_event_map, types_without_effect_and_checkout_links)
+{
+    static const struct {
+        const char *type;
+        bool handled;
+    } types[] = { { "checkout.session.completed", true },
+                  { "customer.subscription.created", true },
+                  { "customer.subscription.deleted", true },
+                  { "customer.subscription.trial_will_end", true },
+                  { "invoice.paid", true },
+                  { "invoice.payment_failed", true },
+                  { "charge.succeeded", false },
+                  { "customer.subscription.paused", false },
+                  { "invoice.created", false },
+                  { NULL, false } };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        cr_expect_eq(stripe_event_is_handled(types[i].type), types[i].handled, "%s", types[i].type);
+
+    json_t *event = s_json("{\"id\":\"evt_c\",\"type\":\"checkout.session.completed\",\"created\":5,\"data\":{\"object\":"
+                           "{\"id\":\"cs_1\",\"customer\":\"cus_1\",\"subscription\":\"sub_1\",\"client_reference_id\":null,"
+                           "\"metadata\":{\"user_id\":\"u9\"},\"customer_details\":{\"email\":\"u9@example.com\"}}}}");
+    stripe_effect_t effect;
+    char error[128] = "";
+    cr_assert_eq(stripe_event_map(event, &effect, error, sizeof error), OB_OK);
+    cr_expect_str_eq(effect.update_kind, "customer.link");
+    cr_expect_str_eq(json_string_value(json_object_get(effect.update, "user_id")), "u9");
+    cr_expect_str_eq(json_string_value(json_object_get(effect.update, "email")), "u9@example.com");
+    stripe_effect_clear(&effect);
+    json_object_del(json_object_get(json_object_get(event, "data"), "object"), "metadata");
+    cr_assert_eq(stripe_event_map(event, &effect, error, sizeof error), OB_OK);
+    cr_expect(effect.ignored && effect.update == NULL && effect.note[0]);
+    stripe_effect_clear(&effect);
+    json_decref(event);
+}
+
+/* --- the order rule ---------------------------------------------------------- */
+
+typedef struct {
+    int64_t created;
+    const char *status, *id;
+    int64_t stored_created;
+    const char *stored_status, *stored_id;
+    bool supersedes;
+} order_case_t;
+
+Test(subs_order, table)
+{
+    static const order_case_t cases[] = {
+        { 101, "active", "evt_b", 100, "past_due", "evt_a", true },   /* later wins */
+        { 99, "canceled", "evt_b", 100, "active", "evt_a", false },   /* older never rolls back */
+        { 100, "active", "evt_a", 100, "incomplete", "evt_z", true }, /* same second: later status */
+        { 100, "incomplete", "evt_z", 100, "active", "evt_a", false },
+        { 100, "active", "evt_a", 100, "trialing", "evt_b", true },
+        { 100, "past_due", "evt_a", 100, "active", "evt_b", true },
+        { 100, "active", "evt_b", 100, "active", "evt_a", true }, /* same status: greater id, total order */
+        { 100, "active", "evt_a", 100, "active", "evt_b", false },
+        { 100, "active", "evt_a", 100, "active", "evt_a", false },   /* the same event again */
+        { 200, "active", "evt_b", 100, "canceled", "evt_a", false }, /* terminal */
+        { 200, "active", "evt_b", 100, "incomplete_expired", "evt_a", false },
+        { 5, "incomplete", "evt_a", -1, "incomplete", "", true }, /* nothing applied yet */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const order_case_t *c = &cases[i];
+        cr_expect_eq(subs_order_supersedes(c->created, c->status, c->id, c->stored_created, c->stored_status, c->stored_id),
+                     c->supersedes,
+                     "case %zu",
+                     i);
+    }
+    cr_expect_lt(subs_order_rank("incomplete"), subs_order_rank("active"));
+    cr_expect_lt(subs_order_rank("unpaid"), subs_order_rank("canceled"));
+    cr_expect_eq(subs_order_rank("nonsense"), -1);
+}
+
+/* --- small parsers ------------------------------------------------------------ */
+
+Test(stripe_admin, query_param)
+{
+    static const char q[] = "limit=10&status=fail%65d&empty=&flag&plus=a+b";
+    char out[32];
+    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "status", out, sizeof out), 0);
+    cr_expect_str_eq(out, "failed");
+    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "limit", out, sizeof out), 0);
+    cr_expect_str_eq(out, "10");
+    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "empty", out, sizeof out), 0);
+    cr_expect_str_eq(out, "");
+    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "plus", out, sizeof out), 0);
+    cr_expect_str_eq(out, "a b");
+    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "flag", out, sizeof out), 0);
+    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "stat", out, sizeof out), -1);
+    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "status", out, 3), -1); /* too long for the buffer */
+    cr_expect_eq(stripe_admin_query_param(NULL, 0, "status", out, sizeof out), -1);
+}
+
+Test(stripe_pgarray, binary_layout)
+{
+    stripe_pgarray_t a;
+    stripe_pgarray_init(&a, STRIPE_PG_OID_TEXT);
+    stripe_pgarray_add(&a, "ab", 2);
+    stripe_pgarray_add(&a, "", 0);
+    int len;
+    const unsigned char *bytes = (const unsigned char *)stripe_pgarray_finish(&a, &len);
+    static const unsigned char expected[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,   0,   25, 0, 0, 0,
+                                              2, 0, 0, 0, 1, 0, 0, 0, 2, 'a', 'b', 0,  0, 0, 0 };
+    cr_assert_eq(len, (int)sizeof expected);
+    cr_expect_eq(memcmp(bytes, expected, sizeof expected), 0);
+    stripe_pgarray_release(&a);
+    stripe_pgarray_init(&a, STRIPE_PG_OID_INT8);
+    stripe_pgarray_add_int8(&a, 258);
+    bytes = (const unsigned char *)stripe_pgarray_finish(&a, &len);
+    cr_expect_eq(len, 20 + 4 + 8);
+    cr_expect_eq(bytes[20 + 3], 8);
+    cr_expect_eq(bytes[20 + 4 + 6], 1);
+    cr_expect_eq(bytes[20 + 4 + 7], 2);
+    stripe_pgarray_release(&a);
+}
