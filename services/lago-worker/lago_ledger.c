@@ -1,0 +1,228 @@
+/*  lago_ledger - the usage ledger. */
+#include "services/lago-worker/lago_ledger.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*  The advisory lock namespace of quota counters (first key of the pair).
+ *  Users share 128 lock buckets, so a batch takes at most 128 locks however
+ *  many users it holds (the server's lock table is finite); a rebuild holds
+ *  one bucket for a few milliseconds, which is rare (a new window, a flush). */
+#define S_LOCK_CLASS "2897"
+#define S_LOCK_KEY(u) "(hashtext(" u ") & 127)"
+
+void
+lago_ledger_prepare(ob_pg_t *pg)
+{
+    /* The ordered subquery fixes the order locks are taken in. */
+    ob_pg_prepare(pg,
+                  "ledger_lock_shared",
+                  "SELECT count(pg_advisory_xact_lock_shared(" S_LOCK_CLASS ", k)) FROM"
+                  " (SELECT DISTINCT " S_LOCK_KEY("u") " AS k FROM json_array_elements_text($1::json) AS u ORDER BY 1) AS x",
+                  1);
+    ob_pg_prepare(pg,
+                  "ledger_insert",
+                  "INSERT INTO usage_events (transaction_id, user_id, code, quantity, occurred_at, properties,"
+                  " subscription_id, source)"
+                  " SELECT t, u, c, q, to_timestamp(o), coalesce(p::jsonb, '{}'), s, $8"
+                  " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::float8[], $6::text[], $7::text[])"
+                  " AS x(t, u, c, q, o, p, s)"
+                  " ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id",
+                  8);
+    ob_pg_prepare(pg, "ledger_lock_exclusive", "SELECT pg_advisory_xact_lock(" S_LOCK_CLASS ", " S_LOCK_KEY("$1") ")", 1);
+    /* No upper bound: a window is only ever rebuilt while it is the user's
+     * current one, so later rows belong to it too (a renewal not seen yet). */
+    ob_pg_prepare(pg,
+                  "ledger_sum",
+                  "SELECT coalesce(sum(quantity), 0) FROM usage_events"
+                  " WHERE user_id = $1 AND code = $2 AND occurred_at >= to_timestamp($3)",
+                  3);
+    ob_pg_prepare(pg, "ledger_metrics", "SELECT code, quota FROM usage_metrics ORDER BY code", 0);
+}
+
+static ob_err_t
+s_exec(ob_pg_t *pg, const char *name, int n, const char *const *values)
+{
+    PGresult *result = ob_pg_exec(pg, name, n, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(pg, result);
+    PQclear(result);
+    return err;
+}
+
+ob_err_t
+lago_ledger_lock_users(ob_pg_t *pg, const char *users_json)
+{
+    const char *values[] = { users_json };
+    return s_exec(pg, "ledger_lock_shared", 1, values);
+}
+
+static void
+s_reserve(lago_pgarray_t *self, size_t more)
+{
+    if (self->failed || self->len + more + 2 <= self->cap)
+        return;
+    size_t cap = self->cap ? self->cap : 4096;
+    while (cap < self->len + more + 2)
+        cap *= 2;
+    char *data = realloc(self->data, cap);
+    if (!data) {
+        self->failed = true;
+        return;
+    }
+    self->data = data;
+    self->cap = cap;
+}
+
+void
+lago_pgarray_add(lago_pgarray_t *self, const char *value)
+{
+    size_t n = value ? strlen(value) : 0;
+    s_reserve(self, 2 * n + 8);
+    if (self->failed)
+        return;
+    char *out = self->data + self->len;
+    *out++ = self->count ? ',' : '{';
+    if (!value) {
+        memcpy(out, "NULL", 4);
+        out += 4;
+    } else {
+        *out++ = '"';
+        for (size_t i = 0; i < n; i++) {
+            if (value[i] == '"' || value[i] == '\\')
+                *out++ = '\\';
+            *out++ = value[i];
+        }
+        *out++ = '"';
+    }
+    self->len = (size_t)(out - self->data);
+    self->count++;
+}
+
+const char *
+lago_pgarray_text(lago_pgarray_t *self)
+{
+    if (self->count == 0)
+        return self->failed ? NULL : "{}";
+    s_reserve(self, 2);
+    if (self->failed)
+        return NULL;
+    self->data[self->len] = '}';
+    self->data[self->len + 1] = '\0';
+    return self->data;
+}
+
+void
+lago_pgarray_release(lago_pgarray_t *self)
+{
+    free(self->data);
+    memset(self, 0, sizeof *self);
+}
+
+void
+lago_ledger_rows_add(lago_ledger_rows_t *self, const lago_usage_event_t *e, const char *subscription)
+{
+    char quantity[24], occurred[40];
+    snprintf(quantity, sizeof quantity, "%" PRId64, e->quantity);
+    snprintf(occurred, sizeof occurred, "%.6f", e->occurred_at);
+    char *properties = e->properties ? json_dumps(e->properties, JSON_COMPACT) : NULL;
+    lago_pgarray_add(&self->tx, e->transaction_id);
+    lago_pgarray_add(&self->user, e->user_id);
+    lago_pgarray_add(&self->code, e->code);
+    lago_pgarray_add(&self->quantity, quantity);
+    lago_pgarray_add(&self->occurred, occurred);
+    lago_pgarray_add(&self->properties, properties);
+    lago_pgarray_add(&self->subscription, subscription && subscription[0] ? subscription : NULL);
+    free(properties);
+    self->count++;
+}
+
+void
+lago_ledger_rows_release(lago_ledger_rows_t *self)
+{
+    lago_pgarray_release(&self->tx);
+    lago_pgarray_release(&self->user);
+    lago_pgarray_release(&self->code);
+    lago_pgarray_release(&self->quantity);
+    lago_pgarray_release(&self->occurred);
+    lago_pgarray_release(&self->properties);
+    lago_pgarray_release(&self->subscription);
+    self->count = 0;
+}
+
+ob_err_t
+lago_ledger_insert(ob_pg_t *pg, lago_ledger_rows_t *rows, const char *source, lago_strset_t *inserted, PGresult **result_out)
+{
+    *result_out = NULL;
+    const char *values[] = { lago_pgarray_text(&rows->tx),           lago_pgarray_text(&rows->user),
+                             lago_pgarray_text(&rows->code),         lago_pgarray_text(&rows->quantity),
+                             lago_pgarray_text(&rows->occurred),     lago_pgarray_text(&rows->properties),
+                             lago_pgarray_text(&rows->subscription), source };
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (!values[i])
+            return OB_ERR_INTERNAL;
+    PGresult *result = ob_pg_exec(pg, "ledger_insert", 8, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(pg, result);
+    if (err == OB_OK) {
+        for (int i = 0; i < PQntuples(result); i++)
+            if (lago_strset_add(inserted, PQgetvalue(result, i, 0)) < 0)
+                err = OB_ERR_INTERNAL;
+    }
+    if (err != OB_OK) {
+        PQclear(result);
+        result = NULL;
+    }
+    *result_out = result;
+    return err;
+}
+
+ob_err_t
+lago_ledger_rebuild(ob_pg_t *pg,
+                    ob_redis_t *redis,
+                    lago_quota_t *quota,
+                    const char *user_id,
+                    const char *code,
+                    int64_t period_start,
+                    int64_t period_end,
+                    const char *counter_key)
+{
+    char start[24];
+    snprintf(start, sizeof start, "%" PRId64, period_start);
+    ob_err_t err = ob_pg_begin(pg);
+    if (err != OB_OK)
+        return err;
+    const char *lock_values[] = { user_id };
+    err = s_exec(pg, "ledger_lock_exclusive", 1, lock_values);
+    int64_t used = 0;
+    if (err == OB_OK) {
+        const char *values[] = { user_id, code, start };
+        PGresult *result = ob_pg_exec(pg, "ledger_sum", 3, values, NULL, NULL);
+        err = ob_pg_classify(pg, result);
+        if (err == OB_OK && PQntuples(result) == 1)
+            used = strtoll(PQgetvalue(result, 0, 0), NULL, 10);
+        PQclear(result);
+    }
+    /* Still under the exclusive lock: no increment of this user is in flight. */
+    if (err == OB_OK && lago_quota_set_counter(quota, redis, counter_key, used, period_end > 0 ? period_end + 86400 : 0) != 0)
+        err = OB_ERR_TRANSIENT;
+    if (err == OB_OK)
+        return ob_pg_commit(pg);
+    ob_pg_rollback(pg);
+    return err;
+}
+
+ob_err_t
+lago_ledger_load_metrics(ob_pg_t *pg, lago_metrics_t *out)
+{
+    PGresult *result = ob_pg_exec(pg, "ledger_metrics", 0, NULL, NULL, NULL);
+    ob_err_t err = ob_pg_classify(pg, result);
+    if (err == OB_OK) {
+        memset(out, 0, sizeof *out);
+        for (int i = 0; i < PQntuples(result); i++)
+            lago_metrics_add(out, PQgetvalue(result, i, 0), PQgetvalue(result, i, 1)[0] == 't');
+    }
+    PQclear(result);
+    return err;
+}

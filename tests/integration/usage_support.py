@@ -1,0 +1,134 @@
+"""Helpers for the usage and Lago integration tests (test_usage.py, test_lago.py).
+
+A usage stack is the gateway, the subscription-worker (it loads the plan
+catalogue) and the lago-worker. Users get subscriptions by direct SQL, as the
+subscription-worker would write them; the lago-worker reads the entitlement
+from Postgres on a Redis miss, so deleting ob:ent:{user} is enough.
+"""
+import base64
+import hashlib
+import hmac
+import json
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+
+SERVICE_TOKEN = "test-service-token"
+SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
+JWT_SECRET = "usage-test-jwt-secret-0123456789abcdef"
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    value = predicate()
+    assert value, f"timed out waiting for {message}"
+    return value
+
+
+def start_usage_stack(stack, lago=False, **lago_env):
+    """Starts gateway + subscription-worker + lago-worker; returns the Lago stand-in URL (or None)."""
+    url = stack.standin("lago") if lago else None
+    stack.env["AUTH_JWT_SECRET"] = JWT_SECRET
+    stack.start("gateway")
+    stack.start("subscription-worker")
+    stack.start("lago-worker", **lago_env)
+    # Not stack.wait_ready(): /ready wants every worker, and these tests run only these.
+    wait_until(lambda: _served(stack), message="the gateway and the lago-worker")
+    db = stack.db()
+    wait_until(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, message="the plan catalogue")
+    # The lago service is served once the worker said READY to the broker.
+    return url
+
+
+def _served(stack):
+    try:
+        return stack.http("GET", "/api/v1/usage/nobody", headers=SERVICE, timeout=1.0)[0] == 200
+    except OSError:
+        return False
+
+
+def query(db, sql, params=None):
+    with db.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall() if cur.description else None
+
+
+def subscribe(stack, user, plan, status="active", sub_id=None, started_at=None, period_start=None, period_end=None,
+              notify=False):
+    """Gives user a subscription (customers + subscriptions rows) and drops the
+    Redis copy of their entitlement. Returns the subscription id."""
+    now = datetime.now(timezone.utc)
+    sub_id = sub_id or f"sub_{uuid.uuid4().hex[:16]}"
+    started_at = started_at or now - timedelta(days=3)
+    period_start = period_start or now - timedelta(days=3)
+    period_end = period_end or period_start + timedelta(days=30)
+    db = stack.db()
+    query(db, "INSERT INTO customers (user_id, email) VALUES (%s, %s) ON CONFLICT (user_id) DO NOTHING",
+          (user, f"{user}@example.test"))
+    query(db, "INSERT INTO subscriptions (id, user_id, plan_id, interval, status, started_at, current_period_start,"
+              " current_period_end, trial_end) VALUES (%s, %s, %s, 'month', %s, %s, %s, %s, %s)",
+          (sub_id, user, plan, status, started_at, period_start, period_end,
+           started_at + timedelta(days=7) if plan == "trial" else None))
+    stack.redis().delete(f"ob:ent:{user}")
+    if notify:
+        query(db, "SELECT pg_notify('subscription_changed', %s)", (user,))
+    return sub_id
+
+
+def ledger(stack, user, count, code="api_calls", at=None, prefix="seed"):
+    """Writes count committed ledger rows for user directly (usage from before the test)."""
+    at = at or datetime.now(timezone.utc) - timedelta(hours=1)
+    query(stack.db(), "INSERT INTO usage_events (transaction_id, user_id, code, quantity, occurred_at)"
+                      " SELECT %s || '-' || g, %s, %s, 1, %s FROM generate_series(1, %s) g",
+          (f"{prefix}-{user}", user, code, at, count))
+
+
+def authorize(stack, user, tx=None, quantity=None, code="api_calls"):
+    body = {"user_id": user, "code": code, "transaction_id": tx or uuid.uuid4().hex}
+    if quantity is not None:
+        body["quantity"] = quantity
+    return stack.http("POST", "/api/v1/usage/authorize", json=body, headers=SERVICE)
+
+
+def ingest(stack, events):
+    return stack.http("POST", "/api/v1/usage/events", json={"events": events}, headers=SERVICE)
+
+
+def event(user, tx=None, code="api_calls", quantity=None, timestamp=None):
+    e = {"transaction_id": tx or uuid.uuid4().hex, "user_id": user, "code": code,
+         "timestamp": timestamp if timestamp is not None else int(time.time())}
+    if quantity is not None:
+        e["properties"] = {"quantity": quantity}
+    return e
+
+
+def user_jwt(sub, email=None):
+    """An HS256 JWT for AUTH_JWT_SECRET (python3-jwt is not needed for HS256)."""
+    def b64(data):
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    now = int(time.time())
+    claims = {"sub": sub, "iat": now, "exp": now + 600}
+    if email:
+        claims["email"] = email
+    payload = b64(json.dumps(claims).encode())
+    signature = hmac.new(JWT_SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
+    return f"{header}.{payload}.{b64(signature)}"
+
+
+def lago_control(url, method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def lago_state(url):
+    return lago_control(url, "GET", "/__control/state")
