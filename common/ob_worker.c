@@ -307,7 +307,8 @@ ob_worker_run(const ob_worker_config_t *config)
         if (goodbye_at && (now - last_message > 2 * rt.heartbeat_ms || now - goodbye_at > 10000))
             break;
 
-        long timeout = more_background ? 0 : next_tick - now;
+        /* Sleep until the next heartbeat or tick; never spin when there is no tick. */
+        long timeout = more_background ? 0 : defaults.on_tick ? next_tick - now : rt.heartbeat_ms;
         if (rt.next_heartbeat - now < timeout)
             timeout = rt.next_heartbeat - now;
         if (timeout < 0)
