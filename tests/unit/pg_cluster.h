@@ -2,9 +2,10 @@
  *
  *  Start it once per test binary from a criterion ReportHook(PRE_ALL), which
  *  runs in the runner process before the per-test forks; the connection
- *  string goes into $OB_TEST_PG so every test process sees it. Tests call
- *  pg_cluster_conninfo() and cr_skip_test() when it returns NULL (no server
- *  binaries, or no unprivileged user to run them as root).
+ *  string goes into $OB_TEST_PG so every test process sees it. Tests
+ *  cr_fail() when pg_cluster_error() is set, and cr_skip_test() when
+ *  pg_cluster_conninfo() is NULL (no server binaries, or no unprivileged
+ *  user to run them as root).
  *
  *  The cluster runs initdb into a fresh /tmp directory, listens on 127.0.0.1
  *  at a free port with trust authentication, fsync off; as root it runs as
@@ -28,7 +29,7 @@
 typedef struct {
     char dir[64]; /* the temporary directory, "" when not started */
     char bindir[256];
-    char as_user[64]; /* "runuser -u postgres -- " or "" */
+    char as_user[96]; /* "runuser -u postgres -- " or "" */
     int port;
 } pg_cluster_t;
 
@@ -81,36 +82,40 @@ pg_cluster_run(const char *fmt, ...)
     return system(cmd) == 0 ? 0 : -1;
 }
 
-/*  Starts a cluster; 0, or -1 (and leaves nothing behind) when it cannot. */
+/*  Starts a cluster. 0 on success; -1 when there is nothing to run it with
+ *  (tests skip); -2 when the binaries are there but it did not start, which
+ *  sets $OB_TEST_PG_ERROR so the tests fail instead of hiding behind a skip.
+ *  Leaves nothing behind on failure. */
 static inline int
 pg_cluster_start(pg_cluster_t *self)
 {
     memset(self, 0, sizeof *self);
     if (pg_cluster_find_bindir(self->bindir, sizeof self->bindir) != 0)
         return -1;
-    snprintf(self->dir, sizeof self->dir, "/tmp/ob-test-pg-XXXXXX");
-    if (!mkdtemp(self->dir)) {
-        self->dir[0] = '\0';
-        return -1;
-    }
     if (geteuid() == 0) {
         struct passwd *pw = getpwnam("postgres");
-        if (!pw || chown(self->dir, pw->pw_uid, pw->pw_gid) != 0) {
-            rmdir(self->dir);
-            self->dir[0] = '\0';
+        if (!pw)
             return -1;
-        }
-        snprintf(self->as_user, sizeof self->as_user, "runuser -u postgres -- ");
+        /* runuser lives in sbin, which a CI PATH may lack. */
+        snprintf(self->as_user, sizeof self->as_user, "PATH=\"$PATH:/usr/sbin:/sbin\" runuser -u postgres -- ");
+        snprintf(self->dir, sizeof self->dir, "/tmp/ob-test-pg-XXXXXX");
+        if (!mkdtemp(self->dir) || chown(self->dir, pw->pw_uid, pw->pw_gid) != 0)
+            goto failed;
+    } else {
+        snprintf(self->dir, sizeof self->dir, "/tmp/ob-test-pg-XXXXXX");
+        if (!mkdtemp(self->dir))
+            goto failed;
+    }
+    if (pg_cluster_run("cd /tmp && %s%s/initdb -D %s/data -U postgres -A trust -E UTF8 --no-sync >%s/initdb.log 2>&1",
+                       self->as_user,
+                       self->bindir,
+                       self->dir,
+                       self->dir) != 0) {
+        pg_cluster_run("cat %s/initdb.log >&2", self->dir);
+        goto failed;
     }
     for (int attempt = 0; attempt < 3; attempt++) {
         self->port = pg_cluster_free_port();
-        if (attempt == 0 && pg_cluster_run("cd /tmp && %s%s/initdb -D %s/data -U postgres -A trust -E UTF8 --no-sync "
-                                           ">%s/initdb.log 2>&1",
-                                           self->as_user,
-                                           self->bindir,
-                                           self->dir,
-                                           self->dir) != 0)
-            break;
         if (pg_cluster_run("cd /tmp && %s%s/pg_ctl -D %s/data -l %s/server.log -w -t 30 -o \"-p %d -k %s "
                            "-c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
                            "-c synchronous_commit=off\" start >/dev/null 2>&1",
@@ -126,9 +131,13 @@ pg_cluster_start(pg_cluster_t *self)
             return 0;
         }
     }
-    pg_cluster_run("rm -rf %s", self->dir);
+    pg_cluster_run("tail -n 20 %s/server.log >&2", self->dir);
+failed:
+    setenv("OB_TEST_PG_ERROR", "the test Postgres cluster did not start (see the runner's stderr)", 1);
+    if (self->dir[0] && strchr(self->dir, 'X') == NULL)
+        pg_cluster_run("rm -rf %s", self->dir);
     self->dir[0] = '\0';
-    return -1;
+    return -2;
 }
 
 static inline void
@@ -140,6 +149,14 @@ pg_cluster_stop(pg_cluster_t *self)
       "cd /tmp && %s%s/pg_ctl -D %s/data -m immediate -w stop >/dev/null 2>&1", self->as_user, self->bindir, self->dir);
     pg_cluster_run("rm -rf %s", self->dir);
     self->dir[0] = '\0';
+}
+
+/*  Why the cluster failed to start, or NULL (started, or nothing to start). */
+static inline const char *
+pg_cluster_error(void)
+{
+    const char *error = getenv("OB_TEST_PG_ERROR");
+    return error && *error ? error : NULL;
 }
 
 /*  The cluster's conninfo for a test process, or NULL when there is none. */

@@ -3,7 +3,9 @@
  *  Start it from a criterion ReportHook(PRE_ALL) (the runner process); its
  *  port goes into $OB_TEST_REDIS_PORT for the per-test processes. Tests call
  *  redis_server_port() and cr_skip_test() when it returns 0 (no redis-server
- *  in PATH). No persistence: --save '' --appendonly no.
+ *  in PATH); the runner sets $OB_TEST_REDIS_ERROR when one is installed but
+ *  does not start, and tests then fail. No persistence: --save ''
+ *  --appendonly no.
  */
 #ifndef OB_TEST_REDIS_SERVER_H_INCLUDED
 #define OB_TEST_REDIS_SERVER_H_INCLUDED

@@ -13,8 +13,11 @@ static pg_cluster_t s_cluster;
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
     (void)set;
-    if (pg_cluster_start(&s_cluster) != 0)
-        fprintf(stderr, "test_migrate: no Postgres server binaries usable; tests are skipped\n");
+    int rc = pg_cluster_start(&s_cluster);
+    if (rc == -1)
+        fprintf(stderr, "test_migrate: no Postgres server binaries (or no postgres user); database tests are skipped\n");
+    else if (rc != 0)
+        fprintf(stderr, "test_migrate: %s\n", pg_cluster_error());
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats)
@@ -30,8 +33,10 @@ static ob_pg_t *s_pg;
 static void
 s_setup(void)
 {
+    if (pg_cluster_error())
+        cr_fail("%s", pg_cluster_error());
     if (!pg_cluster_conninfo())
-        cr_skip_test("no Postgres cluster");
+        cr_skip_test("no Postgres server binaries");
     cr_assert(eq(int, pg_cluster_fresh_db("t_migrate", s_conninfo, sizeof s_conninfo), 0));
     snprintf(s_dir, sizeof s_dir, "/tmp/ob-test-migrations-XXXXXX");
     cr_assert(mkdtemp(s_dir) != NULL);

@@ -13,8 +13,11 @@ static pg_cluster_t s_cluster;
 ReportHook(PRE_ALL)(struct criterion_test_set *set)
 {
     (void)set;
-    if (pg_cluster_start(&s_cluster) != 0)
-        fprintf(stderr, "test_pg: no Postgres server binaries usable; database tests are skipped\n");
+    int rc = pg_cluster_start(&s_cluster);
+    if (rc == -1)
+        fprintf(stderr, "test_pg: no Postgres server binaries (or no postgres user); database tests are skipped\n");
+    else if (rc != 0)
+        fprintf(stderr, "test_pg: %s\n", pg_cluster_error());
 }
 
 ReportHook(POST_ALL)(struct criterion_global_stats *stats)
@@ -38,8 +41,10 @@ static PGconn *s_admin; /* a second session, to poke at the first */
 static void
 s_fresh_db(void)
 {
+    if (pg_cluster_error())
+        cr_fail("%s", pg_cluster_error());
     if (!pg_cluster_conninfo())
-        cr_skip_test("no Postgres cluster");
+        cr_skip_test("no Postgres server binaries");
     cr_assert(eq(int, pg_cluster_fresh_db("t_pg", s_conninfo, sizeof s_conninfo), 0));
     s_admin = PQconnectdb(s_conninfo);
     cr_assert(eq(int, PQstatus(s_admin), CONNECTION_OK));
