@@ -584,6 +584,18 @@ ob_pg_classify(ob_pg_t *self, const PGresult *r)
     return OB_ERR_INTERNAL;
 }
 
+ob_err_t
+ob_pg_run(ob_pg_t *self, const char *name, int nparams, const char *const *values, PGresult **result)
+{
+    PGresult *r = ob_pg_exec(self, name, nparams, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(self, r);
+    if (result && err == OB_OK)
+        *result = r;
+    else
+        PQclear(r);
+    return err;
+}
+
 static ob_err_t
 s_exec_simple(ob_pg_t *self, const char *sql, PGresult **out)
 {

@@ -91,11 +91,17 @@ PGresult *ob_pg_exec_sql(ob_pg_t *self,
                          const int *formats);
 
 /*  What a result means for the caller: OB_OK for a successful command or
- *  query; 23505 -> OB_ERR_CONFLICT; 40001, 40P01, 57014, class 08, a NULL
- *  result or a broken connection -> OB_ERR_TRANSIENT (and the next call
- *  reconnects); anything else -> OB_ERR_INTERNAL. Logs the SQLSTATE of
+ *  query; 23505 -> OB_ERR_CONFLICT; 40001, 40P01, 57014, 57P01-57P03
+ *  (server shutting down), class 08, a NULL result or a broken connection ->
+ *  OB_ERR_TRANSIENT (and the next call reconnects); anything else ->
+ *  OB_ERR_INTERNAL. Logs the SQLSTATE of
  *  failures at debug level (never parameters). */
 ob_err_t ob_pg_classify(ob_pg_t *self, const PGresult *r);
+
+/*  ob_pg_exec with text parameters, classified (ob_pg_classify). On OB_OK
+ *  with result not NULL, *result gets the result (the caller PQclear()s
+ *  it); otherwise the result is cleared here. */
+ob_err_t ob_pg_run(ob_pg_t *self, const char *name, int nparams, const char *const *values, PGresult **result);
 
 /*  BEGIN. Connects first if needed. */
 ob_err_t ob_pg_begin(ob_pg_t *self);

@@ -615,11 +615,8 @@ s_thread_main(void *arg)
     h2o_socket_read_stop(thread->dealer_watch);
     h2o_socket_close(thread->dealer_watch);
     zmq_close(thread->dealer);
-    /* Idle keep-alive connections may remain: the process is about to exit, so
-     * their memory goes with it; the context's own is released here. */
-    h2o_evloop_t *loop = thread->ctx.loop;
-    h2o_context_dispose(&thread->ctx);
-    h2o_evloop_run(loop, 0);
+    /* The context is not disposed: idle keep-alive connections still hold its
+     * timeouts (h2o asserts on that), and the process exits next anyway. */
     return NULL;
 }
 

@@ -9,6 +9,7 @@
 #include "common/ob_log.h"
 #include "services/stripe-worker/billing_context.h"
 #include "services/stripe-worker/billing_prices.h"
+#include "services/stripe-worker/stripe_state.h"
 
 #define CHECKOUT_WINDOW_S 600
 
@@ -43,10 +44,10 @@ s_customer(billing_context_t *ctx, ob_job_t *job, const char *user_id, const cha
 void
 billing_checkout_create(void *state, ob_job_t *job)
 {
-    (void)state;
+    const stripe_state_t *worker = state;
     ob_call_t call;
     char user_id[256], email[321];
-    billing_context_t *ctx = billing_context_begin(job, &call, user_id, sizeof user_id, email, sizeof email);
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &call, user_id, sizeof user_id, email, sizeof email);
     if (!ctx)
         return;
     json_t *body = ob_job_body_object(job, &call);

@@ -18,7 +18,7 @@
 
 #include "common/ob_worker.h"
 
-/*  The state argument is unused (see billing_context.h). */
+/*  state: the worker's stripe_state_t (its billing context). */
 void billing_checkout_create(void *state, ob_job_t *job);
 
 #endif

@@ -9,9 +9,6 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "common/ob_config.h"
-#include "common/ob_entitlements.h"
-#include "common/ob_http.h"
 #include "common/ob_log.h"
 #include "services/stripe-worker/billing_prices.h"
 #include "services/stripe-worker/billing_sub_sync.h"
@@ -23,31 +20,28 @@ s_dup(const char *value)
 }
 
 billing_context_t *
-billing_context_new(const char *db_url,
-                    const char *redis_url,
+billing_context_new(ob_pg_t *pg,
+                    ob_redis_t *redis,
                     const char *stripe_base,
                     const char *stripe_key,
                     const char *success_url,
                     const char *cancel_url,
                     const char *portal_return_url)
 {
-    if (!db_url)
+    if (!pg || !redis)
         return NULL;
     billing_context_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->pg = ob_pg_new(db_url, "stripe-worker-billing");
-    self->redis = ob_redis_new(redis_url ? redis_url : "redis://127.0.0.1:6379");
+    self->pg = pg;
+    self->redis = redis;
     if (stripe_key)
         self->stripe = stripe_api_new(stripe_base ? stripe_base : "https://api.stripe.com", stripe_key);
     self->success_url = s_dup(success_url);
     self->cancel_url = s_dup(cancel_url);
     self->portal_return_url = s_dup(portal_return_url);
-    if (!self->pg || !self->redis) {
-        billing_context_destroy(&self);
-        return NULL;
-    }
-    ob_entitlements_prepare(self->pg);
+    if (!self->stripe)
+        ob_log_warn("billing: no usable STRIPE_SECRET_KEY / STRIPE_API_BASE; billing methods answer 503");
     billing_prices_prepare(self->pg);
     billing_sub_sync_prepare(self->pg);
     ob_pg_prepare(self->pg, "billing_customer_find",
@@ -74,34 +68,12 @@ billing_context_destroy(billing_context_t **self_p)
     if (!self_p || !*self_p)
         return;
     billing_context_t *self = *self_p;
-    ob_pg_destroy(&self->pg);
-    ob_redis_destroy(&self->redis);
     stripe_api_destroy(&self->stripe);
     free(self->success_url);
     free(self->cancel_url);
     free(self->portal_return_url);
     free(self);
     *self_p = NULL;
-}
-
-static billing_context_t *s_context;
-
-billing_context_t *
-billing_context_get(void)
-{
-    if (s_context)
-        return s_context;
-    if (ob_http_global_init() != 0)
-        return NULL;
-    s_context = billing_context_new(ob_config_get("DATABASE_URL"), ob_config_get("REDIS_URL"),
-                                    ob_config_get("STRIPE_API_BASE"), ob_config_get("STRIPE_SECRET_KEY"),
-                                    ob_config_get("STRIPE_SUCCESS_URL"), ob_config_get("STRIPE_CANCEL_URL"),
-                                    ob_config_get("STRIPE_PORTAL_RETURN_URL"));
-    if (!s_context)
-        ob_log_error("billing: cannot set up (check DATABASE_URL, REDIS_URL, STRIPE_API_BASE)");
-    else if (!s_context->stripe)
-        ob_log_warn("billing: no usable STRIPE_SECRET_KEY / STRIPE_API_BASE; billing methods answer 503");
-    return s_context;
 }
 
 static void
@@ -113,7 +85,8 @@ s_copy_view(char *dst, size_t cap, ob_bytes_t view)
 }
 
 billing_context_t *
-billing_context_begin(ob_job_t *job, ob_call_t *call, char *user_id, size_t user_cap, char *email, size_t email_cap)
+billing_context_begin(billing_context_t *self, ob_job_t *job, ob_call_t *call, char *user_id, size_t user_cap, char *email,
+                      size_t email_cap)
 {
     if (ob_job_call(job, call) != 0)
         return NULL;
@@ -127,7 +100,6 @@ billing_context_begin(ob_job_t *job, ob_call_t *call, char *user_id, size_t user
         s_copy_view(email, email_cap, call->email);
     else
         email[0] = '\0';
-    billing_context_t *self = billing_context_get();
     if (!self) {
         ob_job_reply_error(job, 503, "unavailable", "billing is not available right now");
         return NULL;

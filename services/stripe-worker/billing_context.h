@@ -4,12 +4,11 @@
  *  stable idempotency keys, per-request Stripe time limits, customer and
  *  live-subscription lookups).
  *
- *  The methods are registered as plain rows of the worker's method table, so
- *  they cannot rely on the worker's own state: the process keeps one context,
- *  made on first use from the environment (DATABASE_URL, REDIS_URL,
- *  STRIPE_SECRET_KEY / STRIPE_API_KEY, STRIPE_API_BASE, STRIPE_SUCCESS_URL,
- *  STRIPE_CANCEL_URL, STRIPE_PORTAL_RETURN_URL). Workers call methods on one
- *  thread, which is all the context supports.
+ *  The context is part of the worker's state (stripe_state.h): main.c makes
+ *  it from the environment (STRIPE_SECRET_KEY, STRIPE_API_BASE,
+ *  STRIPE_SUCCESS_URL, STRIPE_CANCEL_URL, STRIPE_PORTAL_RETURN_URL) on the
+ *  main thread's Postgres session and Redis connection, which it borrows.
+ *  Workers call methods on one thread, which is all the context supports.
  */
 #ifndef BILLING_CONTEXT_H_INCLUDED
 #define BILLING_CONTEXT_H_INCLUDED
@@ -26,37 +25,34 @@
 #include "services/stripe-worker/stripe_api.h"
 
 typedef struct {
-    ob_pg_t *pg;
-    ob_redis_t *redis;
+    ob_pg_t *pg;                  /* borrowed */
+    ob_redis_t *redis;            /* borrowed */
     stripe_api_t *stripe;         /* NULL when no Stripe key is configured */
     char *success_url;            /* NULL when unset */
     char *cancel_url;
     char *portal_return_url;
 } billing_context_t;
 
-/*  A context from explicit settings (any string but db_url may be NULL).
- *  Registers the billing statements on its session. NULL on OOM or a bad
- *  URL. */
-billing_context_t *billing_context_new(const char *db_url,
-                                       const char *redis_url,
+/*  A context on pg and redis (borrowed: both must outlive it) from explicit
+ *  settings (any string may be NULL). Registers the billing statements on
+ *  pg. NULL when pg or redis is NULL, or on OOM. */
+billing_context_t *billing_context_new(ob_pg_t *pg,
+                                       ob_redis_t *redis,
                                        const char *stripe_base,
                                        const char *stripe_key,
                                        const char *success_url,
                                        const char *cancel_url,
                                        const char *portal_return_url);
 
-/*  NULL-safe; nulls *self_p. */
+/*  NULL-safe; nulls *self_p. Leaves the borrowed session and connection. */
 void billing_context_destroy(billing_context_t **self_p);
 
-/*  The process's context, made from the environment on first use. NULL (and
- *  logged once per attempt) when it cannot be made. */
-billing_context_t *billing_context_get(void);
-
-/*  Unpacks the job's call and returns the process context and the caller's
- *  user id. Answers the job itself (and returns NULL) when the message is
- *  malformed, the caller is no user, or the context or Stripe is missing. */
-billing_context_t *billing_context_begin(ob_job_t *job, ob_call_t *call, char *user_id, size_t user_cap,
-                                         char *email, size_t email_cap);
+/*  Unpacks the job's call and returns self (the worker's context, may be
+ *  NULL) and the caller's user id. Answers the job itself (and returns
+ *  NULL) when the message is malformed, the caller is no user, or the
+ *  context or Stripe is missing. */
+billing_context_t *billing_context_begin(billing_context_t *self, ob_job_t *job, ob_call_t *call, char *user_id,
+                                         size_t user_cap, char *email, size_t email_cap);
 
 /*  Fits the Stripe client's time limits into what is left of the job's
  *  deadline (a few attempts of a share of it each). */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "services/stripe-worker/billing_context.h"
+#include "services/stripe-worker/stripe_state.h"
 
 static json_t *
 s_or_null(const json_t *value)
@@ -41,10 +42,10 @@ billing_payment_methods_json(const json_t *customer, const json_t *list)
 void
 billing_payment_methods_list(void *state, ob_job_t *job)
 {
-    (void)state;
+    const stripe_state_t *worker = state;
     ob_call_t call;
     char user_id[256], email[321];
-    billing_context_t *ctx = billing_context_begin(job, &call, user_id, sizeof user_id, email, sizeof email);
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &call, user_id, sizeof user_id, email, sizeof email);
     if (!ctx)
         return;
     char customer_id[128];

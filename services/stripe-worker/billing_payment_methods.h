@@ -12,6 +12,7 @@
 
 #include "common/ob_worker.h"
 
+/*  state: the worker's stripe_state_t (its billing context). */
 void billing_payment_methods_list(void *state, ob_job_t *job);
 
 /*  The answer for a Stripe customer and its payment-method list (pure, for

@@ -6,6 +6,7 @@
 
 #include "common/ob_json.h"
 #include "services/stripe-worker/billing_context.h"
+#include "services/stripe-worker/stripe_state.h"
 
 #define PORTAL_WINDOW_S 60
 #define RETURN_URL_MAX 2048
@@ -25,10 +26,10 @@ s_is_web_url(const char *url)
 void
 billing_portal_create(void *state, ob_job_t *job)
 {
-    (void)state;
+    const stripe_state_t *worker = state;
     ob_call_t call;
     char user_id[256], email[321];
-    billing_context_t *ctx = billing_context_begin(job, &call, user_id, sizeof user_id, email, sizeof email);
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &call, user_id, sizeof user_id, email, sizeof email);
     if (!ctx)
         return;
     json_t *body = ob_job_body_object(job, &call);

@@ -11,6 +11,7 @@
 
 #include "common/ob_worker.h"
 
+/*  state: the worker's stripe_state_t (its billing context). */
 void billing_portal_create(void *state, ob_job_t *job);
 
 #endif

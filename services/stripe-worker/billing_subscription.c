@@ -10,6 +10,7 @@
 #include "services/stripe-worker/billing_context.h"
 #include "services/stripe-worker/billing_prices.h"
 #include "services/stripe-worker/billing_sub_sync.h"
+#include "services/stripe-worker/stripe_state.h"
 
 #define CHANGE_WINDOW_S 600
 
@@ -61,10 +62,10 @@ s_live(billing_context_t *ctx, ob_job_t *job, const char *user_id, billing_live_
 void
 billing_subscription_cancel(void *state, ob_job_t *job)
 {
-    (void)state;
+    const stripe_state_t *worker = state;
     ob_call_t call;
     char user_id[256], email[321];
-    billing_context_t *ctx = billing_context_begin(job, &call, user_id, sizeof user_id, email, sizeof email);
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &call, user_id, sizeof user_id, email, sizeof email);
     if (!ctx)
         return;
     json_t *body = ob_job_body_object(job, &call);
@@ -116,10 +117,10 @@ s_first_item(const json_t *subscription, const char **item_id, const char **pric
 void
 billing_subscription_upgrade(void *state, ob_job_t *job)
 {
-    (void)state;
+    const stripe_state_t *worker = state;
     ob_call_t call;
     char user_id[256], email[321];
-    billing_context_t *ctx = billing_context_begin(job, &call, user_id, sizeof user_id, email, sizeof email);
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &call, user_id, sizeof user_id, email, sizeof email);
     if (!ctx)
         return;
     json_t *body = ob_job_body_object(job, &call);

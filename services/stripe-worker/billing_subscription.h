@@ -21,6 +21,7 @@
 #include "common/ob_entitlements.h"
 #include "common/ob_worker.h"
 
+/*  state (both): the worker's stripe_state_t (its billing context). */
 void billing_subscription_cancel(void *state, ob_job_t *job);
 void billing_subscription_upgrade(void *state, ob_job_t *job);
 

@@ -1,18 +1,22 @@
-/*  stripe-worker - everything that speaks Stripe. This issue's part: the
- *  webhook inbox (group-committed ingest on the main thread), its
- *  processing (a background thread with its own Postgres session) and the
- *  operators' list/replay. */
+/*  stripe-worker - everything that speaks Stripe: the webhook inbox
+ *  (group-committed ingest on the main thread), its processing (a
+ *  background thread with its own Postgres session), the operators'
+ *  list/replay and the user-facing billing methods (docs/billing-api.md),
+ *  which share the main thread's session and its Redis connection. */
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "common/ob_config.h"
+#include "common/ob_http.h"
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
+#include "common/ob_redis.h"
 #include "common/ob_worker.h"
 #include "services/stripe-worker/billing_methods.h"
 #include "services/stripe-worker/stripe_admin.h"
 #include "services/stripe-worker/stripe_inbox.h"
 #include "services/stripe-worker/stripe_processor.h"
+#include "services/stripe-worker/stripe_state.h"
 
 static const ob_config_spec_t s_settings[] = {
     { "DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0 },
@@ -37,6 +41,30 @@ static const ob_worker_method_t s_methods[] = {
     { "subscription.upgrade", billing_subscription_upgrade, NULL },
 };
 
+/*  The billing methods' context on the main thread's connections, from the
+ *  environment. NULL (logged) when it cannot be made: the billing methods
+ *  then answer 503 while the webhook inbox keeps working. */
+static billing_context_t *
+s_billing_new(const stripe_state_t *state)
+{
+    billing_context_t *billing = NULL;
+    if (ob_http_global_init() == 0)
+        billing = billing_context_new(state->pg, state->redis, ob_config_get("STRIPE_API_BASE"),
+                                      ob_config_get("STRIPE_SECRET_KEY"), ob_config_get("STRIPE_SUCCESS_URL"),
+                                      ob_config_get("STRIPE_CANCEL_URL"), ob_config_get("STRIPE_PORTAL_RETURN_URL"));
+    if (!billing)
+        ob_log_error("billing: cannot set up (check REDIS_URL, STRIPE_API_BASE)");
+    return billing;
+}
+
+static void
+s_state_destroy(stripe_state_t *state)
+{
+    billing_context_destroy(&state->billing);
+    ob_redis_destroy(&state->redis);
+    ob_pg_destroy(&state->pg);
+}
+
 int
 main(void)
 {
@@ -44,11 +72,18 @@ main(void)
     if (ob_config_load() != 0 || ob_config_validate(s_settings, sizeof s_settings / sizeof s_settings[0], stderr) != 0)
         return 2;
     const char *database_url = ob_config_get("DATABASE_URL");
-    stripe_state_t state = { .pg = ob_pg_new(database_url, "stripe-worker") };
-    if (!state.pg)
+    const char *redis_url = ob_config_get("REDIS_URL");
+    stripe_state_t state = {
+        .pg = ob_pg_new(database_url, "stripe-worker"),
+        .redis = ob_redis_new(redis_url ? redis_url : "redis://127.0.0.1:6379"),
+    };
+    if (!state.pg) {
+        s_state_destroy(&state);
         return 1;
+    }
     stripe_inbox_prepare(state.pg);
     stripe_admin_prepare(state.pg);
+    state.billing = s_billing_new(&state);
 
     stripe_processor_t *processor = NULL;
     if (ob_config_bool("STRIPE_EVENT_PROCESSING", true)) {
@@ -61,7 +96,7 @@ main(void)
         processor = stripe_processor_new(database_url, &pconfig);
         if (!processor || stripe_processor_start(processor) != 0) {
             stripe_processor_destroy(&processor);
-            ob_pg_destroy(&state.pg);
+            s_state_destroy(&state);
             return 1;
         }
         state.wake = stripe_processor_wake;
@@ -80,6 +115,6 @@ main(void)
     };
     int rc = ob_worker_run(&config);
     stripe_processor_destroy(&processor);
-    ob_pg_destroy(&state.pg);
+    s_state_destroy(&state);
     return rc;
 }

@@ -97,13 +97,20 @@ s_set_int(json_t *object, const char *key, const json_t *value)
 }
 
 static json_t *
-s_message(const char *kind, const json_t *event)
+s_message_as_of(const char *kind, const char *event_id, json_int_t created)
 {
     json_t *m = json_object();
     json_object_set_new(m, "kind", json_string(kind));
-    json_object_set_new(m, "event_id", json_string(json_string_value(json_object_get(event, "id"))));
-    json_object_set_new(m, "event_created", json_integer(json_integer_value(json_object_get(event, "created"))));
+    json_object_set_new(m, "event_id", json_string(event_id));
+    json_object_set_new(m, "event_created", json_integer(created));
     return m;
+}
+
+static json_t *
+s_message(const char *kind, const json_t *event)
+{
+    return s_message_as_of(kind, json_string_value(json_object_get(event, "id")),
+                           json_integer_value(json_object_get(event, "created")));
 }
 
 static void
@@ -157,8 +164,9 @@ s_known_status(const char *status)
     return false;
 }
 
-static ob_err_t
-s_map_subscription(const json_t *event, const json_t *sub, bool deleted, stripe_effect_t *out, char *error, size_t cap)
+json_t *
+stripe_event_subscription_message(const json_t *sub, const char *event_id, int64_t created, bool deleted, char *error,
+                                  size_t cap)
 {
     const char *id = s_str(sub, "id");
     const char *status = s_str(sub, "status");
@@ -167,11 +175,11 @@ s_map_subscription(const json_t *event, const json_t *sub, bool deleted, stripe_
         status = "canceled";
     if (!id) {
         snprintf(error, cap, "the subscription has no id");
-        return OB_ERR_INVALID;
+        return NULL;
     }
     if (!s_known_status(status)) {
         snprintf(error, cap, "unknown subscription status");
-        return OB_ERR_INVALID;
+        return NULL;
     }
     const json_t *item = s_first_item(sub);
     const json_t *price = json_object_get(item, "price");
@@ -193,7 +201,7 @@ s_map_subscription(const json_t *event, const json_t *sub, bool deleted, stripe_
     if (interval && strcmp(interval, "month") != 0 && strcmp(interval, "year") != 0)
         interval = NULL;
 
-    json_t *m = s_message(deleted ? "subscription.deleted" : "subscription.snapshot", event);
+    json_t *m = s_message_as_of(deleted ? "subscription.deleted" : "subscription.snapshot", event_id, created);
     s_set_str(m, "subscription_id", id);
     s_set_str(m, "customer_id", s_id(json_object_get(sub, "customer")));
     s_set_str(m, "user_id", s_str(json_object_get(sub, "metadata"), "user_id"));
@@ -211,6 +219,16 @@ s_map_subscription(const json_t *event, const json_t *sub, bool deleted, stripe_
     const json_t *start = json_object_get(sub, "start_date");
     s_set_int(m, "start_date", json_is_integer(start) ? start : json_object_get(sub, "created"));
     s_subscription_period(sub, m);
+    return m;
+}
+
+static ob_err_t
+s_map_subscription(const json_t *event, const json_t *sub, bool deleted, stripe_effect_t *out, char *error, size_t cap)
+{
+    json_t *m = stripe_event_subscription_message(sub, json_string_value(json_object_get(event, "id")),
+                                                  json_integer_value(json_object_get(event, "created")), deleted, error, cap);
+    if (!m)
+        return OB_ERR_INVALID;
     out->update = m;
     out->update_kind = json_string_value(json_object_get(m, "kind"));
     return OB_OK;

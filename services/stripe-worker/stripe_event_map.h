@@ -62,6 +62,14 @@ ob_err_t stripe_event_map(const json_t *event, stripe_effect_t *out, char *error
 
 void stripe_effect_clear(stripe_effect_t *effect);
 
+/*  The subscription.snapshot (or, deleted, subscription.deleted) message for
+ *  a Stripe subscription object as of (event_id, created): what an event
+ *  about it means, and what the billing API records from Stripe's answer to
+ *  its own change (event_id "api:<request id>"). NULL, with a reason in
+ *  error, when the object has no id or an unknown status. */
+json_t *stripe_event_subscription_message(const json_t *subscription, const char *event_id, int64_t created, bool deleted,
+                                          char *error, size_t cap);
+
 /*  "starter_monthly" -> "starter" (into plan, cap bytes); 0, or -1 when the
  *  key does not end in _monthly or _yearly. */
 int stripe_event_plan_from_lookup_key(const char *lookup_key, char *plan, size_t cap);

@@ -14,13 +14,7 @@
 
 #include "common/ob_pg.h"
 #include "common/ob_worker.h"
-
-/*  What the stripe-worker's main-thread methods share. */
-typedef struct {
-    ob_pg_t *pg;             /* the main thread's session */
-    void (*wake)(void *arg); /* called after a commit that stored new events */
-    void *wake_arg;
-} stripe_state_t;
+#include "services/stripe-worker/stripe_state.h"
 
 /*  Registers the inbox's statements on pg. */
 void stripe_inbox_prepare(ob_pg_t *pg);

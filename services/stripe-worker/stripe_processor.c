@@ -13,6 +13,7 @@
 #include "common/ob_pg.h"
 #include "services/stripe-worker/stripe_event_map.h"
 #include "services/stripe-worker/stripe_pgarray.h"
+#include "services/stripe-worker/stripe_plan.h"
 
 struct _stripe_processor_t {
     ob_pg_t *pg;
@@ -27,6 +28,7 @@ struct _stripe_processor_t {
 static void
 s_prepare(ob_pg_t *pg)
 {
+    stripe_plan_prepare(pg);
     ob_pg_prepare(pg,
                   "proc_claim",
                   "UPDATE stripe_events e SET locked_until = now() + make_interval(secs => $2::int), attempts = e.attempts + 1"
@@ -36,7 +38,6 @@ s_prepare(ob_pg_t *pg)
                   " WHERE e.id = c.id RETURNING e.id, e.payload, e.attempts",
                   2);
     ob_pg_prepare(pg, "proc_lock", "SELECT status FROM stripe_events WHERE id = $1 FOR UPDATE", 1);
-    ob_pg_prepare(pg, "proc_plan_exists", "SELECT 1 FROM plans WHERE id = $1", 1);
     ob_pg_prepare(pg,
                   "proc_update_insert",
                   "INSERT INTO subscription_updates (source_event_id, kind, subscription_id, payload)"
@@ -121,51 +122,19 @@ stripe_processor_destroy(stripe_processor_t **self_p)
 
 /* --- one event -------------------------------------------------------------- */
 
-static ob_err_t
-s_exec(ob_pg_t *pg, const char *name, int n, const char *const *values, PGresult **out)
-{
-    PGresult *r = ob_pg_exec(pg, name, n, values, NULL, NULL);
-    ob_err_t err = ob_pg_classify(pg, r);
-    if (out && err == OB_OK)
-        *out = r;
-    else
-        PQclear(r);
-    return err;
-}
-
-/*  Replaces plan_candidates with plan_id: the first candidate the catalogue
- *  knows. A snapshot with no known plan is an error (retried: the catalogue
- *  may be behind); a deletion cancels whatever the plan was. */
+/*  Replaces plan_candidates with plan_id (stripe_plan.h). A snapshot with
+ *  no known plan is an error (retried: the catalogue may be behind); a
+ *  deletion cancels whatever the plan was. */
 static ob_err_t
 s_resolve_plan(ob_pg_t *pg, json_t *update, char *error, size_t cap)
 {
-    json_t *candidates = json_object_get(update, "plan_candidates");
-    if (!candidates)
-        return OB_OK;
-    const char *found = NULL;
-    size_t i;
-    json_t *candidate;
-    json_array_foreach(candidates, i, candidate)
-    {
-        const char *values[] = { json_string_value(candidate) };
-        PGresult *r = NULL;
-        ob_err_t err = s_exec(pg, "proc_plan_exists", 1, values, &r);
-        if (err != OB_OK)
-            return err;
-        bool exists = PQntuples(r) > 0;
-        PQclear(r);
-        if (exists) {
-            found = values[0];
-            break;
-        }
-    }
-    bool snapshot = strcmp(json_string_value(json_object_get(update, "kind")), "subscription.snapshot") == 0;
-    if (!found && snapshot) {
+    ob_err_t err = stripe_plan_resolve(pg, update);
+    if (err != OB_ERR_NOT_FOUND)
+        return err;
+    if (strcmp(json_string_value(json_object_get(update, "kind")), "subscription.snapshot") == 0) {
         snprintf(error, cap, "no known plan for the subscription's price (lookup_key or metadata.plan_id)");
         return OB_ERR_INVALID;
     }
-    json_object_set_new(update, "plan_id", found ? json_string(found) : json_null());
-    json_object_del(update, "plan_candidates");
     return OB_OK;
 }
 
@@ -181,10 +150,10 @@ s_write_effect(stripe_processor_t *self, const char *id, stripe_effect_t *effect
         if (!payload)
             return OB_ERR_INTERNAL;
         const char *values[] = { id, effect->update_kind, ob_json_str(effect->update, "subscription_id"), payload };
-        err = s_exec(self->pg, "proc_update_insert", 4, values, NULL);
+        err = ob_pg_run(self->pg, "proc_update_insert", 4, values, NULL);
         free(payload);
         if (err == OB_OK)
-            err = s_exec(self->pg, "proc_wake_subscriptions", 0, NULL, NULL);
+            err = ob_pg_run(self->pg, "proc_wake_subscriptions", 0, NULL, NULL);
         if (err != OB_OK)
             return err;
     }
@@ -199,13 +168,13 @@ s_write_effect(stripe_processor_t *self, const char *id, stripe_effect_t *effect
                                  effect->notify_user[0] ? effect->notify_user : NULL,
                                  effect->notify_customer[0] ? effect->notify_customer : NULL,
                                  payload };
-        err = s_exec(self->pg, "proc_notification_insert", 5, values, NULL);
+        err = ob_pg_run(self->pg, "proc_notification_insert", 5, values, NULL);
         free(payload);
         if (err != OB_OK)
             return err;
     }
     const char *values[] = { id, effect->ignored ? "ignored" : "processed", effect->note[0] ? effect->note : NULL };
-    return s_exec(self->pg, "proc_done", 3, values, NULL);
+    return ob_pg_run(self->pg, "proc_done", 3, values, NULL);
 }
 
 /*  Processes one claimed event. OB_OK when it is done (by us or, after a
@@ -224,7 +193,7 @@ s_process(stripe_processor_t *self, const char *id, json_t *event, char *error, 
     }
     const char *values[] = { id };
     PGresult *r = NULL;
-    err = s_exec(self->pg, "proc_lock", 1, values, &r);
+    err = ob_pg_run(self->pg, "proc_lock", 1, values, &r);
     bool pending = err == OB_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "pending") == 0;
     PQclear(r);
     if (err == OB_OK && pending)
@@ -250,7 +219,7 @@ s_fail(stripe_processor_t *self, const char *id, const char *error)
     snprintf(cap, sizeof cap, "%ld", self->config.retry_max_ms);
     const char *values[] = { id, error, max, base, cap };
     /* If this fails too (Postgres down), the lease runs out and the event is claimed again. */
-    s_exec(self->pg, "proc_fail", 5, values, NULL);
+    ob_pg_run(self->pg, "proc_fail", 5, values, NULL);
 }
 
 int
@@ -261,7 +230,7 @@ stripe_processor_run_once(stripe_processor_t *self)
     snprintf(lease, sizeof lease, "%d", self->config.lease_s);
     const char *values[] = { batch, lease };
     PGresult *claimed = NULL;
-    if (s_exec(self->pg, "proc_claim", 2, values, &claimed) != OB_OK)
+    if (ob_pg_run(self->pg, "proc_claim", 2, values, &claimed) != OB_OK)
         return -1;
     int n = PQntuples(claimed);
     stripe_pgarray_t ignored;

@@ -5,8 +5,10 @@
  *  worker's tick (which catches up on anything a lost notification missed).
  *  Each message is applied in one transaction that takes it with FOR UPDATE
  *  SKIP LOCKED (so any number of subscription-workers share the work), locks
- *  the subscription row, applies the order-proof rule (subs_order.h), marks
- *  the message applied and NOTIFYs subscription_changed with the user id.
+ *  the subscription row, applies the order-proof rule (common/ob_sub_apply.h,
+ *  common/ob_sub_order.h: the subscription-worker's code, shared with the
+ *  stripe-worker's immediate update), marks the message applied and
+ *  NOTIFYs subscription_changed with the user id.
  *  After the commit the user's entitlements are published to Redis (a
  *  failure there is only logged: readers rebuild from Postgres on a miss).
  *

@@ -188,18 +188,33 @@ class Postgres:
         self._run("initdb", "-D", f"{self.dir}/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
         for _ in range(3):
             self.port = free_port()
-            # A child rather than pg_ctl's daemon, so it dies with us (SIGQUIT: immediate shutdown).
-            with open(self.log_path, "ab") as log:
-                self.proc = subprocess.Popen(
-                    [str(self.bindir / "postgres"), "-D", f"{self.dir}/data", "-p", str(self.port), "-k", self.dir,
-                     "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
-                     "-c", "synchronous_commit=off", "-c", "max_connections=200"],
-                    cwd=self.dir, user=self._user, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                    preexec_fn=die_with_parent(signal.SIGQUIT))
-            if _wait_until(lambda: self._accepts() or self.proc.poll() is not None, 30) and self.proc.poll() is None:
+            if self._spawn_server():
                 return self
             self._stop_server()
         raise HarnessError(f"postgres did not start:\n{tail(self.log_path)}")
+
+    def _spawn_server(self):
+        """Starts the server on self.port; True once it accepts connections."""
+        # A child rather than pg_ctl's daemon, so it dies with us (SIGQUIT: immediate shutdown).
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(self.bindir / "postgres"), "-D", f"{self.dir}/data", "-p", str(self.port), "-k", self.dir,
+                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+                 "-c", "synchronous_commit=off", "-c", "max_connections=200"],
+                cwd=self.dir, user=self._user, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=die_with_parent(signal.SIGQUIT))
+        return _wait_until(lambda: self._accepts() or self.proc.poll() is not None, 30) and self.proc.poll() is None
+
+    def pause(self):
+        """Stops the server (a fast shutdown: sessions are cut) but keeps its data and port."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.wait(30)
+
+    def resume(self):
+        """Starts the paused server again on the same port."""
+        if not self._spawn_server():
+            raise HarnessError(f"postgres did not restart:\n{tail(self.log_path)}")
 
     def _accepts(self):
         import psycopg2

@@ -338,11 +338,8 @@ def notifications(stack, event_id=None, kind=None):
 
 def pg_stop(postgres):
     """Stops the session's Postgres, keeping its data (the harness only stops it for good)."""
-    postgres._run("pg_ctl", "-D", f"{postgres.dir}/data", "-m", "fast", "-w", "stop")
+    postgres.pause()
 
 
 def pg_start(postgres):
-    options = (f"-p {postgres.port} -k {postgres.dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-               "-c full_page_writes=off -c synchronous_commit=off -c max_connections=200")
-    postgres._run("pg_ctl", "-D", f"{postgres.dir}/data", "-l", str(postgres.log_path), "-w", "-t", "30",
-                  "-o", options, "start")
+    postgres.resume()

@@ -5,7 +5,7 @@
 
 #include "services/stripe-worker/billing_context.h"
 #include "services/stripe-worker/billing_prices.h"
-#include "services/stripe-worker/billing_sub_sync.h"
+#include "services/stripe-worker/stripe_event_map.h"
 #include "services/subscription-worker/subs_status.h"
 
 typedef struct {
@@ -49,6 +49,20 @@ Test(billing_prices, offer_table)
     }
 }
 
+static const char *
+s_field(const json_t *message, const char *key)
+{
+    return json_string_value(json_object_get(message, key));
+}
+
+static json_int_t
+s_number(const json_t *message, const char *key)
+{
+    return json_integer_value(json_object_get(message, key));
+}
+
+/*  Stripe's answer to a change becomes the message an event about the same
+ *  subscription gives (the one reader both paths use). */
 Test(billing_sub_sync, reads_old_and_new_api_shapes)
 {
     json_t *old_shape = json_loads("{\"id\":\"sub_1\",\"status\":\"active\",\"customer\":\"cus_1\","
@@ -56,25 +70,31 @@ Test(billing_sub_sync, reads_old_and_new_api_shapes)
                                    "\"metadata\":{\"plan_id\":\"starter\"},\"items\":{\"data\":[{\"id\":\"si_1\","
                                    "\"price\":{\"id\":\"price_1\",\"recurring\":{\"interval\":\"year\"}}}]}}",
                                    0, NULL);
-    billing_sub_fields_t f;
-    cr_assert_eq(billing_sub_fields_read(old_shape, &f), 0);
-    cr_expect_str_eq(f.item_id, "si_1");
-    cr_expect_str_eq(f.price_id, "price_1");
-    cr_expect_str_eq(f.interval, "year");
-    cr_expect_str_eq(f.plan_hint, "starter");
-    cr_expect_eq(f.current_period_end, 200);
-    cr_expect(f.cancel_at_period_end);
+    char error[128];
+    json_t *m = stripe_event_subscription_message(old_shape, "api:req_1", 150, false, error, sizeof error);
+    cr_assert_not_null(m);
+    cr_expect_str_eq(s_field(m, "item_id"), "si_1");
+    cr_expect_str_eq(s_field(m, "price_id"), "price_1");
+    cr_expect_str_eq(s_field(m, "interval"), "year");
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(m, "plan_candidates"), 0)), "starter");
+    cr_expect_eq(s_number(m, "current_period_end"), 200);
+    cr_expect(json_is_true(json_object_get(m, "cancel_at_period_end")));
+    cr_expect_str_eq(s_field(m, "event_id"), "api:req_1");
+    cr_expect_eq(s_number(m, "event_created"), 150);
+    json_decref(m);
     json_t *new_shape = json_loads("{\"id\":\"sub_2\",\"status\":\"trialing\",\"customer\":{\"id\":\"cus_2\"},"
                                    "\"items\":{\"data\":[{\"id\":\"si_2\",\"current_period_start\":5,"
                                    "\"current_period_end\":9,\"price\":{\"id\":\"price_2\",\"metadata\":{\"plan_id\":\"pro\"}}}]}}",
                                    0, NULL);
-    cr_assert_eq(billing_sub_fields_read(new_shape, &f), 0);
-    cr_expect_str_eq(f.customer_id, "cus_2");
-    cr_expect_eq(f.current_period_start, 5);
-    cr_expect_eq(f.current_period_end, 9);
-    cr_expect_str_eq(f.plan_hint, "pro");
+    m = stripe_event_subscription_message(new_shape, "api:req_2", 150, false, error, sizeof error);
+    cr_assert_not_null(m);
+    cr_expect_str_eq(s_field(m, "customer_id"), "cus_2");
+    cr_expect_eq(s_number(m, "current_period_start"), 5);
+    cr_expect_eq(s_number(m, "current_period_end"), 9);
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(m, "plan_candidates"), 0)), "pro");
+    json_decref(m);
     json_t *bad = json_loads("{\"object\":\"subscription\"}", 0, NULL);
-    cr_expect_eq(billing_sub_fields_read(bad, &f), -1);
+    cr_expect_null(stripe_event_subscription_message(bad, "api:req_3", 150, false, error, sizeof error));
     json_decref(old_shape);
     json_decref(new_shape);
     json_decref(bad);
