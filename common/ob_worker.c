@@ -130,6 +130,7 @@ s_connect(runtime_t *rt)
     zsock_set_reconnect_ivl(rt->socket, 100);
     zsock_set_reconnect_ivl_max(rt->socket, 2000);
     zsock_set_maxmsgsize(rt->socket, OB_PROTO_MAX_FRAME + 1024);
+    zsock_set_rcvtimeo(rt->socket, 0);
     if (zsock_connect(rt->socket, "%s", rt->endpoint) != 0)
         ob_log_error("cannot connect to the broker at %s", rt->endpoint);
     char credit[16];
@@ -233,9 +234,7 @@ s_process(runtime_t *rt, size_t count)
 static int
 s_receive(runtime_t *rt, ob_job_t *job, bool *broker_said_bye)
 {
-    if (!(zsock_events(rt->socket) & ZMQ_POLLIN))
-        return -1;
-    zmsg_t *msg = zmsg_recv(rt->socket);
+    zmsg_t *msg = zmsg_recv(rt->socket); /* never blocks: the receive timeout is 0 */
     if (!msg)
         return -1;
     rt->broker_expires = zclock_mono() + 3 * rt->heartbeat_ms;

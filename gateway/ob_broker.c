@@ -98,6 +98,20 @@ s_send(void *socket, const void *data, size_t len, bool more)
     return zmq_send(socket, data, len, ZMQ_DONTWAIT | (more ? ZMQ_SNDMORE : 0)) < 0 ? -1 : 0;
 }
 
+/*  Sends [client][key + reply] to a loop thread. */
+static void
+s_send_reply(ob_broker_t *self, const uint8_t *client, size_t client_len, const uint8_t *key, const void *reply,
+             size_t len)
+{
+    zmq_msg_t frame;
+    if (zmq_msg_init_size(&frame, 8 + len) != 0)
+        return;
+    memcpy(zmq_msg_data(&frame), key, 8);
+    memcpy((uint8_t *)zmq_msg_data(&frame) + 8, reply, len);
+    if (s_send(self->frontend, client, client_len, true) != 0 || zmq_msg_send(&frame, self->frontend, ZMQ_DONTWAIT) < 0)
+        zmq_msg_close(&frame);
+}
+
 /*  Answers a loop thread's request with a broker-made 503. */
 static void
 s_refuse(ob_broker_t *self, const uint8_t *client, size_t client_len, const uint8_t *key, const char *code,
@@ -108,9 +122,8 @@ s_refuse(ob_broker_t *self, const uint8_t *client, size_t client_len, const uint
     ob_reply_t reply = {.status = 503, .body = {body, body_len}};
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init(&buffer);
-    if (ob_reply_pack(&reply, &buffer) == 0 && s_send(self->frontend, client, client_len, true) == 0 &&
-        s_send(self->frontend, key, 8, true) == 0)
-        s_send(self->frontend, buffer.data, buffer.size, false);
+    if (ob_reply_pack(&reply, &buffer) == 0)
+        s_send_reply(self, client, client_len, key, buffer.data, buffer.size);
     msgpack_sbuffer_destroy(&buffer);
 }
 
@@ -224,8 +237,7 @@ s_worker_reply(ob_broker_t *self, worker_t *worker, zmq_msg_t *route, zmq_msg_t 
     slot_t *slot = &worker->slots[index];
     if (!slot->in_use || slot->generation != generation)
         return; /* a stale reply: the request was already answered */
-    if (s_send(self->frontend, slot->client, slot->client_len, true) == 0 && s_send(self->frontend, slot->key, 8, true) == 0)
-        zmq_msg_send(reply, self->frontend, ZMQ_DONTWAIT);
+    s_send_reply(self, slot->client, slot->client_len, slot->key, zmq_msg_data(reply), zmq_msg_size(reply));
     slot->in_use = false;
     worker->free_slots[worker->free_count++] = index;
     worker->inflight--;
@@ -374,19 +386,19 @@ static void
 s_on_frontend(ob_broker_t *self)
 {
     for (int n = 0; n < DRAIN_BATCH; n++) {
-        zmq_msg_t frames[5];
-        int count = s_recv_all(self->frontend, frames, 5);
+        zmq_msg_t frames[2];
+        int count = s_recv_all(self->frontend, frames, 2);
         if (count <= 0)
             return;
         const uint8_t *client = zmq_msg_data(&frames[0]);
         size_t client_len = zmq_msg_size(&frames[0]);
-        if (count != 5 || client_len > MAX_IDENTITY || zmq_msg_size(&frames[1]) != 8 || zmq_msg_size(&frames[2]) != 1 ||
-            zmq_msg_size(&frames[3]) != 8) {
+        if (count != 2 || client_len > MAX_IDENTITY || zmq_msg_size(&frames[1]) <= OB_BROKER_REQUEST_HEADER) {
             s_close_all(frames, count);
             continue;
         }
-        const uint8_t *key = zmq_msg_data(&frames[1]);
-        int service = *(const uint8_t *)zmq_msg_data(&frames[2]);
+        const uint8_t *request = zmq_msg_data(&frames[1]);
+        const uint8_t *key = request;
+        int service = request[8];
         service_queue_t *queue = service < OB_SERVICE_COUNT ? &self->queues[service] : NULL;
         if (!queue) {
             s_refuse(self, client, client_len, key, "unknown_service", "no such service");
@@ -400,9 +412,10 @@ s_on_frontend(ob_broker_t *self)
             memcpy(entry->client, client, client_len);
             entry->client_len = client_len;
             memcpy(entry->key, key, 8);
-            memcpy(&entry->deadline_ms, zmq_msg_data(&frames[3]), 8);
-            zmq_msg_init(&entry->envelope);
-            zmq_msg_move(&entry->envelope, &frames[4]);
+            memcpy(&entry->deadline_ms, request + 9, 8);
+            size_t envelope_len = zmq_msg_size(&frames[1]) - OB_BROKER_REQUEST_HEADER;
+            zmq_msg_init_size(&entry->envelope, envelope_len);
+            memcpy(zmq_msg_data(&entry->envelope), request + OB_BROKER_REQUEST_HEADER, envelope_len);
             queue->count++;
             atomic_fetch_add(&self->backlog[service], 1);
             s_dispatch(self, service);

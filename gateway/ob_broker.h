@@ -8,7 +8,8 @@
  *  silent for three intervals is dropped and every request it held is
  *  answered 503, so no HTTP request ever hangs on a dead worker.
  *
- *  Frontend frames (from a loop thread's DEALER):
+ *  Frontend messages (from a loop thread's DEALER) are single frames, since
+ *  every ZeroMQ call costs system calls:
  *      request  [key: 8 bytes][service id: 1 byte][deadline ms: 8 bytes][ob_envelope]
  *      reply    [key: 8 bytes][ob_reply]
  *  The key is the loop thread's own correlation id, returned untouched.
@@ -19,6 +20,8 @@
 #define OB_BROKER_H_INCLUDED
 
 #include <stdint.h>
+
+#define OB_BROKER_REQUEST_HEADER 17 /* key, service id, deadline */
 
 typedef struct _ob_broker_t ob_broker_t;
 

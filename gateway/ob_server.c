@@ -232,12 +232,13 @@ s_answer(h2o_req_t *req, const ob_route_t *route, const char *request_id, const 
 /* --- the broker pipe ----------------------------------------------------- */
 
 static void
-s_on_reply(loop_thread_t *thread, zmq_msg_t *key_frame, zmq_msg_t *reply_frame)
+s_on_reply(loop_thread_t *thread, zmq_msg_t *frame)
 {
-    if (zmq_msg_size(key_frame) != 8)
+    if (zmq_msg_size(frame) < 8)
         return;
+    const uint8_t *data = zmq_msg_data(frame);
     uint64_t key;
-    memcpy(&key, zmq_msg_data(key_frame), 8);
+    memcpy(&key, data, 8);
     pending_t *pending = thread->pending[key & (PENDING_SLOTS - 1)];
     if (!pending || pending->key != key || !pending->req)
         return; /* late: already answered 504, or the client left */
@@ -248,7 +249,7 @@ s_on_reply(loop_thread_t *thread, zmq_msg_t *key_frame, zmq_msg_t *reply_frame)
     memcpy(request_id, pending->request_id, sizeof request_id);
     s_pending_forget(pending);
     ob_reply_t reply;
-    ob_proto_err_t err = ob_reply_unpack(&reply, zmq_msg_data(reply_frame), zmq_msg_size(reply_frame));
+    ob_proto_err_t err = ob_reply_unpack(&reply, data + 8, zmq_msg_size(frame) - 8);
     if (err != OB_PROTO_OK) {
         ob_log(OB_LOG_ERROR, request_id, "bad reply from %s: %s", route->rpc, ob_proto_strerror(err));
         s_send_error(req, 502, request_id, "bad_reply", "the service answered with a malformed message");
@@ -257,36 +258,26 @@ s_on_reply(loop_thread_t *thread, zmq_msg_t *key_frame, zmq_msg_t *reply_frame)
     s_answer(req, route, request_id, &reply);
 }
 
-/*  Reads replies until the pipe is empty (ZMQ_FD is edge-triggered) or a
- *  batch is done, in which case the rest waits for the next loop turn. */
+/*  Reads replies until the pipe is empty or a batch is done, in which case
+ *  the rest waits for the next loop turn. ZMQ_FD is edge-triggered: the
+ *  pipe counts as empty only once ZMQ_EVENTS says so, checked once at the
+ *  end rather than before every read (each check is a system call). */
 static void
 s_drain(loop_thread_t *thread)
 {
     for (int n = 0; n < DRAIN_BATCH; n++) {
-        int events = 0;
-        size_t size = sizeof events;
-        if (zmq_getsockopt(thread->dealer, ZMQ_EVENTS, &events, &size) != 0 || !(events & ZMQ_POLLIN))
-            return;
-        zmq_msg_t frames[2];
-        int count = 0;
-        bool more = true;
-        while (more) {
-            zmq_msg_t scratch, *frame = count < 2 ? &frames[count] : &scratch;
-            zmq_msg_init(frame);
-            if (zmq_msg_recv(frame, thread->dealer, ZMQ_DONTWAIT) < 0) {
-                zmq_msg_close(frame);
-                break;
-            }
-            more = zmq_msg_more(frame);
-            if (frame == &scratch)
-                zmq_msg_close(frame);
-            else
-                count++;
+        zmq_msg_t frame;
+        zmq_msg_init(&frame);
+        if (zmq_msg_recv(&frame, thread->dealer, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&frame);
+            int events = 0;
+            size_t size = sizeof events;
+            if (zmq_getsockopt(thread->dealer, ZMQ_EVENTS, &events, &size) != 0 || !(events & ZMQ_POLLIN))
+                return;
+            continue;
         }
-        if (count == 2)
-            s_on_reply(thread, &frames[0], &frames[1]);
-        for (int i = 0; i < count; i++)
-            zmq_msg_close(&frames[i]);
+        s_on_reply(thread, &frame);
+        zmq_msg_close(&frame);
     }
     if (!h2o_timeout_is_linked(&thread->drain_later))
         h2o_timeout_link(thread->ctx.loop, &thread->ctx.zero_timeout, &thread->drain_later);
@@ -400,15 +391,24 @@ s_pack_payload(const ob_route_t *route, const ob_edge_identity_t *identity, ob_b
     return ob_call_pack(&call, out);
 }
 
+/*  One frame per request, [key 8][service 1][deadline ms 8][envelope]: every
+ *  ZeroMQ call costs system calls, so the header rides with the payload. */
 static int
-s_send_frames(void *dealer, uint64_t key, uint8_t service, int64_t deadline_ms, const void *envelope, size_t len)
+s_send_request(void *dealer, uint64_t key, uint8_t service, int64_t deadline_ms, const void *envelope, size_t len)
 {
-    if (zmq_send(dealer, &key, 8, ZMQ_DONTWAIT | ZMQ_SNDMORE) < 0)
+    zmq_msg_t frame;
+    if (zmq_msg_init_size(&frame, OB_BROKER_REQUEST_HEADER + len) != 0)
         return -1;
-    /* Once the first frame is queued the rest of the message always follows. */
-    zmq_send(dealer, &service, 1, ZMQ_SNDMORE);
-    zmq_send(dealer, &deadline_ms, 8, ZMQ_SNDMORE);
-    return zmq_send(dealer, envelope, len, 0) < 0 ? -1 : 0;
+    uint8_t *data = zmq_msg_data(&frame);
+    memcpy(data, &key, 8);
+    data[8] = service;
+    memcpy(data + 9, &deadline_ms, 8);
+    memcpy(data + OB_BROKER_REQUEST_HEADER, envelope, len);
+    if (zmq_msg_send(&frame, dealer, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&frame);
+        return -1;
+    }
+    return 0;
 }
 
 static int
@@ -449,8 +449,8 @@ s_forward(loop_thread_t *thread, h2o_req_t *req, const ob_route_t *route, const 
         rc = ob_envelope_pack(&envelope, &envelope_buffer);
     }
     if (rc == 0)
-        rc = s_send_frames(thread->dealer, key, (uint8_t)route->service, deadline_ms, envelope_buffer.data,
-                           envelope_buffer.size);
+        rc = s_send_request(thread->dealer, key, (uint8_t)route->service, deadline_ms, envelope_buffer.data,
+                            envelope_buffer.size);
     msgpack_sbuffer_destroy(&payload);
     msgpack_sbuffer_destroy(&envelope_buffer);
     if (rc != 0) {
@@ -469,8 +469,10 @@ s_forward(loop_thread_t *thread, h2o_req_t *req, const ob_route_t *route, const 
     thread->pending[slot] = pending;
     thread->inflight++;
     h2o_timeout_link(thread->ctx.loop, &thread->deadline_timeout, &pending->deadline);
-    /* A send can make the socket readable without the fd firing. */
-    s_drain(thread);
+    /* A send can make the socket readable without the fd firing: look once
+     * more at the end of this loop turn (once for all requests of the turn). */
+    if (!h2o_timeout_is_linked(&thread->drain_later))
+        h2o_timeout_link(thread->ctx.loop, &thread->ctx.zero_timeout, &thread->drain_later);
     return 0;
 }
 
