@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 size_t
 ob_json_error(char *buf, size_t cap, const char *code, const char *message)
@@ -51,6 +52,19 @@ const char *
 ob_json_str(const json_t *object, const char *key)
 {
     return json_string_value(json_object_get(object, key));
+}
+
+json_t *
+ob_json_time(int64_t unix_s)
+{
+    if (unix_s <= 0)
+        return json_null();
+    time_t t = (time_t)unix_s;
+    struct tm tm;
+    char text[32];
+    if (!gmtime_r(&t, &tm) || strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        return json_null();
+    return json_string(text);
 }
 
 char *

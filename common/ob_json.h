@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*  Writes the error body into buf (always NUL-terminated, truncated to cap
  *  with the JSON still valid). Returns its length. */
@@ -24,6 +25,10 @@ json_t *ob_json_parse_object(const char *data, size_t len, const char **reason_o
 
 /*  The string member's value, or NULL when absent or not a string. */
 const char *ob_json_str(const json_t *object, const char *key);
+
+/*  Unix seconds as ISO 8601 UTC ("2025-01-31T12:00:00Z"), or JSON null for
+ *  0 or less. A new reference. */
+json_t *ob_json_time(int64_t unix_s);
 
 /*  Compact dump (caller frees), NULL on OOM. */
 char *ob_json_dump(const json_t *value, size_t *len_out);

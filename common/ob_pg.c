@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ob_clock.h"
 #include "common/ob_log.h"
 
 #define S_DEFAULT_CONNECT_TIMEOUT_S 3
@@ -47,14 +48,6 @@ struct _ob_pg_t {
     unsigned tx_generation; /* the session the transaction lives on */
     ob_err_t tx_err;        /* the first failure inside the transaction */
 };
-
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static uint32_t
 s_random(ob_pg_t *self)
@@ -179,7 +172,7 @@ ob_pg_new(const char *conninfo, const char *application_name)
     PQconninfoFree(opts);
     self->backoff_base_ms = 100;
     self->backoff_max_ms = 5000;
-    self->rng = (uint32_t)s_now_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)self;
+    self->rng = (uint32_t)ob_clock_mono_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)self;
     if (self->rng == 0)
         self->rng = 0x9e3779b9u;
     return self;
@@ -246,7 +239,7 @@ ob_pg_in_transaction(const ob_pg_t *self)
 int
 ob_pg_retry_in_ms(const ob_pg_t *self)
 {
-    int64_t left = self->next_attempt_ms - s_now_ms();
+    int64_t left = self->next_attempt_ms - ob_clock_mono_ms();
     return left > 0 ? (int)left : 0;
 }
 
@@ -270,7 +263,7 @@ s_schedule_retry(ob_pg_t *self)
     self->backoff_ms = delay;
     int jitter = delay / 5;
     int actual = delay - jitter + (jitter ? (int)(s_random(self) % (uint32_t)(2 * jitter + 1)) : 0);
-    self->next_attempt_ms = s_now_ms() + actual;
+    self->next_attempt_ms = ob_clock_mono_ms() + actual;
 }
 
 /*  Notices a broken session after any libpq call. */
@@ -363,7 +356,7 @@ static int
 s_poll_connect(PGconn *conn, PostgresPollingStatusType want, int64_t deadline_ms)
 {
     for (;;) {
-        int64_t left = deadline_ms - s_now_ms();
+        int64_t left = deadline_ms - ob_clock_mono_ms();
         if (left <= 0)
             return -1;
         struct pollfd pfd = { .fd = PQsocket(conn), .events = want == PGRES_POLLING_READING ? POLLIN : POLLOUT };
@@ -381,7 +374,7 @@ s_poll_connect(PGconn *conn, PostgresPollingStatusType want, int64_t deadline_ms
 static int
 s_connect(ob_pg_t *self)
 {
-    int64_t deadline = s_now_ms() + self->connect_timeout_ms;
+    int64_t deadline = ob_clock_mono_ms() + self->connect_timeout_ms;
     PGconn *conn = PQconnectStartParams(self->keywords, self->values, 0);
     const char *why = "out of memory";
     if (!conn)
@@ -441,7 +434,7 @@ ob_pg_ensure(ob_pg_t *self)
         ob_log_warn("pg: connection to %s lost", self->describe);
         s_drop(self);
     }
-    if (s_now_ms() < self->next_attempt_ms)
+    if (ob_clock_mono_ms() < self->next_attempt_ms)
         return -1;
     return s_connect(self);
 }

@@ -15,9 +15,31 @@ s_hex(char c)
     return -1;
 }
 
+/*  Percent-decodes [v, end) into out when it is not NULL; returns the length. */
+static size_t
+s_decode(const char *v, const char *end, char *out)
+{
+    size_t n = 0;
+    while (v < end) {
+        char c = *v++;
+        if (c == '+') {
+            c = ' ';
+        } else if (c == '%' && end - v >= 2 && s_hex(v[0]) >= 0 && s_hex(v[1]) >= 0) {
+            c = (char)(s_hex(v[0]) * 16 + s_hex(v[1]));
+            v += 2;
+        }
+        if (out)
+            out[n] = c;
+        n++;
+    }
+    return n;
+}
+
 int
 ob_query_get(ob_bytes_t query, const char *name, char *out, size_t cap)
 {
+    if (cap == 0)
+        return -1;
     size_t name_len = strlen(name);
     const char *p = query.ptr, *end = query.ptr ? query.ptr + query.len : NULL;
     while (p && p < end) {
@@ -28,20 +50,10 @@ ob_query_get(ob_bytes_t query, const char *name, char *out, size_t cap)
         const char *key_end = eq ? eq : pair_end;
         if ((size_t)(key_end - p) == name_len && memcmp(p, name, name_len) == 0) {
             const char *v = eq ? eq + 1 : pair_end;
-            size_t n = 0;
-            while (v < pair_end) {
-                char c = *v++;
-                if (c == '+') {
-                    c = ' ';
-                } else if (c == '%' && pair_end - v >= 2 && s_hex(v[0]) >= 0 && s_hex(v[1]) >= 0) {
-                    c = (char)(s_hex(v[0]) * 16 + s_hex(v[1]));
-                    v += 2;
-                }
-                if (n + 1 >= cap)
-                    return -1;
-                out[n++] = c;
-            }
-            out[n] = '\0';
+            /* Two passes, so a value too long for out leaves out untouched. */
+            if (s_decode(v, pair_end, NULL) + 1 > cap)
+                return -1;
+            out[s_decode(v, pair_end, out)] = '\0';
             return 0;
         }
         p = pair_end + 1;

@@ -8,7 +8,7 @@
 
 /*  Copies the percent-decoded value of the first `name` parameter into out
  *  (NUL-terminated, cap bytes). Returns 0 when found and it fits, -1 when
- *  absent or too long (out is then left unchanged). '+' decodes as a space. */
+ *  absent or too long, or cap is 0 (out is then left unchanged). '+' decodes as a space. */
 int ob_query_get(ob_bytes_t query, const char *name, char *out, size_t cap);
 
 #endif

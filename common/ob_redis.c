@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ob_clock.h"
 #include "common/ob_log.h"
 
 struct _ob_redis_t {
@@ -35,14 +36,6 @@ struct _ob_redis_script_t {
     char *source;
     char sha1[41];
 };
-
-static int64_t
-s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static struct timeval
 s_timeval(int ms)
@@ -136,7 +129,7 @@ ob_redis_new(const char *redis_url)
     self->command_ms = 2000;
     self->backoff_base_ms = 100;
     self->backoff_max_ms = 5000;
-    self->rng = (uint32_t)s_now_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)self;
+    self->rng = (uint32_t)ob_clock_mono_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)self;
     if (self->rng == 0)
         self->rng = 0x9e3779b9u;
     return self;
@@ -211,7 +204,7 @@ s_schedule_retry(ob_redis_t *self)
     x ^= x << 5;
     self->rng = x;
     int jitter = delay / 5;
-    self->next_attempt_ms = s_now_ms() + delay - jitter + (jitter ? (int)(x % (uint32_t)(2 * jitter + 1)) : 0);
+    self->next_attempt_ms = ob_clock_mono_ms() + delay - jitter + (jitter ? (int)(x % (uint32_t)(2 * jitter + 1)) : 0);
 }
 
 /*  Sends one command during the handshake; 0 when the reply is not an error. */
@@ -282,7 +275,7 @@ ob_redis_ensure(ob_redis_t *self)
             return 0;
         s_drop(self);
     }
-    if (s_now_ms() < self->next_attempt_ms)
+    if (ob_clock_mono_ms() < self->next_attempt_ms)
         return -1;
     return s_connect(self);
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <zmq.h>
 
+#include "common/ob_clock.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "proto/ob_proto.h"
@@ -73,14 +74,6 @@ struct _ob_broker_t {
     service_queue_t queues[OB_SERVICE_COUNT];
     int64_t next_heartbeat_ms;
 };
-
-static int64_t
-s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int64_t
 s_unix_ms(void)
@@ -214,7 +207,7 @@ s_worker_ready(ob_broker_t *self, const void *identity, size_t identity_len, zmq
     worker->identity_len = identity_len;
     worker->service = service;
     worker->credit = credit;
-    worker->expires_ms = s_mono_ms() + 3 * self->config.heartbeat_ms;
+    worker->expires_ms = ob_clock_mono_ms() + 3 * self->config.heartbeat_ms;
     for (int i = 0; i < credit; i++)
         worker->free_slots[i] = (uint32_t)(credit - 1 - i);
     worker->free_count = credit;
@@ -305,7 +298,7 @@ s_on_backend(ob_broker_t *self)
             if (command != OB_WIRE_DISCONNECT)
                 s_send_command_to(self, identity, identity_len, OB_WIRE_DISCONNECT);
         } else {
-            worker->expires_ms = s_mono_ms() + 3 * self->config.heartbeat_ms;
+            worker->expires_ms = ob_clock_mono_ms() + 3 * self->config.heartbeat_ms;
             if (command == OB_WIRE_REPLY && count == 5) {
                 s_worker_reply(self, worker, &frames[3], &frames[4]);
                 if (!worker->draining)
@@ -429,7 +422,7 @@ s_on_frontend(ob_broker_t *self)
 static void
 s_heartbeat(ob_broker_t *self)
 {
-    int64_t now = s_mono_ms();
+    int64_t now = ob_clock_mono_ms();
     for (int i = self->worker_count - 1; i >= 0; i--)
         if (self->workers[i]->expires_ms < now)
             s_worker_remove(self, i, "heartbeat expired");

@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/ob_clock.h"
 #include "common/ob_config.h"
 #include "common/ob_log.h"
 #include "gateway/ob_service_token.h"
@@ -79,14 +80,6 @@ struct _ob_jwt_auth_t {
 
 /* ------------------------------------------------------------------------ */
 /*  Small helpers                                                            */
-
-static uint64_t
-s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static char *
 s_strdup_or_null(const char *s)
@@ -493,7 +486,7 @@ ob_jwt_auth_refresh_jwks(ob_jwt_auth_t *self)
     pthread_mutex_lock(&self->fetch_mutex);
     pthread_mutex_lock(&self->refresh_mutex);
     self->attempted = true;
-    self->last_attempt_ms = s_mono_ms();
+    self->last_attempt_ms = (uint64_t)ob_clock_mono_ms();
     pthread_mutex_unlock(&self->refresh_mutex);
 
     s_body_t body = {NULL, 0};
@@ -540,7 +533,7 @@ ob_jwt_auth_run_refresher(ob_jwt_auth_t *self)
         return;
     pthread_mutex_lock(&self->refresh_mutex);
     while (!self->stop) {
-        uint64_t now = s_mono_ms();
+        uint64_t now = (uint64_t)ob_clock_mono_ms();
         /*  After a failure retry at the rate-limit pace, not the routine one,
          *  so a start-up without the IdP recovers within seconds. */
         uint64_t due = self->last_attempt_ms +

@@ -41,18 +41,9 @@ admin_stripe_price_specs(const char *path, billing_price_spec_t *specs, size_t *
                          size_t *name_count)
 {
     *spec_count = *name_count = 0;
-    json_error_t error;
-    json_t *catalogue = json_load_file(path, JSON_REJECT_DUPLICATES, &error);
-    if (!catalogue) {
-        fprintf(stderr, "plans: %s: %s (line %d)\n", path, error.text, error.line);
+    json_t *catalogue = subs_plans_read_file(path);
+    if (!catalogue)
         return -1;
-    }
-    char problem[256];
-    if (subs_plans_validate(catalogue, problem, sizeof problem) != 0) {
-        fprintf(stderr, "plans: %s: %s\n", path, problem);
-        json_decref(catalogue);
-        return -1;
-    }
     const char *currency = json_string_value(json_object_get(catalogue, "currency"));
     size_t i;
     const json_t *plan;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/ob_clock.h"
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
 #include "services/lago-worker/lago_api.h"
@@ -31,14 +32,6 @@ struct _lago_background_t {
     int notified_count;
     bool reconcile_now;
 };
-
-static int64_t
-s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 s_on_notify(void *arg, const char *channel, const char *payload)
@@ -92,7 +85,7 @@ s_run(void *arg)
     while (!atomic_load(&self->stop)) {
         bool more = false;
         if (ob_pg_ensure(self->pg) == 0) {
-            int64_t now = s_mono_ms();
+            int64_t now = ob_clock_mono_ms();
             if (self->api) {
                 for (int i = 0; i < self->notified_count; i++)
                     lago_sync_user(self->pg, self->api, self->notified[i]);

@@ -43,20 +43,11 @@ lago_ledger_prepare(ob_pg_t *pg)
     ob_pg_prepare(pg, "ledger_metrics", "SELECT code, quota FROM usage_metrics ORDER BY code", 0);
 }
 
-static ob_err_t
-s_exec(ob_pg_t *pg, const char *name, int n, const char *const *values)
-{
-    PGresult *result = ob_pg_exec(pg, name, n, values, NULL, NULL);
-    ob_err_t err = ob_pg_classify(pg, result);
-    PQclear(result);
-    return err;
-}
-
 ob_err_t
 lago_ledger_lock_users(ob_pg_t *pg, const char *users_json)
 {
     const char *values[] = { users_json };
-    return s_exec(pg, "ledger_lock_shared", 1, values);
+    return ob_pg_run(pg, "ledger_lock_shared", 1, values, NULL);
 }
 
 static void
@@ -194,7 +185,7 @@ lago_ledger_rebuild(ob_pg_t *pg,
     if (err != OB_OK)
         return err;
     const char *lock_values[] = { user_id };
-    err = s_exec(pg, "ledger_lock_exclusive", 1, lock_values);
+    err = ob_pg_run(pg, "ledger_lock_exclusive", 1, lock_values, NULL);
     int64_t used = 0;
     if (err == OB_OK) {
         const char *values[] = { user_id, code, start };

@@ -58,21 +58,12 @@ lago_sync_prepare(ob_pg_t *pg)
                   1);
 }
 
-static ob_err_t
-s_exec(ob_pg_t *pg, const char *name, int n, const char *const *values)
-{
-    PGresult *result = ob_pg_exec(pg, name, n, values, NULL, NULL);
-    ob_err_t err = ob_pg_classify(pg, result);
-    PQclear(result);
-    return err;
-}
-
 /*  1 synced, 0 nothing to do (or another worker has it), -1 database failure. */
 static int
 s_sync_one(ob_pg_t *pg, lago_api_t *api, const char *subscription_id)
 {
     const char *id[] = { subscription_id };
-    if (s_exec(pg, "sync_seed", 1, id) != OB_OK || ob_pg_begin(pg) != OB_OK)
+    if (ob_pg_run(pg, "sync_seed", 1, id, NULL) != OB_OK || ob_pg_begin(pg) != OB_OK)
         return -1;
     PGresult *row = ob_pg_exec(pg, "sync_lock", 1, id, NULL, NULL);
     ob_err_t err = ob_pg_classify(pg, row);
@@ -105,17 +96,17 @@ s_sync_one(ob_pg_t *pg, lago_api_t *api, const char *subscription_id)
     int rc = 0;
     if (new_status && lago == OB_OK) {
         const char *values[] = { subscription_id, new_plan, new_status };
-        err = s_exec(pg, "sync_ok", 3, values);
+        err = ob_pg_run(pg, "sync_ok", 3, values, NULL);
         const char *user[] = { user_id };
         if (err == OB_OK && live)
-            err = s_exec(pg, "sync_wake_events", 1, user);
+            err = ob_pg_run(pg, "sync_wake_events", 1, user, NULL);
         rc = 1;
         ob_log_info("lago: subscription %s synced (%s, plan %s)", subscription_id, what, new_plan);
     } else if (new_status) {
         char why[200];
         snprintf(why, sizeof why, "%s %s: %ld %s", what, ob_err_name(lago), error.status, error.code);
         const char *values[] = { subscription_id, why };
-        err = s_exec(pg, "sync_fail", 2, values);
+        err = ob_pg_run(pg, "sync_fail", 2, values, NULL);
         ob_log_warn("lago: subscription %s not synced (%s); will retry", subscription_id, why);
     }
     PQclear(row);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/ob_clock.h"
 #include "common/ob_entitlements.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
@@ -22,22 +23,6 @@ s_now(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static int64_t
-s_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t
-s_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 void
@@ -81,7 +66,7 @@ lago_usage_release(lago_usage_t *self)
 static void
 s_redis_down(lago_usage_t *self)
 {
-    int64_t now = s_mono_ms();
+    int64_t now = ob_clock_mono_ms();
     if (now - self->redis_warned_at < 10000)
         return;
     self->redis_warned_at = now;
@@ -208,7 +193,7 @@ lago_usage_ingest(void *state, ob_job_t **jobs, size_t count)
 {
     lago_usage_t *self = state;
     double now = s_now();
-    int64_t t0 = s_mono_us();
+    int64_t t0 = ob_clock_mono_us();
     ingest_job_t *per = calloc(count, sizeof *per);
     ingest_event_t *events = calloc(count * LAGO_EVENTS_BATCH_MAX, sizeof *events);
     lago_strset_t seen = { 0 }, inserted = { 0 }, users_seen = { 0 };
@@ -263,7 +248,7 @@ lago_usage_ingest(void *state, ob_job_t **jobs, size_t count)
     PGresult *result = NULL;
     ingest_count_t *counts = NULL;
     size_t groups = 0;
-    int64_t t1 = s_mono_us(), t2 = t1, t3 = t1;
+    int64_t t1 = ob_clock_mono_us(), t2 = t1, t3 = t1;
     if (rows.count > 0) {
         char *users_text = ob_json_dump(users, NULL);
         err = users_text ? ob_pg_begin(self->pg) : OB_ERR_INTERNAL;
@@ -271,12 +256,12 @@ lago_usage_ingest(void *state, ob_job_t **jobs, size_t count)
             err = lago_ledger_lock_users(self->pg, users_text);
         if (err == OB_OK)
             err = lago_ledger_insert(self->pg, &rows, "ingest", &inserted, &result);
-        t2 = s_mono_us();
+        t2 = ob_clock_mono_us();
         if (err == OB_OK && json_array_size(users) > 0) {
             s_settle_dirty(self);
             groups = s_count_ingested(self, events, n, &inserted, &counts);
         }
-        t3 = s_mono_us();
+        t3 = ob_clock_mono_us();
         bool outcome_unknown = false;
         if (err == OB_OK) {
             err = ob_pg_commit(self->pg);
@@ -293,7 +278,7 @@ lago_usage_ingest(void *state, ob_job_t **jobs, size_t count)
         }
         free(users_text);
     }
-    int64_t t4 = s_mono_us();
+    int64_t t4 = ob_clock_mono_us();
     for (size_t k = 0; k < n; k++) {
         ingest_job_t *job = &per[events[k].job];
         if (events[k].first && lago_strset_has(&inserted, events[k].event.transaction_id))
@@ -342,7 +327,7 @@ lago_usage_ingest(void *state, ob_job_t **jobs, size_t count)
                  (t2 - t1) / 1e3,
                  (t3 - t2) / 1e3,
                  (t4 - t3) / 1e3,
-                 (s_mono_us() - t4) / 1e3);
+                 (ob_clock_mono_us() - t4) / 1e3);
     PQclear(result);
     free(counts);
 cleanup:
@@ -549,7 +534,7 @@ s_authorize_round(lago_usage_t *self, authz_t **round, size_t m, int64_t now)
         if (lago_strset_add(&users_seen, round[i]->event.user_id) == 1)
             json_array_append_new(users, json_string(round[i]->event.user_id));
     char *users_text = s_dump(users);
-    int64_t t0 = s_mono_us();
+    int64_t t0 = ob_clock_mono_us();
     ob_err_t err = users_text ? ob_pg_begin(self->pg) : OB_ERR_INTERNAL;
     if (err == OB_OK)
         err = lago_ledger_lock_users(self->pg, users_text);
@@ -563,7 +548,7 @@ s_authorize_round(lago_usage_t *self, authz_t **round, size_t m, int64_t now)
     }
 
     /* Redis: one pipelined script call per request. */
-    int64_t t1 = s_mono_us();
+    int64_t t1 = ob_clock_mono_us();
     s_settle_dirty(self);
     if (!self->scripts_loaded)
         self->scripts_loaded = lago_quota_load_scripts(self->quota, self->redis) == 0;
@@ -580,7 +565,7 @@ s_authorize_round(lago_usage_t *self, authz_t **round, size_t m, int64_t now)
                                        round[appended]->allow_ended) == 0)
         appended++;
     s_read_round(self, round, m, appended);
-    int64_t t2 = s_mono_us();
+    int64_t t2 = ob_clock_mono_us();
 
     /* The ledger rows of every allowed call, in the same transaction. */
     lago_ledger_rows_t rows = { 0 };
@@ -597,7 +582,7 @@ s_authorize_round(lago_usage_t *self, authz_t **round, size_t m, int64_t now)
      * quantity stays taken (never over-grant) and only the stored answer goes,
      * so a retry meets the ledger row if there is one. */
     bool outcome_unknown = false;
-    int64_t t3 = s_mono_us();
+    int64_t t3 = ob_clock_mono_us();
     if (err == OB_OK) {
         err = ob_pg_commit(self->pg);
         outcome_unknown = err == OB_ERR_TRANSIENT;
@@ -650,7 +635,7 @@ s_authorize_round(lago_usage_t *self, authz_t **round, size_t m, int64_t now)
                  (t1 - t0) / 1e3,
                  (t2 - t1) / 1e3,
                  (t3 - t2) / 1e3,
-                 (s_mono_us() - t3) / 1e3);
+                 (ob_clock_mono_us() - t3) / 1e3);
     PQclear(result);
 done:
     lago_strset_release(&users_seen);

@@ -45,24 +45,15 @@ void
 billing_checkout_create(void *state, ob_job_t *job)
 {
     const stripe_state_t *worker = state;
-    ob_call_t call;
-    char user_id[256], email[321];
-    billing_context_t *ctx = billing_context_begin(worker->billing, job, &call, user_id, sizeof user_id, email, sizeof email);
+    billing_request_t req;
+    json_t *body;
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &req, &body);
     if (!ctx)
         return;
-    json_t *body = ob_job_body_object(job, &call);
-    if (!body)
-        return;
-    const char *plan_id = ob_json_str(body, "plan_id");
-    const json_t *interval_value = json_object_get(body, "interval");
-    if (!plan_id || !*plan_id) {
-        ob_job_reply_error(job, 400, "plan_id_required", "plan_id is required");
+    const char *user_id = req.user_id, *email = req.email;
+    const char *plan_id, *interval;
+    if (!billing_plan_request(job, body, &plan_id, &interval))
         goto done;
-    }
-    if (interval_value && !json_is_string(interval_value) && !json_is_null(interval_value)) {
-        ob_job_reply_error(job, 400, "invalid_interval", "interval must be \"month\" or \"year\"");
-        goto done;
-    }
     if (!ctx->success_url) {
         ob_log_error("billing: STRIPE_SUCCESS_URL is not set; checkout refused");
         ob_job_reply_error(job, 503, "checkout_not_configured", "checkout is not configured on this server");
@@ -82,18 +73,8 @@ billing_checkout_create(void *state, ob_job_t *job)
     }
 
     billing_price_spec_t spec;
-    const char *why = NULL;
-    err = billing_price_spec(ctx->pg, plan_id, json_string_value(interval_value), &spec, &why);
-    if (err == OB_ERR_INVALID) {
-        ob_job_reply_error(job, 400, why, strcmp(why, "unknown_plan") == 0 ? "no active plan has that id"
-                                          : strcmp(why, "interval_not_offered") == 0 ? "that plan has no yearly price"
-                                                                                     : "interval must be \"month\" or \"year\"");
+    if (!billing_plan_spec(ctx, job, plan_id, interval, &spec))
         goto done;
-    }
-    if (err != OB_OK) {
-        ob_job_reply_err(job, err, NULL, "the plan catalogue cannot be read now");
-        goto done;
-    }
     char price_id[128];
     stripe_error_t serr;
     err = billing_price_resolve(ctx->pg, ctx->stripe, &spec, price_id, sizeof price_id, &serr);

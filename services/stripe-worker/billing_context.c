@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
+#include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "services/stripe-worker/billing_prices.h"
 #include "services/stripe-worker/billing_sub_sync.h"
@@ -85,21 +85,21 @@ s_copy_view(char *dst, size_t cap, ob_bytes_t view)
 }
 
 billing_context_t *
-billing_context_begin(billing_context_t *self, ob_job_t *job, ob_call_t *call, char *user_id, size_t user_cap, char *email,
-                      size_t email_cap)
+billing_context_begin(billing_context_t *self, ob_job_t *job, billing_request_t *req, json_t **body)
 {
+    ob_call_t *call = &req->call;
     if (ob_job_call(job, call) != 0)
         return NULL;
-    if (!ob_bytes_eq(call->role, "user") || call->principal.len == 0 || call->principal.len >= user_cap ||
+    if (!ob_bytes_eq(call->role, "user") || call->principal.len == 0 || call->principal.len >= sizeof req->user_id ||
         memchr(call->principal.ptr, '\0', call->principal.len)) {
         ob_job_reply_error(job, 401, "not_a_user", "this endpoint needs a signed-in user");
         return NULL;
     }
-    s_copy_view(user_id, user_cap, call->principal);
-    if (call->email.len < email_cap && !memchr(call->email.ptr ? call->email.ptr : "", '\0', call->email.len))
-        s_copy_view(email, email_cap, call->email);
+    s_copy_view(req->user_id, sizeof req->user_id, call->principal);
+    if (call->email.len < sizeof req->email && !memchr(call->email.ptr ? call->email.ptr : "", '\0', call->email.len))
+        s_copy_view(req->email, sizeof req->email, call->email);
     else
-        email[0] = '\0';
+        req->email[0] = '\0';
     if (!self) {
         ob_job_reply_error(job, 503, "unavailable", "billing is not available right now");
         return NULL;
@@ -109,7 +109,45 @@ billing_context_begin(billing_context_t *self, ob_job_t *job, ob_call_t *call, c
         return NULL;
     }
     billing_context_limit_to_deadline(self, job);
+    if (body && !(*body = ob_job_body_object(job, call)))
+        return NULL;
     return self;
+}
+
+bool
+billing_plan_request(ob_job_t *job, const json_t *body, const char **plan_id, const char **interval)
+{
+    *plan_id = ob_json_str(body, "plan_id");
+    const json_t *interval_value = json_object_get(body, "interval");
+    *interval = json_string_value(interval_value);
+    if (!*plan_id || !**plan_id) {
+        ob_job_reply_error(job, 400, "plan_id_required", "plan_id is required");
+        return false;
+    }
+    if (interval_value && !json_is_string(interval_value) && !json_is_null(interval_value)) {
+        ob_job_reply_error(job, 400, "invalid_interval", "interval must be \"month\" or \"year\"");
+        return false;
+    }
+    return true;
+}
+
+bool
+billing_plan_spec(billing_context_t *self, ob_job_t *job, const char *plan_id, const char *interval,
+                  billing_price_spec_t *spec)
+{
+    const char *why = NULL;
+    ob_err_t err = billing_price_spec(self->pg, plan_id, interval, spec, &why);
+    if (err == OB_ERR_INVALID) {
+        ob_job_reply_error(job, 400, why, strcmp(why, "unknown_plan") == 0 ? "no active plan has that id"
+                                          : strcmp(why, "interval_not_offered") == 0 ? "that plan has no yearly price"
+                                                                                     : "interval must be \"month\" or \"year\"");
+        return false;
+    }
+    if (err != OB_OK) {
+        ob_job_reply_err(job, err, NULL, "the plan catalogue cannot be read now");
+        return false;
+    }
+    return true;
 }
 
 void
@@ -237,17 +275,4 @@ billing_live_subscription(billing_context_t *self, const char *user_id, billing_
     }
     PQclear(r);
     return err;
-}
-
-json_t *
-billing_json_time(int64_t unix_s)
-{
-    if (unix_s <= 0)
-        return json_null();
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    char text[32];
-    if (!gmtime_r(&t, &tm) || strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        return json_null();
-    return json_string(text);
 }

@@ -22,6 +22,7 @@
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
 #include "common/ob_worker.h"
+#include "services/stripe-worker/billing_prices.h"
 #include "services/stripe-worker/stripe_api.h"
 
 typedef struct {
@@ -47,12 +48,31 @@ billing_context_t *billing_context_new(ob_pg_t *pg,
 /*  NULL-safe; nulls *self_p. Leaves the borrowed session and connection. */
 void billing_context_destroy(billing_context_t **self_p);
 
-/*  Unpacks the job's call and returns self (the worker's context, may be
- *  NULL) and the caller's user id. Answers the job itself (and returns
- *  NULL) when the message is malformed, the caller is no user, or the
- *  context or Stripe is missing. */
-billing_context_t *billing_context_begin(billing_context_t *self, ob_job_t *job, ob_call_t *call, char *user_id,
-                                         size_t user_cap, char *email, size_t email_cap);
+/*  What a user-facing billing method starts from: the caller and its call. */
+typedef struct {
+    ob_call_t call;    /* views into the job's message (valid while the job is) */
+    char user_id[256]; /* the signed-in user */
+    char email[321];   /* the user's email, "" when absent or unusable */
+} billing_request_t;
+
+/*  Starts a billing method: unpacks the job's call into req, checks that
+ *  the caller is a user and that self (the worker's context, may be NULL)
+ *  and Stripe are there, and fits Stripe's time limits to the job's
+ *  deadline. With body non-NULL, also parses the request body into *body
+ *  (a JSON object the caller decrefs). Returns self, or NULL after
+ *  answering the job itself. */
+billing_context_t *billing_context_begin(billing_context_t *self, ob_job_t *job, billing_request_t *req, json_t **body);
+
+/*  Reads "plan_id" (required) and "interval" (string or null) from a
+ *  request body; *interval is NULL when absent or null. false after
+ *  answering the job with 400. */
+bool billing_plan_request(ob_job_t *job, const json_t *body, const char **plan_id, const char **interval);
+
+/*  billing_price_spec for the requested plan and interval; false after
+ *  answering the job (400 for an unknown plan or interval, else the
+ *  database failure). */
+bool billing_plan_spec(billing_context_t *self, ob_job_t *job, const char *plan_id, const char *interval,
+                       billing_price_spec_t *spec);
 
 /*  Fits the Stripe client's time limits into what is left of the job's
  *  deadline (a few attempts of a share of it each). */
@@ -95,8 +115,5 @@ typedef struct {
 
 /*  OB_OK (out filled), OB_ERR_NOT_FOUND (none live), or a database failure. */
 ob_err_t billing_live_subscription(billing_context_t *self, const char *user_id, billing_live_subscription_t *out);
-
-/*  Unix seconds as ISO 8601 UTC ("2025-01-31T12:00:00Z"), or JSON null for 0. */
-json_t *billing_json_time(int64_t unix_s);
 
 #endif

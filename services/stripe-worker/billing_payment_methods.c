@@ -43,11 +43,11 @@ void
 billing_payment_methods_list(void *state, ob_job_t *job)
 {
     const stripe_state_t *worker = state;
-    ob_call_t call;
-    char user_id[256], email[321];
-    billing_context_t *ctx = billing_context_begin(worker->billing, job, &call, user_id, sizeof user_id, email, sizeof email);
+    billing_request_t req;
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &req, NULL);
     if (!ctx)
         return;
+    const char *user_id = req.user_id;
     char customer_id[128];
     ob_err_t err = billing_customer_find(ctx, user_id, customer_id, sizeof customer_id);
     if (err == OB_ERR_NOT_FOUND) {

@@ -27,14 +27,12 @@ void
 billing_portal_create(void *state, ob_job_t *job)
 {
     const stripe_state_t *worker = state;
-    ob_call_t call;
-    char user_id[256], email[321];
-    billing_context_t *ctx = billing_context_begin(worker->billing, job, &call, user_id, sizeof user_id, email, sizeof email);
+    billing_request_t req;
+    json_t *body;
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &req, &body);
     if (!ctx)
         return;
-    json_t *body = ob_job_body_object(job, &call);
-    if (!body)
-        return;
+    const char *user_id = req.user_id;
     const json_t *value = json_object_get(body, "return_url");
     const char *return_url = json_string_value(value);
     if ((value && !json_is_null(value) && !return_url) || (return_url && !s_is_web_url(return_url))) {

@@ -26,8 +26,8 @@ billing_subscription_status_json(const ob_entitlement_t *e)
                      e->subscription_id[0] ? json_string(e->subscription_id) : json_null(), "plan_id",
                      e->plan_id[0] ? json_string(e->plan_id) : json_null(), "status", e->status[0] ? e->status : "none",
                      "interval", e->interval[0] ? json_string(e->interval) : json_null(), "live", e->live,
-                     "current_period_end", billing_json_time(e->current_period_end), "cancel_at_period_end",
-                     e->cancel_at_period_end, "trial_end", billing_json_time(e->trial_end), "features", features);
+                     "current_period_end", ob_json_time(e->current_period_end), "cancel_at_period_end",
+                     e->cancel_at_period_end, "trial_end", ob_json_time(e->trial_end), "features", features);
 }
 
 /*  Stores Stripe's answer and replies with the status now on record. */
@@ -63,14 +63,12 @@ void
 billing_subscription_cancel(void *state, ob_job_t *job)
 {
     const stripe_state_t *worker = state;
-    ob_call_t call;
-    char user_id[256], email[321];
-    billing_context_t *ctx = billing_context_begin(worker->billing, job, &call, user_id, sizeof user_id, email, sizeof email);
+    billing_request_t req;
+    json_t *body;
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &req, &body);
     if (!ctx)
         return;
-    json_t *body = ob_job_body_object(job, &call);
-    if (!body)
-        return;
+    const char *user_id = req.user_id;
     const json_t *flag = json_object_get(body, "at_period_end");
     if (flag && !json_is_boolean(flag) && !json_is_null(flag)) {
         ob_job_reply_error(job, 400, "invalid_at_period_end", "at_period_end must be true or false");
@@ -118,42 +116,23 @@ void
 billing_subscription_upgrade(void *state, ob_job_t *job)
 {
     const stripe_state_t *worker = state;
-    ob_call_t call;
-    char user_id[256], email[321];
-    billing_context_t *ctx = billing_context_begin(worker->billing, job, &call, user_id, sizeof user_id, email, sizeof email);
+    billing_request_t req;
+    json_t *body;
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &req, &body);
     if (!ctx)
         return;
-    json_t *body = ob_job_body_object(job, &call);
-    if (!body)
-        return;
+    const char *user_id = req.user_id;
     json_t *current = NULL, *updated = NULL;
-    const char *plan_id = ob_json_str(body, "plan_id");
-    const json_t *interval_value = json_object_get(body, "interval");
-    if (!plan_id || !*plan_id) {
-        ob_job_reply_error(job, 400, "plan_id_required", "plan_id is required");
+    const char *plan_id, *interval;
+    if (!billing_plan_request(job, body, &plan_id, &interval))
         goto done;
-    }
-    if (interval_value && !json_is_string(interval_value) && !json_is_null(interval_value)) {
-        ob_job_reply_error(job, 400, "invalid_interval", "interval must be \"month\" or \"year\"");
-        goto done;
-    }
     billing_live_subscription_t live;
     if (!s_live(ctx, job, user_id, &live))
         goto done;
 
     billing_price_spec_t spec;
-    const char *why = NULL;
-    ob_err_t err = billing_price_spec(ctx->pg, plan_id, json_string_value(interval_value), &spec, &why);
-    if (err == OB_ERR_INVALID) {
-        ob_job_reply_error(job, 400, why, strcmp(why, "unknown_plan") == 0 ? "no active plan has that id"
-                                          : strcmp(why, "interval_not_offered") == 0 ? "that plan has no yearly price"
-                                                                                     : "interval must be \"month\" or \"year\"");
+    if (!billing_plan_spec(ctx, job, plan_id, interval, &spec))
         goto done;
-    }
-    if (err != OB_OK) {
-        ob_job_reply_err(job, err, NULL, "the plan catalogue cannot be read now");
-        goto done;
-    }
     if (spec.trial) {
         ob_job_reply_error(job, 400, "trial_not_allowed", "the trial cannot be switched to; choose a paid plan");
         goto done;
@@ -164,7 +143,7 @@ billing_subscription_upgrade(void *state, ob_job_t *job)
     }
     char price_id[128];
     stripe_error_t serr;
-    err = billing_price_resolve(ctx->pg, ctx->stripe, &spec, price_id, sizeof price_id, &serr);
+    ob_err_t err = billing_price_resolve(ctx->pg, ctx->stripe, &spec, price_id, sizeof price_id, &serr);
     if (err == OB_ERR_NOT_FOUND) {
         ob_job_reply_error(job, 503, "price_not_configured", "that plan cannot be bought yet; the operator must finish setup");
         goto done;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/ob_query.h"
 #include "services/stripe-worker/stripe_inbox.h"
 
 void
@@ -66,52 +67,6 @@ stripe_admin_replay(ob_pg_t *pg, const char *id, char **json_out)
     return s_single_text(pg, "admin_events_replay", 1, values, json_out);
 }
 
-static int
-s_hex(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-int
-stripe_admin_query_param(const char *query, size_t query_len, const char *key, char *out, size_t cap)
-{
-    size_t key_len = strlen(key);
-    const char *p = query, *end = query + query_len;
-    while (p && p < end) {
-        const char *amp = memchr(p, '&', (size_t)(end - p));
-        const char *pair_end = amp ? amp : end;
-        const char *eq = memchr(p, '=', (size_t)(pair_end - p));
-        const char *name_end = eq ? eq : pair_end;
-        if ((size_t)(name_end - p) == key_len && memcmp(p, key, key_len) == 0) {
-            size_t n = 0;
-            for (const char *v = eq ? eq + 1 : pair_end; v < pair_end; v++) {
-                char c = *v;
-                if (c == '+') {
-                    c = ' ';
-                } else if (c == '%' && pair_end - v >= 3 && s_hex(v[1]) >= 0 && s_hex(v[2]) >= 0) {
-                    c = (char)(s_hex(v[1]) * 16 + s_hex(v[2]));
-                    v += 2;
-                }
-                if (n + 1 >= cap)
-                    return -1;
-                out[n++] = c;
-            }
-            if (cap == 0)
-                return -1;
-            out[n] = '\0';
-            return 0;
-        }
-        p = amp ? amp + 1 : NULL;
-    }
-    return -1;
-}
-
 static void
 s_reply_text(ob_job_t *job, int status, char *json)
 {
@@ -129,14 +84,14 @@ stripe_admin_events_list(void *state_arg, ob_job_t *job)
     if (ob_job_call(job, &call) != 0)
         return;
     char status[32] = "", limit_text[16] = "";
-    bool has_status = stripe_admin_query_param(call.query.ptr, call.query.len, "status", status, sizeof status) == 0 && status[0] &&
+    bool has_status = ob_query_get(call.query, "status", status, sizeof status) == 0 && status[0] &&
                       strcmp(status, "all") != 0;
     if (has_status && !stripe_admin_status_valid(status)) {
         ob_job_reply_error(job, 400, "invalid_status", "status must be pending, processed, ignored, failed or all");
         return;
     }
     long limit = STRIPE_ADMIN_DEFAULT_LIMIT;
-    if (stripe_admin_query_param(call.query.ptr, call.query.len, "limit", limit_text, sizeof limit_text) == 0) {
+    if (ob_query_get(call.query, "limit", limit_text, sizeof limit_text) == 0) {
         char *end;
         limit = strtol(limit_text, &end, 10);
         if (!limit_text[0] || *end || limit < 1 || limit > STRIPE_ADMIN_MAX_LIMIT) {

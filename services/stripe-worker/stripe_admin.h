@@ -31,10 +31,6 @@ ob_err_t stripe_admin_list(ob_pg_t *pg, const char *status, int limit, char **js
  *  the id is unknown. */
 ob_err_t stripe_admin_replay(ob_pg_t *pg, const char *id, char **json_out);
 
-/*  Finds key in a query string ("status=failed&limit=10"), percent-decoding
- *  its value into out (cap bytes). 0 when found, -1 when absent or too long. */
-int stripe_admin_query_param(const char *query, size_t query_len, const char *key, char *out, size_t cap);
-
 /*  Methods "admin.events.list" and "admin.events.replay" (state: stripe_state_t). */
 void stripe_admin_events_list(void *state, ob_job_t *job);
 void stripe_admin_events_replay(void *state, ob_job_t *job);

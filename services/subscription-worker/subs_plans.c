@@ -75,21 +75,30 @@ subs_plans_validate(const json_t *catalogue, char *problem, size_t cap)
     return rc;
 }
 
-int
-subs_plans_load_file(ob_pg_t *pg, const char *path)
+json_t *
+subs_plans_read_file(const char *path)
 {
     json_error_t error;
     json_t *catalogue = json_load_file(path, JSON_REJECT_DUPLICATES, &error);
     if (!catalogue) {
         fprintf(stderr, "plans: %s: %s (line %d)\n", path, error.text, error.line);
-        return -1;
+        return NULL;
     }
     char problem[256];
     if (subs_plans_validate(catalogue, problem, sizeof problem) != 0) {
         fprintf(stderr, "plans: %s: %s\n", path, problem);
         json_decref(catalogue);
-        return -1;
+        return NULL;
     }
+    return catalogue;
+}
+
+int
+subs_plans_load_file(ob_pg_t *pg, const char *path)
+{
+    json_t *catalogue = subs_plans_read_file(path);
+    if (!catalogue)
+        return -1;
     /* Number the plans so the file's order is the catalogue's order. */
     const char *currency = ob_json_str(catalogue, "currency");
     size_t i;

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "common/ob_config.h"
+#include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
@@ -44,19 +45,6 @@ s_get_context(void)
 }
 
 static json_t *
-s_time(int64_t unix_s)
-{
-    if (unix_s <= 0)
-        return json_null();
-    time_t t = (time_t)unix_s;
-    struct tm tm;
-    char text[32];
-    if (!gmtime_r(&t, &tm) || strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-        return json_null();
-    return json_string(text);
-}
-
-static json_t *
 s_str_or_null(const char *value)
 {
     return value && *value ? json_string(value) : json_null();
@@ -82,12 +70,12 @@ subs_status_json(const ob_entitlement_t *e, const char *plan_name, int64_t used)
     }
     json_t *usage = json_pack("{s:{s:I, s:o, s:o, s:o}}", "api_calls", "used", (json_int_t)used, "limit", limit,
                               "remaining", remaining, "resets_at",
-                              subscribed && strcmp(e->period, "total") != 0 ? s_time(e->period_end) : json_null());
+                              subscribed && strcmp(e->period, "total") != 0 ? ob_json_time(e->period_end) : json_null());
     return json_pack("{s:o, s:o, s:s, s:o, s:b, s:o, s:b, s:o, s:o, s:o}", "plan_id", s_str_or_null(e->plan_id),
                      "plan_name", s_str_or_null(subscribed ? plan_name : NULL), "status",
                      subscribed && e->status[0] ? e->status : "none", "interval", s_str_or_null(e->interval), "live",
-                     subscribed && e->live, "current_period_end", s_time(e->current_period_end),
-                     "cancel_at_period_end", subscribed && e->cancel_at_period_end, "trial_end", s_time(e->trial_end),
+                     subscribed && e->live, "current_period_end", ob_json_time(e->current_period_end),
+                     "cancel_at_period_end", subscribed && e->cancel_at_period_end, "trial_end", ob_json_time(e->trial_end),
                      "features", features, "usage", usage);
 }
 

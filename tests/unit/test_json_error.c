@@ -84,3 +84,12 @@ Test(json_error, parse_object_rejects_non_objects)
     cr_assert_str_eq(ob_json_str(ok, "a"), "b");
     json_decref(ok);
 }
+
+Test(json, time_is_iso8601_utc_or_null)
+{
+    json_t *t = ob_json_time(1738324800);
+    cr_expect_str_eq(json_string_value(t), "2025-01-31T12:00:00Z");
+    json_decref(t);
+    cr_expect(json_is_null(ob_json_time(0)));
+    cr_expect(json_is_null(ob_json_time(-5)));
+}

@@ -30,3 +30,24 @@ Test(query, table)
     char out[4];
     cr_expect_eq(ob_query_get((ob_bytes_t){NULL, 0}, "a", out, sizeof out), -1);
 }
+
+/*  The admin events list reads status and limit this way (it had its own copy). */
+Test(query, admin_events_params)
+{
+    static const char q[] = "limit=10&status=fail%65d&empty=&flag&plus=a+b";
+    const ob_bytes_t query = {q, sizeof q - 1};
+    char out[32];
+    cr_expect_eq(ob_query_get(query, "status", out, sizeof out), 0);
+    cr_expect_str_eq(out, "failed");
+    cr_expect_eq(ob_query_get(query, "limit", out, sizeof out), 0);
+    cr_expect_str_eq(out, "10");
+    cr_expect_eq(ob_query_get(query, "empty", out, sizeof out), 0);
+    cr_expect_str_eq(out, "");
+    cr_expect_eq(ob_query_get(query, "plus", out, sizeof out), 0);
+    cr_expect_str_eq(out, "a b");
+    cr_expect_eq(ob_query_get(query, "flag", out, sizeof out), 0);
+    cr_expect_eq(ob_query_get(query, "stat", out, sizeof out), -1);
+    cr_expect_eq(ob_query_get(query, "status", out, 3), -1); /* too long for the buffer */
+    cr_expect_eq(ob_query_get((ob_bytes_t){NULL, 0}, "status", out, sizeof out), -1);
+    cr_expect_eq(ob_query_get(query, "empty", out, 0), -1); /* no room even for the NUL */
+}

@@ -257,24 +257,6 @@ Test(ob_sub_order, table)
 
 /* --- small parsers ------------------------------------------------------------ */
 
-Test(stripe_admin, query_param)
-{
-    static const char q[] = "limit=10&status=fail%65d&empty=&flag&plus=a+b";
-    char out[32];
-    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "status", out, sizeof out), 0);
-    cr_expect_str_eq(out, "failed");
-    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "limit", out, sizeof out), 0);
-    cr_expect_str_eq(out, "10");
-    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "empty", out, sizeof out), 0);
-    cr_expect_str_eq(out, "");
-    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "plus", out, sizeof out), 0);
-    cr_expect_str_eq(out, "a b");
-    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "flag", out, sizeof out), 0);
-    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "stat", out, sizeof out), -1);
-    cr_expect_eq(stripe_admin_query_param(q, strlen(q), "status", out, 3), -1); /* too long for the buffer */
-    cr_expect_eq(stripe_admin_query_param(NULL, 0, "status", out, sizeof out), -1);
-}
-
 Test(stripe_pgarray, binary_layout)
 {
     stripe_pgarray_t a;
