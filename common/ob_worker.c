@@ -140,11 +140,11 @@ s_connect(runtime_t *rt)
     rt->next_heartbeat = zclock_mono() + rt->heartbeat_ms;
 }
 
+/*  Appends [route][ob_reply] for the job to a REPLY message. */
 static void
-s_send_reply(runtime_t *rt, ob_job_t *job)
+s_add_reply(runtime_t *rt, zmsg_t *msg, ob_job_t *job)
 {
-    zmsg_t *request = job->_frames;
-    zframe_t *route = zmsg_first(request); /* [route][envelope] after the header was popped */
+    zframe_t *route = zmsg_first(job->_frames); /* [route][envelope] after the header was popped */
     if (job->status == 0)
         ob_job_reply_error(job, 500, "no_answer", "the service did not answer");
     ob_reply_t reply = {
@@ -157,13 +157,8 @@ s_send_reply(runtime_t *rt, ob_job_t *job)
     msgpack_sbuffer buffer;
     msgpack_sbuffer_init(&buffer);
     if (ob_reply_pack(&reply, &buffer) == 0) {
-        zmsg_t *msg = zmsg_new();
-        char command = OB_WIRE_REPLY;
-        zmsg_addstr(msg, OB_WIRE_PROTOCOL);
-        zmsg_addmem(msg, &command, 1);
         zmsg_addmem(msg, zframe_data(route), zframe_size(route));
         zmsg_addmem(msg, buffer.data, buffer.size);
-        zmsg_send(&msg, rt->socket);
     }
     msgpack_sbuffer_destroy(&buffer);
 }
@@ -223,10 +218,18 @@ s_process(runtime_t *rt, size_t count)
             method->handle(config->state, job);
         }
     }
+    /* One message for the whole batch: one wake-up of the broker, not one per answer. */
+    zmsg_t *msg = zmsg_new();
+    char command = OB_WIRE_REPLY;
+    zmsg_addstr(msg, OB_WIRE_PROTOCOL);
+    zmsg_addmem(msg, &command, 1);
     for (size_t i = 0; i < count; i++) {
-        s_send_reply(rt, &rt->jobs[i]);
+        s_add_reply(rt, msg, &rt->jobs[i]);
         s_release(&rt->jobs[i]);
     }
+    if (zmsg_size(msg) > 2)
+        zmsg_send(&msg, rt->socket);
+    zmsg_destroy(&msg);
 }
 
 /*  Takes one message off the socket. Returns 1 for a job stored at *job,

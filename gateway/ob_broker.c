@@ -24,6 +24,7 @@
 #define MAX_CREDIT 1024
 #define MAX_IDENTITY 64
 #define DRAIN_BATCH 256
+#define MAX_FRAMES (3 + 2 * MAX_CREDIT) /* a REPLY carries up to credit route/reply pairs */
 
 typedef struct {
     bool in_use;
@@ -73,6 +74,7 @@ struct _ob_broker_t {
     int worker_count;
     service_queue_t queues[OB_SERVICE_COUNT];
     int64_t next_heartbeat_ms;
+    zmq_msg_t *frames; /* MAX_FRAMES, reused for every worker message */
 };
 
 static int64_t
@@ -274,8 +276,8 @@ static void
 s_on_backend(ob_broker_t *self)
 {
     for (int n = 0; n < DRAIN_BATCH; n++) {
-        zmq_msg_t frames[5];
-        int count = s_recv_all(self->backend, frames, 5);
+        zmq_msg_t *frames = self->frames;
+        int count = s_recv_all(self->backend, frames, MAX_FRAMES);
         if (count <= 0)
             return;
         const void *identity = zmq_msg_data(&frames[0]);
@@ -299,8 +301,10 @@ s_on_backend(ob_broker_t *self)
                 s_send_command_to(self, identity, identity_len, OB_WIRE_DISCONNECT);
         } else {
             worker->expires_ms = ob_clock_mono_ms() + 3 * self->config.heartbeat_ms;
-            if (command == OB_WIRE_REPLY && count == 5) {
-                s_worker_reply(self, worker, &frames[3], &frames[4]);
+            if (command == OB_WIRE_REPLY && count >= 5 && (count - 3) % 2 == 0) {
+                /* One message answers a whole batch: [route][reply] pairs. */
+                for (int pair = 3; pair + 1 < count; pair += 2)
+                    s_worker_reply(self, worker, &frames[pair], &frames[pair + 1]);
                 if (!worker->draining)
                     s_dispatch(self, worker->service);
                 else if (worker->inflight == 0)
@@ -488,6 +492,10 @@ ob_broker_new(void *zmq_ctx, const ob_broker_config_t *config)
         self->config.heartbeat_ms = 1000;
     if (self->config.queue_limit <= 0)
         self->config.queue_limit = 4096;
+    if (!(self->frames = calloc(MAX_FRAMES, sizeof(zmq_msg_t)))) {
+        ob_broker_destroy(&self);
+        return NULL;
+    }
     for (int i = 0; i < OB_SERVICE_COUNT; i++)
         if (!(self->queues[i].ring = calloc((size_t)self->config.queue_limit, sizeof(queued_t)))) {
             ob_broker_destroy(&self);
@@ -540,6 +548,7 @@ ob_broker_destroy(ob_broker_t **self_p)
             zmq_msg_close(&queue->ring[(queue->head + n) % self->config.queue_limit].envelope);
         free(queue->ring);
     }
+    free(self->frames);
     if (self->frontend)
         zmq_close(self->frontend);
     if (self->backend)

@@ -5,7 +5,7 @@
  *  the protocol frame OB_WIRE_PROTOCOL and a one-byte command:
  *
  *    worker -> broker  READY      [OBW1][R][service][credit as decimal text]
- *    worker -> broker  REPLY      [OBW1][P][route][ob_reply msgpack]
+ *    worker -> broker  REPLY      [OBW1][P]([route][ob_reply msgpack])+  one pair per answer
  *    both ways         HEARTBEAT  [OBW1][H]
  *    both ways         DISCONNECT [OBW1][D]
  *    broker -> worker  REQUEST    [OBW1][Q][route][ob_envelope msgpack]
