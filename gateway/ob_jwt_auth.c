@@ -1,31 +1,24 @@
 /*  ob_jwt_auth - JWT verification: header-first algorithm pinning, libjwt
- *  signatures, JWKS keys built with OpenSSL 3, refreshed off the event loop. */
+ *  signatures and our own claim checks. Keys come from ob_jwt_keys (the
+ *  static key file) and ob_jwks (the refreshed JWKS set); this file only
+ *  decides whether a token is good. */
 #include "gateway/ob_jwt_auth.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <jansson.h>
 #include <jwt.h>
 #include <math.h>
-#include <openssl/bn.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/decoder.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/param_build.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
-#include "common/ob_clock.h"
 #include "common/ob_config.h"
+#include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "gateway/ob_jwks.h"
+#include "gateway/ob_jwt_keys.h"
 #include "gateway/ob_service_token.h"
 
 /*  A key file is a few hundred bytes; anything this large is not one. */
@@ -35,20 +28,6 @@
 /*  exp/nbf outside +-2^53 cannot be a real time and would not survive a double. */
 #define S_MAX_TIME 9007199254740992LL
 
-typedef struct {
-    char kid[OB_JWT_KID_MAX + 1];
-    jwt_alg_t alg;
-    char *pem;
-    size_t pem_len;
-} s_key_t;
-
-/*  Immutable once published: verify reads it under the read lock, a refresh
- *  builds a new one and swaps the pointer under the write lock. */
-typedef struct {
-    size_t count;
-    s_key_t keys[OB_JWT_AUTH_MAX_JWKS_KEYS];
-} s_key_set_t;
-
 struct _ob_jwt_auth_t {
     /* Fixed after new(); read without locks. */
     unsigned char *hs_secret;
@@ -56,26 +35,10 @@ struct _ob_jwt_auth_t {
     char *static_pem;
     size_t static_pem_len;
     jwt_alg_t static_alg; /* JWT_ALG_NONE when no key file */
-    char *jwks_url;
     char *issuer;
     char *audience;
     long leeway_s;
-    long min_refresh_ms;
-    long refresh_interval_ms;
-    long timeout_ms;
-
-    pthread_rwlock_t keys_lock; /* guards jwks */
-    s_key_set_t *jwks;
-
-    pthread_mutex_t fetch_mutex; /* one JWKS fetch at a time */
-
-    pthread_mutex_t refresh_mutex; /* guards the fields below */
-    pthread_cond_t refresh_cond;
-    bool refresh_requested;
-    bool stop;
-    bool attempted;
-    bool last_ok;
-    uint64_t last_attempt_ms; /* CLOCK_MONOTONIC */
+    ob_jwks_t *jwks; /* NULL when no JWKS URL; has its own locks */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -85,497 +48,6 @@ static char *
 s_strdup_or_null(const char *s)
 {
     return (s && *s) ? strdup(s) : NULL;
-}
-
-static bool
-s_is_b64url(unsigned char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
-}
-
-/*  Decodes unpadded base64url in[0..len) into a malloc'd, NUL-terminated
- *  buffer (the NUL is not counted in *out_len). NULL when the text is not
- *  base64url or on OOM. */
-static unsigned char *
-s_b64url_decode(const char *in, size_t len, size_t *out_len)
-{
-    if (len % 4 == 1)
-        return NULL;
-    for (size_t i = 0; i < len; i++)
-        if (!s_is_b64url((unsigned char)in[i]))
-            return NULL;
-    size_t padded = (len + 3) / 4 * 4;
-    size_t pad = padded - len;
-    unsigned char *text = calloc(1, padded + 1); /* zeroed: gcc cannot see len > 0 */
-    unsigned char *out = malloc(padded / 4 * 3 + 1);
-    if (!text || !out) {
-        free(text);
-        free(out);
-        return NULL;
-    }
-    for (size_t i = 0; i < len; i++)
-        text[i] = in[i] == '-' ? '+' : in[i] == '_' ? '/' : (unsigned char)in[i];
-    memset(text + len, '=', pad);
-    int n = EVP_DecodeBlock(out, text, (int)padded);
-    free(text);
-    if (n < 0 || (size_t)n < pad) {
-        free(out);
-        return NULL;
-    }
-    /*  EVP_DecodeBlock counts the zero bytes that stand for '=' padding. */
-    *out_len = (size_t)n - pad;
-    out[*out_len] = '\0';
-    return out;
-}
-
-/*  Decodes standard base64 with line breaks (Ruby's Base64.encode64, PEM
- *  bodies) into a malloc'd buffer. NULL when it is not base64. */
-static unsigned char *
-s_b64_text_decode(const char *in, size_t len, size_t *out_len)
-{
-    if (len > INT32_MAX / 2)
-        return NULL;
-    unsigned char *out = malloc(len + 4);
-    EVP_ENCODE_CTX *ctx = EVP_ENCODE_CTX_new();
-    int n = 0, tail = 0;
-    bool ok = out && ctx;
-    if (ok) {
-        EVP_DecodeInit(ctx); /* skips whitespace and line breaks */
-        ok = EVP_DecodeUpdate(ctx, out, &n, (const unsigned char *)in, (int)len) >= 0 &&
-             EVP_DecodeFinal(ctx, out + n, &tail) == 1 && n + tail > 0;
-    }
-    EVP_ENCODE_CTX_free(ctx);
-    if (!ok) {
-        free(out);
-        return NULL;
-    }
-    *out_len = (size_t)(n + tail);
-    return out;
-}
-
-/*  A string member of obj, or NULL when absent or not a string. */
-static const char *
-s_json_str(const json_t *obj, const char *name)
-{
-    return json_string_value(json_object_get(obj, name));
-}
-
-/* ------------------------------------------------------------------------ */
-/*  Keys                                                                     */
-
-/*  The one JWS algorithm a public key may be used with, or NULL. */
-static const char *
-s_pkey_alg(EVP_PKEY *pkey)
-{
-    if (EVP_PKEY_is_a(pkey, "RSA"))
-        return EVP_PKEY_get_bits(pkey) >= 2048 ? "RS256" : NULL; /* shorter RSA keys are breakable */
-    if (EVP_PKEY_is_a(pkey, "EC")) {
-        char group[64];
-        size_t group_len = 0;
-        if (EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof group, &group_len) == 1 &&
-            (strcmp(group, "prime256v1") == 0 || strcmp(group, "P-256") == 0))
-            return "ES256";
-    }
-    return NULL;
-}
-
-/*  The key as a SubjectPublicKeyInfo PEM, the one form libjwt 1.x reads. */
-static int
-s_pkey_to_pem(EVP_PKEY *pkey, char **pem_out, size_t *pem_len_out)
-{
-    BIO *bio = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    int rc = -1;
-    if (bio && PEM_write_bio_PUBKEY(bio, pkey) == 1) {
-        long len = BIO_get_mem_data(bio, &data);
-        char *pem = len > 0 ? malloc((size_t)len + 1) : NULL;
-        if (pem) {
-            memcpy(pem, data, (size_t)len);
-            pem[len] = '\0';
-            *pem_out = pem;
-            *pem_len_out = (size_t)len;
-            rc = 0;
-        }
-    }
-    BIO_free(bio);
-    return rc;
-}
-
-/*  Decodes a public key from PEM or DER ("PEM" / "DER" in input_type);
- *  certificates are accepted too, for operators who only have the IdP's. */
-static EVP_PKEY *
-s_decode_pkey(const unsigned char *data, size_t len, const char *input_type)
-{
-    EVP_PKEY *pkey = NULL;
-    OSSL_DECODER_CTX *dctx =
-        OSSL_DECODER_CTX_new_for_pkey(&pkey, input_type, NULL, NULL, EVP_PKEY_PUBLIC_KEY, NULL, NULL);
-    if (dctx) {
-        const unsigned char *p = data;
-        size_t left = len;
-        if (OSSL_DECODER_from_data(dctx, &p, &left) != 1) {
-            EVP_PKEY_free(pkey);
-            pkey = NULL;
-        }
-        OSSL_DECODER_CTX_free(dctx);
-    }
-    if (!pkey && len <= INT32_MAX) {
-        X509 *cert = NULL;
-        if (strcmp(input_type, "PEM") == 0) {
-            BIO *bio = BIO_new_mem_buf(data, (int)len);
-            cert = bio ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-            BIO_free(bio);
-        } else {
-            const unsigned char *p = data;
-            cert = d2i_X509(NULL, &p, (long)len);
-        }
-        if (cert)
-            pkey = X509_get_pubkey(cert);
-        X509_free(cert);
-    }
-    ERR_clear_error(); /* failed attempts must not leave errors for the next OpenSSL caller on this thread */
-    return pkey;
-}
-
-int
-ob_jwt_auth_load_public_key(const char *text, size_t len, char **pem_out, size_t *pem_len_out, const char **alg_out)
-{
-    if (!text || len == 0 || !pem_out || !pem_len_out || !alg_out)
-        return -1;
-    static const char armour[] = "-----BEGIN";
-    EVP_PKEY *pkey = NULL;
-    if (memmem(text, len, armour, sizeof armour - 1)) {
-        pkey = s_decode_pkey((const unsigned char *)text, len, "PEM");
-    } else {
-        size_t raw_len = 0;
-        unsigned char *raw = s_b64_text_decode(text, len, &raw_len);
-        if (raw) {
-            bool is_pem = memmem(raw, raw_len, armour, sizeof armour - 1) != NULL;
-            pkey = s_decode_pkey(raw, raw_len, is_pem ? "PEM" : "DER");
-            free(raw);
-        }
-    }
-    if (!pkey)
-        return -1;
-    const char *alg = s_pkey_alg(pkey);
-    int rc = (alg && s_pkey_to_pem(pkey, pem_out, pem_len_out) == 0) ? 0 : -1;
-    if (rc == 0)
-        *alg_out = alg;
-    EVP_PKEY_free(pkey);
-    return rc;
-}
-
-/*  A BIGNUM from a base64url JWK member, or NULL. */
-static BIGNUM *
-s_jwk_bn(const json_t *jwk, const char *name, size_t *byte_len)
-{
-    const char *b64 = s_json_str(jwk, name);
-    size_t len = 0;
-    unsigned char *raw = b64 ? s_b64url_decode(b64, strlen(b64), &len) : NULL;
-    BIGNUM *bn = (raw && len > 0) ? BN_bin2bn(raw, (int)len, NULL) : NULL;
-    free(raw);
-    if (byte_len)
-        *byte_len = len;
-    return bn;
-}
-
-/*  Builds a public key from JWK members with OSSL_PARAM: RSA from (n, e), EC
- *  P-256 from (x, y). NULL when a member is missing or the key is invalid. */
-static EVP_PKEY *
-s_jwk_to_pkey(const json_t *jwk, const char *kty)
-{
-    EVP_PKEY *pkey = NULL;
-    EVP_PKEY_CTX *ctx = NULL;
-    OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-    OSSL_PARAM *params = NULL;
-    BIGNUM *a = NULL, *b = NULL;
-    /*  The builder keeps a pointer to this, not a copy: it must live until
-     *  OSSL_PARAM_BLD_to_param below. */
-    unsigned char point[65];
-    bool is_rsa = strcmp(kty, "RSA") == 0;
-    if (!bld)
-        goto done;
-
-    if (is_rsa) {
-        a = s_jwk_bn(jwk, "n", NULL);
-        b = s_jwk_bn(jwk, "e", NULL);
-        if (!a || !b || !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, a) ||
-            !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, b))
-            goto done;
-    } else {
-        const char *crv = s_json_str(jwk, "crv");
-        size_t x_len = 0, y_len = 0;
-        a = s_jwk_bn(jwk, "x", &x_len);
-        b = s_jwk_bn(jwk, "y", &y_len);
-        /*  RFC 7518 6.2.1.2: coordinates are exactly the field size, 32 bytes. */
-        point[0] = 0x04; /* uncompressed */
-        if (!crv || strcmp(crv, "P-256") != 0 || !a || !b || x_len != 32 || y_len != 32 ||
-            BN_bn2binpad(a, point + 1, 32) != 32 || BN_bn2binpad(b, point + 33, 32) != 32 ||
-            !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
-            !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point))
-            goto done;
-    }
-    params = OSSL_PARAM_BLD_to_param(bld);
-    ctx = EVP_PKEY_CTX_new_from_name(NULL, is_rsa ? "RSA" : "EC", NULL);
-    if (!params || !ctx || EVP_PKEY_fromdata_init(ctx) != 1 || EVP_PKEY_fromdata(ctx, &pkey, EVP_PKEY_PUBLIC_KEY, params) != 1)
-        goto done;
-    if (!is_rsa) {
-        /*  An off-curve point is the classic invalid-curve attack surface. */
-        EVP_PKEY_CTX *check = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
-        int ok = check && EVP_PKEY_public_check(check) == 1;
-        EVP_PKEY_CTX_free(check);
-        if (!ok) {
-            EVP_PKEY_free(pkey);
-            pkey = NULL;
-        }
-    }
-done:
-    BN_free(a);
-    BN_free(b);
-    OSSL_PARAM_free(params);
-    OSSL_PARAM_BLD_free(bld);
-    EVP_PKEY_CTX_free(ctx);
-    ERR_clear_error();
-    return pkey;
-}
-
-/*  Turns one JWK into a usable key; 0 when used, -1 when skipped. */
-static int
-s_jwk_to_key(const json_t *jwk, s_key_t *key)
-{
-    const char *kid = s_json_str(jwk, "kid");
-    const char *kty = s_json_str(jwk, "kty");
-    const char *use = s_json_str(jwk, "use");
-    const char *alg = s_json_str(jwk, "alg");
-    if (!kid || !*kid || strlen(kid) > OB_JWT_KID_MAX || !kty)
-        return -1; /* without a kid we could not tell keys apart */
-    if (use && strcmp(use, "sig") != 0)
-        return -1; /* Keycloak publishes its "enc" (RSA-OAEP) keys in the same set */
-    if (strcmp(kty, "RSA") != 0 && strcmp(kty, "EC") != 0)
-        return -1;
-
-    EVP_PKEY *pkey = s_jwk_to_pkey(jwk, kty);
-    if (!pkey)
-        return -1;
-    const char *key_alg = s_pkey_alg(pkey);
-    int rc = -1;
-    /*  A JWK that names an algorithm is only used with that one. */
-    if (key_alg && (!alg || strcmp(alg, key_alg) == 0) && s_pkey_to_pem(pkey, &key->pem, &key->pem_len) == 0) {
-        snprintf(key->kid, sizeof key->kid, "%s", kid);
-        key->alg = jwt_str_alg(key_alg);
-        rc = 0;
-    }
-    EVP_PKEY_free(pkey);
-    return rc;
-}
-
-static void
-s_key_set_free(s_key_set_t *set)
-{
-    if (!set)
-        return;
-    for (size_t i = 0; i < set->count; i++)
-        free(set->keys[i].pem);
-    free(set);
-}
-
-/*  Parses a JWKS document; NULL when it is not one or has no usable key. */
-static s_key_set_t *
-s_key_set_parse(const char *doc, size_t len, size_t *skipped)
-{
-    *skipped = 0;
-    json_t *root = json_loadb(doc, len, 0, NULL);
-    json_t *keys = json_object_get(root, "keys");
-    s_key_set_t *set = json_is_array(keys) ? calloc(1, sizeof *set) : NULL;
-    if (set) {
-        size_t i;
-        json_t *jwk;
-        json_array_foreach(keys, i, jwk)
-        {
-            if (set->count == OB_JWT_AUTH_MAX_JWKS_KEYS || !json_is_object(jwk)) {
-                (*skipped)++;
-                continue;
-            }
-            s_key_t *key = &set->keys[set->count];
-            bool duplicate = false;
-            const char *kid = s_json_str(jwk, "kid");
-            for (size_t k = 0; kid && k < set->count; k++)
-                duplicate |= strcmp(set->keys[k].kid, kid) == 0;
-            if (duplicate || s_jwk_to_key(jwk, key) != 0)
-                (*skipped)++;
-            else
-                set->count++;
-        }
-        if (set->count == 0) {
-            s_key_set_free(set);
-            set = NULL;
-        }
-    }
-    json_decref(root);
-    return set;
-}
-
-/* ------------------------------------------------------------------------ */
-/*  JWKS fetch (libcurl; blocking, never on an event loop)                   */
-
-typedef struct {
-    char *data;
-    size_t len;
-} s_body_t;
-
-static size_t
-s_on_body(char *ptr, size_t size, size_t nmemb, void *arg)
-{
-    s_body_t *body = arg;
-    size_t n = size * nmemb;
-    if (n > OB_JWT_AUTH_MAX_JWKS_BYTES - body->len)
-        return 0; /* too large: abort the transfer */
-    char *grown = realloc(body->data, body->len + n + 1);
-    if (!grown)
-        return 0;
-    memcpy(grown + body->len, ptr, n);
-    body->data = grown;
-    body->len += n;
-    body->data[body->len] = '\0';
-    return n;
-}
-
-static int
-s_fetch(const ob_jwt_auth_t *self, s_body_t *body)
-{
-    CURL *curl = curl_easy_init();
-    if (!curl)
-        return -1;
-    char errbuf[CURL_ERROR_SIZE] = "";
-    struct curl_slist *headers = curl_slist_append(NULL, "Accept: application/json");
-    curl_easy_setopt(curl, CURLOPT_URL, self->jwks_url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, self->timeout_ms);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, self->timeout_ms);
-    /*  Identity providers are often reached over the internal network by plain
-     *  HTTP; nothing else (file://, ...) may be fetched. No redirects: the
-     *  configured URL is the trust anchor. */
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "ops-center-billing-gateway");
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, s_on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
-
-    CURLcode code = curl_easy_perform(curl);
-    long status = 0;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(curl);
-    if (code != CURLE_OK) {
-        ob_log_warn("jwks: fetch failed: %s", *errbuf ? errbuf : curl_easy_strerror(code));
-        return -1;
-    }
-    if (status != 200) {
-        ob_log_warn("jwks: fetch answered HTTP %ld", status);
-        return -1;
-    }
-    return 0;
-}
-
-int
-ob_jwt_auth_refresh_jwks(ob_jwt_auth_t *self)
-{
-    if (!self || !self->jwks_url)
-        return -1;
-    pthread_mutex_lock(&self->fetch_mutex);
-    pthread_mutex_lock(&self->refresh_mutex);
-    self->attempted = true;
-    self->last_attempt_ms = (uint64_t)ob_clock_mono_ms();
-    pthread_mutex_unlock(&self->refresh_mutex);
-
-    s_body_t body = {NULL, 0};
-    s_key_set_t *fresh = NULL;
-    size_t skipped = 0;
-    if (s_fetch(self, &body) == 0) {
-        fresh = s_key_set_parse(body.data ? body.data : "", body.len, &skipped);
-        if (!fresh)
-            ob_log_warn("jwks: the document holds no usable key (%zu skipped)", skipped);
-    }
-    free(body.data);
-
-    if (fresh) {
-        pthread_rwlock_wrlock(&self->keys_lock);
-        s_key_set_t *old = self->jwks;
-        self->jwks = fresh;
-        pthread_rwlock_unlock(&self->keys_lock);
-        s_key_set_free(old);
-        ob_log_info("jwks: %zu keys loaded, %zu skipped", fresh->count, skipped);
-    }
-    pthread_mutex_lock(&self->refresh_mutex);
-    self->last_ok = fresh != NULL;
-    pthread_mutex_unlock(&self->refresh_mutex);
-    pthread_mutex_unlock(&self->fetch_mutex);
-    return fresh ? 0 : -1;
-}
-
-/*  Asks the refresher for an early fetch; cheap, never blocks on I/O. */
-static void
-s_request_refresh(ob_jwt_auth_t *self)
-{
-    pthread_mutex_lock(&self->refresh_mutex);
-    if (!self->refresh_requested) {
-        self->refresh_requested = true;
-        pthread_cond_signal(&self->refresh_cond);
-    }
-    pthread_mutex_unlock(&self->refresh_mutex);
-}
-
-void
-ob_jwt_auth_run_refresher(ob_jwt_auth_t *self)
-{
-    if (!self || !self->jwks_url)
-        return;
-    pthread_mutex_lock(&self->refresh_mutex);
-    while (!self->stop) {
-        uint64_t now = (uint64_t)ob_clock_mono_ms();
-        /*  After a failure retry at the rate-limit pace, not the routine one,
-         *  so a start-up without the IdP recovers within seconds. */
-        uint64_t due = self->last_attempt_ms +
-                       (uint64_t)(self->last_ok ? self->refresh_interval_ms : self->min_refresh_ms);
-        if (self->refresh_requested) {
-            uint64_t early = self->last_attempt_ms + (uint64_t)self->min_refresh_ms;
-            if (early < due)
-                due = early;
-        }
-        if (!self->attempted || now >= due) {
-            self->refresh_requested = false;
-            pthread_mutex_unlock(&self->refresh_mutex);
-            ob_jwt_auth_refresh_jwks(self);
-            pthread_mutex_lock(&self->refresh_mutex);
-            continue;
-        }
-        struct timespec until = {(time_t)(due / 1000u), (long)(due % 1000u) * 1000000L};
-        pthread_cond_timedwait(&self->refresh_cond, &self->refresh_mutex, &until);
-    }
-    pthread_mutex_unlock(&self->refresh_mutex);
-}
-
-void
-ob_jwt_auth_stop_refresher(ob_jwt_auth_t *self)
-{
-    if (!self)
-        return;
-    pthread_mutex_lock(&self->refresh_mutex);
-    self->stop = true;
-    pthread_cond_broadcast(&self->refresh_cond);
-    pthread_mutex_unlock(&self->refresh_mutex);
-}
-
-size_t
-ob_jwt_auth_jwks_count(ob_jwt_auth_t *self)
-{
-    if (!self)
-        return 0;
-    pthread_rwlock_rdlock(&self->keys_lock);
-    size_t count = self->jwks ? self->jwks->count : 0;
-    pthread_rwlock_unlock(&self->keys_lock);
-    return count;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -622,7 +94,7 @@ s_load_key_file(ob_jwt_auth_t *self, const char *path)
         return -1;
     }
     const char *alg = NULL;
-    int rc = ob_jwt_auth_load_public_key(text, len, &self->static_pem, &self->static_pem_len, &alg);
+    int rc = ob_jwt_keys_load_public_key(text, len, &self->static_pem, &self->static_pem_len, &alg);
     free(text);
     if (rc != 0) {
         ob_log_error("jwt: AUTH_JWT_PUBLIC_KEY_FILE holds no usable public key (RSA >= 2048 bits or EC P-256)");
@@ -662,24 +134,6 @@ ob_jwt_auth_new(const ob_jwt_auth_config_t *cfg)
     self->leeway_s = cfg->leeway_s < 0 ? 0 : cfg->leeway_s == 0 ? OB_JWT_AUTH_DEFAULT_LEEWAY_S : cfg->leeway_s;
     if (self->leeway_s > S_MAX_LEEWAY_S)
         self->leeway_s = S_MAX_LEEWAY_S;
-    self->min_refresh_ms = s_or_default(cfg->jwks_min_refresh_ms, OB_JWT_AUTH_DEFAULT_MIN_REFRESH_MS);
-    self->refresh_interval_ms = s_or_default(cfg->jwks_refresh_interval_ms, OB_JWT_AUTH_DEFAULT_REFRESH_INTERVAL_MS);
-    self->timeout_ms = s_or_default(cfg->jwks_timeout_ms, OB_JWT_AUTH_DEFAULT_TIMEOUT_MS);
-
-    pthread_rwlockattr_t rw_attr;
-    pthread_rwlockattr_init(&rw_attr);
-    /*  glibc prefers readers by default; with verify on every request a
-     *  refresh could then wait forever to publish new keys. */
-    pthread_rwlockattr_setkind_np(&rw_attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
-    pthread_rwlock_init(&self->keys_lock, &rw_attr);
-    pthread_rwlockattr_destroy(&rw_attr);
-    pthread_mutex_init(&self->fetch_mutex, NULL);
-    pthread_mutex_init(&self->refresh_mutex, NULL);
-    pthread_condattr_t cond_attr;
-    pthread_condattr_init(&cond_attr);
-    pthread_condattr_setclock(&cond_attr, CLOCK_MONOTONIC); /* wall-clock jumps must not stall refreshes */
-    pthread_cond_init(&self->refresh_cond, &cond_attr);
-    pthread_condattr_destroy(&cond_attr);
 
     bool ok = true;
     if (has_secret) {
@@ -694,7 +148,10 @@ ob_jwt_auth_new(const ob_jwt_auth_config_t *cfg)
     if (ok && has_file)
         ok = s_load_key_file(self, cfg->public_key_file) == 0;
     if (ok && has_jwks)
-        ok = (self->jwks_url = strdup(cfg->jwks_url)) != NULL;
+        ok = (self->jwks = ob_jwks_new(cfg->jwks_url,
+                                       s_or_default(cfg->jwks_min_refresh_ms, OB_JWT_AUTH_DEFAULT_MIN_REFRESH_MS),
+                                       s_or_default(cfg->jwks_refresh_interval_ms, OB_JWT_AUTH_DEFAULT_REFRESH_INTERVAL_MS),
+                                       s_or_default(cfg->jwks_timeout_ms, OB_JWT_AUTH_DEFAULT_TIMEOUT_MS))) != NULL;
     if (ok && cfg->issuer && *cfg->issuer)
         ok = (self->issuer = s_strdup_or_null(cfg->issuer)) != NULL;
     if (ok && cfg->audience && *cfg->audience)
@@ -713,17 +170,48 @@ ob_jwt_auth_destroy(ob_jwt_auth_t **self_p)
     if (self->hs_secret)
         OPENSSL_clear_free(self->hs_secret, self->hs_secret_len);
     free(self->static_pem);
-    free(self->jwks_url);
     free(self->issuer);
     free(self->audience);
-    s_key_set_free(self->jwks);
-    pthread_rwlock_destroy(&self->keys_lock);
-    pthread_mutex_destroy(&self->fetch_mutex);
-    pthread_mutex_destroy(&self->refresh_mutex);
-    pthread_cond_destroy(&self->refresh_cond);
+    ob_jwks_destroy(&self->jwks);
     free(self);
     *self_p = NULL;
 }
+
+int
+ob_jwt_auth_load_public_key(const char *text, size_t len, char **pem_out, size_t *pem_len_out, const char **alg_out)
+{
+    return ob_jwt_keys_load_public_key(text, len, pem_out, pem_len_out, alg_out);
+}
+
+/* ------------------------------------------------------------------------ */
+/*  JWKS (see ob_jwks)                                                       */
+
+int
+ob_jwt_auth_refresh_jwks(ob_jwt_auth_t *self)
+{
+    return self ? ob_jwks_refresh(self->jwks) : -1;
+}
+
+void
+ob_jwt_auth_run_refresher(ob_jwt_auth_t *self)
+{
+    if (self)
+        ob_jwks_run_refresher(self->jwks);
+}
+
+void
+ob_jwt_auth_stop_refresher(ob_jwt_auth_t *self)
+{
+    if (self)
+        ob_jwks_stop_refresher(self->jwks);
+}
+
+size_t
+ob_jwt_auth_jwks_count(ob_jwt_auth_t *self)
+{
+    return self ? ob_jwks_count(self->jwks) : 0;
+}
+
 
 /* ------------------------------------------------------------------------ */
 /*  Token parsing                                                            */
@@ -740,7 +228,7 @@ s_split(const char *token, size_t len, size_t *dot1, size_t *dot2)
             if (count == 2)
                 return -1;
             dots[count++] = i;
-        } else if (!s_is_b64url((unsigned char)token[i])) {
+        } else if (!ob_jwt_keys_is_b64url((unsigned char)token[i])) {
             return -1;
         }
     }
@@ -757,7 +245,7 @@ static json_t *
 s_segment_json(const char *segment, size_t len)
 {
     size_t raw_len = 0;
-    unsigned char *raw = s_b64url_decode(segment, len, &raw_len);
+    unsigned char *raw = ob_jwt_keys_b64url_decode(segment, len, &raw_len);
     if (!raw)
         return NULL;
     json_t *obj = json_loadb((const char *)raw, raw_len, JSON_REJECT_DUPLICATES, NULL);
@@ -793,7 +281,7 @@ ob_jwt_auth_read_header(const char *token, size_t len, ob_jwt_header_t *out)
         return -1;
 
     int rc = -1;
-    const char *alg = s_json_str(header, "alg");
+    const char *alg = ob_json_str(header, "alg");
     json_t *kid = json_object_get(header, "kid");
     json_t *typ = json_object_get(header, "typ");
     /*  "crit" names extensions the verifier must understand (RFC 7515 4.1.11);
@@ -835,23 +323,20 @@ s_supported_alg(const char *name)
     return JWT_ALG_INVAL;
 }
 
-/*  Chooses the key for (alg, kid) under the read lock. Returns NULL with
- *  *key and *key_len set, or the reason code why there is no key. */
+/*  Chooses the key for (alg, kid); the caller holds the JWKS read lock.
+ *  Returns NULL with *key and *key_len set, or the reason code why there is
+ *  no key. */
 static const char *
 s_pick_key(const ob_jwt_auth_t *self, const ob_jwt_header_t *header, jwt_alg_t alg, const unsigned char **key,
            size_t *key_len)
 {
-    if (header->has_kid && self->jwks) {
-        for (size_t i = 0; i < self->jwks->count; i++) {
-            const s_key_t *k = &self->jwks->keys[i];
-            if (strcmp(k->kid, header->kid) != 0)
-                continue;
-            if (k->alg != alg)
-                return "algorithm_not_allowed";
-            *key = (const unsigned char *)k->pem;
-            *key_len = k->pem_len;
-            return NULL;
-        }
+    const ob_jwks_key_t *k = header->has_kid ? ob_jwks_find(self->jwks, header->kid) : NULL;
+    if (k) {
+        if (jwt_str_alg(k->alg) != alg)
+            return "algorithm_not_allowed";
+        *key = (const unsigned char *)k->pem;
+        *key_len = k->pem_len;
+        return NULL;
     }
     if (alg == JWT_ALG_HS256 && self->hs_secret) {
         *key = self->hs_secret;
@@ -866,7 +351,7 @@ s_pick_key(const ob_jwt_auth_t *self, const ob_jwt_header_t *header, jwt_alg_t a
     /*  HS256 is never served by the JWKS (we only keep RSA and EC keys), so
      *  an HS256 token without a secret configured is an algorithm problem,
      *  not a key we have yet to fetch. */
-    if (self->jwks_url && alg != JWT_ALG_HS256)
+    if (self->jwks && alg != JWT_ALG_HS256)
         return "unknown_key";
     return "algorithm_not_allowed";
 }
@@ -934,18 +419,18 @@ s_check_claims(const ob_jwt_auth_t *self, const json_t *claims, int64_t now_s, o
         return "token_not_yet_valid";
 
     if (self->issuer) {
-        const char *iss = s_json_str(claims, "iss");
+        const char *iss = ob_json_str(claims, "iss");
         if (!iss || strcmp(iss, self->issuer) != 0)
             return "wrong_issuer";
     }
     if (self->audience && !s_audience_matches(json_object_get(claims, "aud"), self->audience))
         return "wrong_audience";
 
-    const char *sub = s_json_str(claims, "sub");
+    const char *sub = ob_json_str(claims, "sub");
     if (!sub || !*sub || strlen(sub) > OB_JWT_SUB_MAX || s_has_control(sub))
         return "token_malformed";
     snprintf(out->sub, sizeof out->sub, "%s", sub);
-    const char *email = s_json_str(claims, "email");
+    const char *email = ob_json_str(claims, "email");
     if (email && strlen(email) <= OB_JWT_EMAIL_MAX && !s_has_control(email))
         snprintf(out->email, sizeof out->email, "%s", email);
     out->exp = exp;
@@ -1006,14 +491,14 @@ ob_jwt_auth_verify(ob_jwt_auth_t *self, const char *token, size_t len, int64_t n
     size_t key_len = 0;
     int rc = 0;
     jwt_t *jwt = NULL;
-    pthread_rwlock_rdlock(&self->keys_lock);
+    ob_jwks_rdlock(self->jwks);
     reason = s_pick_key(self, &header, alg, &key, &key_len);
     if (!reason)
         rc = jwt_decode(&jwt, copy, key, (int)key_len);
-    pthread_rwlock_unlock(&self->keys_lock);
+    ob_jwks_unlock(self->jwks);
     if (reason) {
         if (strcmp(reason, "unknown_key") == 0)
-            s_request_refresh(self);
+            ob_jwks_request_refresh(self->jwks);
         goto done;
     }
     jwt_free(jwt);

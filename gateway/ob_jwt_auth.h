@@ -37,6 +37,10 @@
  *
  *  Shutdown: ob_jwt_auth_stop_refresher(), join the refresher thread, then
  *  ob_jwt_auth_destroy().
+ *
+ *  Layout: this module parses and verifies tokens; key loading lives in
+ *  ob_jwt_keys, the JWKS set with its fetch and refresher in ob_jwks. Callers
+ *  only need this header.
  */
 #ifndef OB_JWT_AUTH_H_INCLUDED
 #define OB_JWT_AUTH_H_INCLUDED
@@ -165,7 +169,8 @@ int ob_jwt_auth_read_header(const char *token, size_t len, ob_jwt_header_t *out)
  *  Returns 0 with a malloc'd SubjectPublicKeyInfo PEM in *pem_out (caller
  *  frees), its length in *pem_len_out and the one algorithm the key allows in
  *  *alg_out ("RS256" for RSA >= 2048 bits, "ES256" for EC P-256); -1 for
- *  anything else. */
+ *  anything else. A thin wrapper over ob_jwt_keys_load_public_key, kept here
+ *  so callers (ob_lago_sig, tests) need only this header. */
 int ob_jwt_auth_load_public_key(const char *text, size_t len, char **pem_out, size_t *pem_len_out, const char **alg_out);
 
 #endif
