@@ -5,6 +5,7 @@
  *  Keys are generated at run time with OpenSSL; tokens are signed with libjwt.
  */
 #include <criterion/criterion.h>
+#include "tests/unit/test_params.h"
 #include <criterion/parameterized.h>
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -202,12 +203,7 @@ static const claims_case_t s_claims_cases[] = {
 
 ParameterizedTestParameters(jwt_auth, claims)
 {
-    /*  Criterion may run each case in a re-executed process, where pointers
-     *  made by this one are meaningless: pass indices into the table. */
-    static size_t indices[sizeof s_claims_cases / sizeof s_claims_cases[0]];
-    for (size_t i = 0; i < sizeof indices / sizeof indices[0]; i++)
-        indices[i] = i;
-    return cr_make_param_array(size_t, indices, sizeof indices / sizeof indices[0]);
+    OB_TEST_CASE_INDICES(s_claims_cases);
 }
 
 ParameterizedTest(size_t *index, jwt_auth, claims)
@@ -434,10 +430,7 @@ static const garbage_case_t s_garbage_cases[] = {
 
 ParameterizedTestParameters(jwt_auth, garbage)
 {
-    static size_t indices[sizeof s_garbage_cases / sizeof s_garbage_cases[0]];
-    for (size_t i = 0; i < sizeof indices / sizeof indices[0]; i++)
-        indices[i] = i;
-    return cr_make_param_array(size_t, indices, sizeof indices / sizeof indices[0]);
+    OB_TEST_CASE_INDICES(s_garbage_cases);
 }
 
 ParameterizedTest(size_t *index, jwt_auth, garbage)
@@ -598,10 +591,7 @@ static const extract_case_t s_extract_cases[] = {
 
 ParameterizedTestParameters(jwt_auth, extract_token)
 {
-    static size_t indices[sizeof s_extract_cases / sizeof s_extract_cases[0]];
-    for (size_t i = 0; i < sizeof indices / sizeof indices[0]; i++)
-        indices[i] = i;
-    return cr_make_param_array(size_t, indices, sizeof indices / sizeof indices[0]);
+    OB_TEST_CASE_INDICES(s_extract_cases);
 }
 
 ParameterizedTest(size_t *index, jwt_auth, extract_token)

@@ -1,5 +1,6 @@
 /*  ob_service_token: the token list check and the Bearer parser, table-driven. */
 #include <criterion/criterion.h>
+#include "tests/unit/test_params.h"
 #include <criterion/parameterized.h>
 #include <string.h>
 
@@ -35,12 +36,7 @@ static const check_case_t s_check_cases[] = {
 
 ParameterizedTestParameters(service_token, check)
 {
-    /*  Criterion may run each case in a re-executed process, where pointers
-     *  made by this one are meaningless: pass indices into the table. */
-    static size_t indices[sizeof s_check_cases / sizeof s_check_cases[0]];
-    for (size_t i = 0; i < sizeof indices / sizeof indices[0]; i++)
-        indices[i] = i;
-    return cr_make_param_array(size_t, indices, sizeof indices / sizeof indices[0]);
+    OB_TEST_CASE_INDICES(s_check_cases);
 }
 
 ParameterizedTest(size_t *index, service_token, check)
@@ -88,12 +84,7 @@ static const bearer_case_t s_bearer_cases[] = {
 
 ParameterizedTestParameters(service_token, parse_bearer)
 {
-    /*  Criterion may run each case in a re-executed process, where pointers
-     *  made by this one are meaningless: pass indices into the table. */
-    static size_t indices[sizeof s_bearer_cases / sizeof s_bearer_cases[0]];
-    for (size_t i = 0; i < sizeof indices / sizeof indices[0]; i++)
-        indices[i] = i;
-    return cr_make_param_array(size_t, indices, sizeof indices / sizeof indices[0]);
+    OB_TEST_CASE_INDICES(s_bearer_cases);
 }
 
 ParameterizedTest(size_t *index, service_token, parse_bearer)

@@ -6,6 +6,7 @@
  *  and body were signed, what body arrives and which secrets are configured.
  */
 #include <criterion/criterion.h>
+#include "tests/unit/test_params.h"
 #include <criterion/parameterized.h>
 #include <ctype.h>
 #include <inttypes.h>
@@ -105,12 +106,7 @@ static const sig_case_t s_cases[] = {
 
 ParameterizedTestParameters(stripe_sig, verify)
 {
-    /*  Criterion may run each case in a re-executed process, where pointers
-     *  made by this one are meaningless: pass indices into the table. */
-    static size_t indices[sizeof s_cases / sizeof s_cases[0]];
-    for (size_t i = 0; i < sizeof indices / sizeof indices[0]; i++)
-        indices[i] = i;
-    return cr_make_param_array(size_t, indices, sizeof indices / sizeof indices[0]);
+    OB_TEST_CASE_INDICES(s_cases);
 }
 
 ParameterizedTest(size_t *index, stripe_sig, verify)
