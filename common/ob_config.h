@@ -15,20 +15,20 @@
 #include <stdio.h>
 
 typedef enum {
-    OB_CONFIG_STRING,  /* any non-empty text */
-    OB_CONFIG_INT,     /* a decimal integer within [min, max] */
-    OB_CONFIG_URL,     /* http://... or https://... */
-    OB_CONFIG_DB_URL,  /* postgres://, postgresql:// or a libpq key=value string */
+    OB_CONFIG_STRING,    /* any non-empty text */
+    OB_CONFIG_INT,       /* a decimal integer within [min, max] */
+    OB_CONFIG_URL,       /* http://... or https://... */
+    OB_CONFIG_DB_URL,    /* postgres://, postgresql:// or a libpq key=value string */
     OB_CONFIG_REDIS_URL, /* redis://host[:port][/db] */
-    OB_CONFIG_BOOL,    /* true/false/1/0/yes/no */
-    OB_CONFIG_ENDPOINT /* a ZeroMQ endpoint: tcp://host:port, ipc://..., inproc://... */
+    OB_CONFIG_BOOL,      /* true/false/1/0/yes/no */
+    OB_CONFIG_ENDPOINT   /* a ZeroMQ endpoint: tcp://host:port, ipc://..., inproc://... */
 } ob_config_kind_t;
 
 typedef struct {
-    const char *name;          /* the variable, e.g. "DATABASE_URL" */
+    const char *name; /* the variable, e.g. "DATABASE_URL" */
     ob_config_kind_t kind;
-    bool required;             /* missing is an error (empty counts as missing) */
-    long min, max;             /* for OB_CONFIG_INT */
+    bool required; /* missing is an error (empty counts as missing) */
+    long min, max; /* for OB_CONFIG_INT */
 } ob_config_spec_t;
 
 /*  Reads KEY=VALUE lines (comments, blank lines, optional quotes, "export ")

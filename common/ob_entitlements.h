@@ -28,19 +28,19 @@
 
 typedef struct {
     char user_id[256];
-    bool live;               /* trialing, active or past_due */
+    bool live; /* trialing, active or past_due */
     char subscription_id[128];
     char plan_id[65];
     char status[24];
     char interval[8];
-    int64_t limit;           /* API calls in the window; -1 = unlimited */
-    char period[8];          /* "total" or "month" */
-    int64_t period_start;    /* the quota window, Unix seconds */
-    int64_t period_end;      /* 0 = open-ended */
+    int64_t limit;        /* API calls in the window; -1 = unlimited */
+    char period[8];       /* "total" or "month" */
+    int64_t period_start; /* the quota window, Unix seconds */
+    int64_t period_end;   /* 0 = open-ended */
     int64_t current_period_end;
     bool cancel_at_period_end;
-    int64_t trial_end;       /* 0 = none */
-    char features[1024];     /* JSON array text */
+    int64_t trial_end;   /* 0 = none */
+    char features[1024]; /* JSON array text */
     int64_t version;
 } ob_entitlement_t;
 

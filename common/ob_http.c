@@ -224,8 +224,8 @@ s_prepare(ob_http_t *self, const ob_http_request_t *req, struct curl_slist *head
     curl_easy_setopt(c, CURLOPT_URL, req->url);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
-    curl_easy_setopt(
-      c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < OB_HTTP_CONNECT_TIMEOUT_MS ? timeout_ms : OB_HTTP_CONNECT_TIMEOUT_MS);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+                     timeout_ms < OB_HTTP_CONNECT_TIMEOUT_MS ? timeout_ms : OB_HTTP_CONNECT_TIMEOUT_MS);
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_on_body);
     curl_easy_setopt(c, CURLOPT_WRITEDATA, at);
@@ -281,7 +281,7 @@ s_backoff_ms(ob_http_t *self, long base_ms, int attempt)
 static void
 s_sleep_ms(long ms)
 {
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
     while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
     }
 }
@@ -304,7 +304,7 @@ ob_http_send(ob_http_t *self, const ob_http_request_t *req, ob_http_response_t *
 
     ob_err_t result = OB_ERR_TRANSIENT;
     for (int attempt = 1; attempt <= max_attempts; attempt++) {
-        s_attempt_t at = { .should_retry = -1, .retry_after_ms = -1 };
+        s_attempt_t at = {.should_retry = -1, .retry_after_ms = -1};
         s_prepare(self, req, headers, &at, timeout_ms);
         CURLcode rc = curl_easy_perform(self->curl);
 

@@ -21,10 +21,10 @@
 typedef struct _ob_http_t ob_http_t;
 
 typedef struct {
-    const char *method;          /* "GET", "POST", "PUT", "DELETE" */
-    const char *url;             /* full URL */
-    const char *const *headers;  /* NULL-terminated "Name: value" lines, or NULL */
-    const char *body;            /* request body or NULL */
+    const char *method;         /* "GET", "POST", "PUT", "DELETE" */
+    const char *url;            /* full URL */
+    const char *const *headers; /* NULL-terminated "Name: value" lines, or NULL */
+    const char *body;           /* request body or NULL */
     size_t body_len;
     const char *idempotency_key; /* sent as Idempotency-Key when set */
     long timeout_ms;             /* per attempt; 0 = 10000 */
@@ -33,12 +33,12 @@ typedef struct {
 } ob_http_request_t;
 
 typedef struct {
-    long status;                 /* HTTP status, 0 when no response arrived */
-    char *body;                  /* NUL-terminated, owned; freed by ob_http_response_reset */
+    long status; /* HTTP status, 0 when no response arrived */
+    char *body;  /* NUL-terminated, owned; freed by ob_http_response_reset */
     size_t body_len;
-    char request_id[128];        /* the Request-Id header (Stripe), or "" */
-    int attempts;                /* how many attempts were made */
-    char error[256];             /* curl's error text when status is 0 */
+    char request_id[128]; /* the Request-Id header (Stripe), or "" */
+    int attempts;         /* how many attempts were made */
+    char error[256];      /* curl's error text when status is 0 */
 } ob_http_response_t;
 
 /*  A client; NULL on failure. Call curl_global_init once per process first

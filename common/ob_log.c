@@ -58,9 +58,9 @@ ob_log(ob_log_level_t level, const char *request_id, const char *fmt, ...)
     gmtime_r(&now.tv_sec, &tm);
 
     char line[2600];
-    size_t len = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"service\":\"",
-                                  tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                                  now.tv_nsec / 1000000, s_level_names[level]);
+    size_t len = (size_t)snprintf(
+        line, sizeof line, "{\"ts\":\"%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ\",\"level\":\"%s\",\"service\":\"", tm.tm_year + 1900,
+        tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, now.tv_nsec / 1000000, s_level_names[level]);
     s_escape(line, &len, sizeof line, s_service);
     if (request_id && *request_id) {
         len += (size_t)snprintf(line + len, sizeof line - len, "\",\"request_id\":\"");

@@ -152,7 +152,7 @@ s_begin_locked(ob_pg_t *pg, FILE *err)
 {
     char key[24];
     snprintf(key, sizeof key, "%lld", OB_MIGRATE_LOCK_KEY);
-    const char *values[] = { key };
+    const char *values[] = {key};
     if (ob_pg_begin(pg) != OB_OK) {
         s_say(err, "migrate: cannot begin a transaction on %s\n", ob_pg_describe(pg));
         return -1;
@@ -172,7 +172,7 @@ s_apply_one(ob_pg_t *pg, const char *dir, const char *name, FILE *out, FILE *err
 {
     char version[1024];
     snprintf(version, sizeof version, "%.*s", (int)(strlen(name) - 4), name);
-    const char *values[] = { version };
+    const char *values[] = {version};
 
     if (s_begin_locked(pg, err) != 0)
         return -1;
@@ -212,11 +212,8 @@ s_apply_one(ob_pg_t *pg, const char *dir, const char *name, FILE *out, FILE *err
     if (ob_pg_classify(pg, r) != OB_OK) {
         const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
         const char *message = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-        s_say(err,
-              "migrate: %s failed at line %d: %s (SQLSTATE %s)\n",
-              name,
-              s_line_of(sql, r ? PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION) : NULL),
-              message ? message : "connection lost",
+        s_say(err, "migrate: %s failed at line %d: %s (SQLSTATE %s)\n", name,
+              s_line_of(sql, r ? PQresultErrorField(r, PG_DIAG_STATEMENT_POSITION) : NULL), message ? message : "connection lost",
               state ? state : "none");
         PQclear(r);
         free(sql);
@@ -230,12 +227,7 @@ s_apply_one(ob_pg_t *pg, const char *dir, const char *name, FILE *out, FILE *err
         ob_pg_rollback(pg);
         return -1;
     }
-    if (s_step(pg,
-               "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())",
-               1,
-               values,
-               NULL,
-               err,
+    if (s_step(pg, "INSERT INTO schema_migrations (version, applied_at) VALUES ($1, now())", 1, values, NULL, err,
                "recording the version") != 0) {
         ob_pg_rollback(pg);
         return -1;
@@ -254,7 +246,7 @@ s_apply_one(ob_pg_t *pg, const char *dir, const char *name, FILE *out, FILE *err
 int
 ob_migrate_apply(ob_pg_t *pg, const char *dir, FILE *out, FILE *err, ob_migrate_result_t *result)
 {
-    ob_migrate_result_t local = { 0 };
+    ob_migrate_result_t local = {0};
     if (!result)
         result = &local;
     *result = local;
@@ -275,11 +267,7 @@ ob_migrate_apply(ob_pg_t *pg, const char *dir, FILE *out, FILE *err, ob_migrate_
                           "CREATE TABLE IF NOT EXISTS schema_migrations ("
                           " version text PRIMARY KEY,"
                           " applied_at timestamptz NOT NULL DEFAULT now())",
-                          0,
-                          NULL,
-                          NULL,
-                          err,
-                          "creating schema_migrations") != 0)
+                          0, NULL, NULL, err, "creating schema_migrations") != 0)
         rc = -1;
     if (rc == 0 && ob_pg_commit(pg) != OB_OK) {
         s_say(err, "migrate: cannot create schema_migrations\n");

@@ -78,8 +78,8 @@ s_build_params(ob_pg_t *self, PQconninfoOption *opts, const char *application_na
     static const struct {
         const char *keyword, *value;
     } defaults[] = {
-        { "connect_timeout", "3" },      { "keepalives", "1" },       { "keepalives_idle", "30" },
-        { "keepalives_interval", "10" }, { "keepalives_count", "3" }, { "tcp_user_timeout", "10000" },
+        {"connect_timeout", "3"},      {"keepalives", "1"},       {"keepalives_idle", "30"},
+        {"keepalives_interval", "10"}, {"keepalives_count", "3"}, {"tcp_user_timeout", "10000"},
     };
     size_t ndefaults = sizeof defaults / sizeof defaults[0];
     size_t count = 0;
@@ -140,11 +140,7 @@ s_build_params(ob_pg_t *self, PQconninfoOption *opts, const char *application_na
     /* Our own deadline replaces libpq's (PQconnectPoll ignores connect_timeout). */
     int seconds = timeout ? atoi(timeout) : S_DEFAULT_CONNECT_TIMEOUT_S;
     self->connect_timeout_ms = (seconds > 0 ? seconds : S_DEFAULT_CONNECT_TIMEOUT_S) * 1000;
-    snprintf(self->describe,
-             sizeof self->describe,
-             "%s:%s/%s",
-             host ? host : "localhost",
-             port ? port : "5432",
+    snprintf(self->describe, sizeof self->describe, "%s:%s/%s", host ? host : "localhost", port ? port : "5432",
              dbname ? dbname
              : user ? user
                     : "(default)");
@@ -291,17 +287,17 @@ s_result_ok(const PGresult *r)
     if (!r)
         return false;
     switch (PQresultStatus(r)) {
-        case PGRES_COMMAND_OK:
-        case PGRES_TUPLES_OK:
-        case PGRES_SINGLE_TUPLE:
-        case PGRES_EMPTY_QUERY:
-        case PGRES_COPY_IN:
-        case PGRES_COPY_OUT:
-        case PGRES_COPY_BOTH:
-        case PGRES_PIPELINE_SYNC:
-            return true;
-        default:
-            return false;
+    case PGRES_COMMAND_OK:
+    case PGRES_TUPLES_OK:
+    case PGRES_SINGLE_TUPLE:
+    case PGRES_EMPTY_QUERY:
+    case PGRES_COPY_IN:
+    case PGRES_COPY_OUT:
+    case PGRES_COPY_BOTH:
+    case PGRES_PIPELINE_SYNC:
+        return true;
+    default:
+        return false;
     }
 }
 
@@ -316,10 +312,7 @@ s_prepare_on_session(ob_pg_t *self, s_stmt_t *stmt)
         stmt->prepared_gen = self->generation;
         return NULL;
     }
-    ob_log_warn("pg: cannot prepare %s on %s: [%s] %s",
-                stmt->name,
-                self->describe,
-                s_sqlstate(r),
+    ob_log_warn("pg: cannot prepare %s on %s: [%s] %s", stmt->name, self->describe, s_sqlstate(r),
                 r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : ""
                   : "no result");
     stmt->prepared_gen = 0;
@@ -359,7 +352,7 @@ s_poll_connect(PGconn *conn, PostgresPollingStatusType want, int64_t deadline_ms
         int64_t left = deadline_ms - ob_clock_mono_ms();
         if (left <= 0)
             return -1;
-        struct pollfd pfd = { .fd = PQsocket(conn), .events = want == PGRES_POLLING_READING ? POLLIN : POLLOUT };
+        struct pollfd pfd = {.fd = PQsocket(conn), .events = want == PGRES_POLLING_READING ? POLLIN : POLLOUT};
         if (pfd.fd < 0)
             return -1;
         int rc = poll(&pfd, 1, (int)left);
@@ -467,7 +460,7 @@ ob_pg_prepare(ob_pg_t *self, const char *name, const char *sql, int nparams)
         self->stmts_cap = cap;
     }
     stmt = &self->stmts[self->nstmts];
-    *stmt = (s_stmt_t){ .name = strdup(name), .sql = strdup(sql), .nparams = nparams };
+    *stmt = (s_stmt_t){.name = strdup(name), .sql = strdup(sql), .nparams = nparams};
     if (!stmt->name || !stmt->sql) {
         free(stmt->name);
         free(stmt->sql);
@@ -553,7 +546,7 @@ ob_pg_classify(ob_pg_t *self, const PGresult *r)
 {
     /* Retrying these can succeed: conflicts between transactions, timeouts,
      * and the server or the connection going away. */
-    static const char *const transient[] = { "40001", "40P01", "57014", "57P01", "57P02", "57P03", NULL };
+    static const char *const transient[] = {"40001", "40P01", "57014", "57P01", "57P02", "57P03", NULL};
     if (self->conn && PQstatus(self->conn) == CONNECTION_BAD) {
         ob_log_warn("pg: connection to %s lost", self->describe);
         s_drop(self);

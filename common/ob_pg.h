@@ -74,20 +74,12 @@ int ob_pg_prepare(ob_pg_t *self, const char *name, const char *sql, int nparams)
  *  text format. Returns the result (caller PQclear()s it), or NULL when there
  *  is no connection or it broke (classify says OB_ERR_TRANSIENT). Check the
  *  status with ob_pg_classify(). */
-PGresult *ob_pg_exec(ob_pg_t *self,
-                     const char *name,
-                     int nparams,
-                     const char *const *values,
-                     const int *lengths,
+PGresult *ob_pg_exec(ob_pg_t *self, const char *name, int nparams, const char *const *values, const int *lengths,
                      const int *formats);
 
 /*  Executes one parameterised SQL statement without preparing it (for rare
  *  statements). Same contract as ob_pg_exec. */
-PGresult *ob_pg_exec_sql(ob_pg_t *self,
-                         const char *sql,
-                         int nparams,
-                         const char *const *values,
-                         const int *lengths,
+PGresult *ob_pg_exec_sql(ob_pg_t *self, const char *sql, int nparams, const char *const *values, const int *lengths,
                          const int *formats);
 
 /*  What a result means for the caller: OB_OK for a successful command or

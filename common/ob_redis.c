@@ -40,7 +40,7 @@ struct _ob_redis_script_t {
 static struct timeval
 s_timeval(int ms)
 {
-    return (struct timeval){ .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
+    return (struct timeval){.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
 }
 
 /*  Fetches one URL part into an owned string; *out stays NULL when absent. */
@@ -215,8 +215,8 @@ s_handshake(ob_redis_t *self, int argc, const char **argv, const char **why)
     int rc = reply && reply->type != REDIS_REPLY_ERROR ? 0 : -1;
     if (rc != 0)
         *why = reply ? (strncmp(reply->str, "WRONGPASS", 9) == 0 || strncmp(reply->str, "NOAUTH", 6) == 0
-                          ? "authentication failed"
-                          : "the server refused AUTH or SELECT")
+                            ? "authentication failed"
+                            : "the server refused AUTH or SELECT")
                      : self->ctx->errstr;
     if (reply)
         freeReplyObject(reply);
@@ -241,14 +241,14 @@ s_connect(ob_redis_t *self)
     }
     redisEnableKeepAlive(self->ctx);
     if (self->password) {
-        const char *argv[] = { "AUTH", self->user ? self->user : self->password, self->password };
+        const char *argv[] = {"AUTH", self->user ? self->user : self->password, self->password};
         if (s_handshake(self, self->user ? 3 : 2, argv, &why) != 0)
             goto failed;
     }
     if (self->db != 0) {
         char db[24];
         snprintf(db, sizeof db, "%ld", self->db);
-        const char *argv[] = { "SELECT", db };
+        const char *argv[] = {"SELECT", db};
         if (s_handshake(self, 2, argv, &why) != 0)
             goto failed;
     }

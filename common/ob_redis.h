@@ -73,11 +73,7 @@ const char *ob_redis_script_sha1(const ob_redis_script_t *self);
  *  (script cache flushed, server restarted) EVAL with the source, which also
  *  caches it again. argv holds numkeys keys then the arguments; lens may be
  *  NULL. Same contract as ob_redis_command_argv. */
-redisReply *ob_redis_script_run(ob_redis_script_t *self,
-                                ob_redis_t *redis,
-                                int numkeys,
-                                int argc,
-                                const char **argv,
+redisReply *ob_redis_script_run(ob_redis_script_t *self, ob_redis_t *redis, int numkeys, int argc, const char **argv,
                                 const size_t *lens);
 
 #endif

@@ -12,33 +12,28 @@
 void
 ob_sub_apply_prepare(ob_pg_t *pg)
 {
-    ob_pg_prepare(pg,
-                  "sub_apply_wake_waiting",
+    ob_pg_prepare(pg, "sub_apply_wake_waiting",
                   "UPDATE subscription_updates SET next_attempt_at = now()"
                   " WHERE subscription_id = $1 AND status = 'pending' AND next_attempt_at > now()",
                   1);
     /* From subscription metadata: fill in, never take a customer away from another user. */
-    ob_pg_prepare(pg,
-                  "sub_apply_customer_fill",
+    ob_pg_prepare(pg, "sub_apply_customer_fill",
                   "INSERT INTO customers (user_id, stripe_customer_id)"
                   " SELECT $1, $2 WHERE NOT EXISTS (SELECT 1 FROM customers WHERE stripe_customer_id = $2)"
                   " ON CONFLICT (user_id) DO UPDATE SET stripe_customer_id = EXCLUDED.stripe_customer_id, updated_at = now()"
                   " WHERE customers.stripe_customer_id IS NULL",
                   2);
     ob_pg_prepare(pg, "sub_apply_customer_user", "SELECT user_id FROM customers WHERE stripe_customer_id = $1", 1);
-    ob_pg_prepare(pg,
-                  "sub_apply_placeholder",
+    ob_pg_prepare(pg, "sub_apply_placeholder",
                   "INSERT INTO subscriptions (id, user_id, stripe_customer_id, status, started_at, last_event_created)"
                   " VALUES ($1, NULL, $2, 'incomplete', coalesce(to_timestamp($3::bigint), now()), -1)"
                   " ON CONFLICT (id) DO NOTHING",
                   3);
-    ob_pg_prepare(pg,
-                  "sub_apply_lock",
+    ob_pg_prepare(pg, "sub_apply_lock",
                   "SELECT coalesce(user_id, ''), status, last_event_created, coalesce(last_event_id, ''),"
                   " coalesce(stripe_customer_id, '') FROM subscriptions WHERE id = $1 FOR UPDATE",
                   1);
-    ob_pg_prepare(pg,
-                  "sub_apply_update",
+    ob_pg_prepare(pg, "sub_apply_update",
                   "UPDATE subscriptions SET"
                   " user_id = coalesce($2, user_id),"
                   " stripe_customer_id = coalesce($3, stripe_customer_id),"
@@ -75,7 +70,7 @@ typedef struct {
 static s_int_t
 s_int(const json_t *m, const char *key)
 {
-    s_int_t v = { "", false };
+    s_int_t v = {"", false};
     const json_t *value = json_object_get(m, key);
     if (json_is_integer(value)) {
         snprintf(v.text, sizeof v.text, "%" JSON_INTEGER_FORMAT, json_integer_value(value));
@@ -104,7 +99,7 @@ s_customer_user(ob_pg_t *pg, const char *customer, char *out, size_t cap)
     out[0] = '\0';
     if (!customer)
         return OB_OK;
-    const char *values[] = { customer };
+    const char *values[] = {customer};
     PGresult *r = NULL;
     ob_err_t err = ob_pg_run(pg, "sub_apply_customer_user", 1, values, &r);
     if (err == OB_OK && PQntuples(r) == 1)
@@ -124,7 +119,7 @@ typedef struct {
 static ob_err_t
 s_lock(ob_pg_t *pg, const char *id, s_stored_t *stored)
 {
-    const char *values[] = { id };
+    const char *values[] = {id};
     PGresult *r = NULL;
     ob_err_t err = ob_pg_run(pg, "sub_apply_lock", 1, values, &r);
     if (err == OB_OK && PQntuples(r) == 0)
@@ -183,7 +178,7 @@ s_resolve_user(ob_pg_t *pg, const json_t *m, const s_stored_t *stored, char *out
         snprintf(out, cap, "%s", from_event);
         const char *customer = s_str(m, "customer_id");
         if (customer) {
-            const char *values[] = { from_event, customer };
+            const char *values[] = {from_event, customer};
             return ob_pg_run(pg, "sub_apply_customer_fill", 2, values, NULL);
         }
         return OB_OK;
@@ -205,7 +200,7 @@ ob_sub_apply_subscription(ob_pg_t *pg, const json_t *m, bool deleted, ob_sub_app
     if (!id || ob_sub_order_rank(status) < 0)
         return OB_ERR_INVALID;
     s_int_t start_date = s_int(m, "start_date");
-    const char *placeholder[] = { id, s_str(m, "customer_id"), s_opt(&start_date) };
+    const char *placeholder[] = {id, s_str(m, "customer_id"), s_opt(&start_date)};
     PGresult *r = NULL;
     ob_err_t err = ob_pg_run(pg, "sub_apply_placeholder", 3, placeholder, &r);
     bool created_now = err == OB_OK && strcmp(PQcmdTuples(r), "1") == 0;
@@ -214,7 +209,7 @@ ob_sub_apply_subscription(ob_pg_t *pg, const json_t *m, bool deleted, ob_sub_app
         return err;
     if (created_now) {
         /* Invoices that arrived before the subscription can go now. */
-        const char *values[] = { id };
+        const char *values[] = {id};
         if ((err = ob_pg_run(pg, "sub_apply_wake_waiting", 1, values, NULL)) != OB_OK)
             return err;
     }
@@ -256,7 +251,7 @@ ob_sub_apply_invoice(ob_pg_t *pg, const json_t *m, bool paid, ob_sub_apply_resul
     const char *st = stored.status;
     if (paid) {
         bool settles =
-          strcmp(st, "incomplete") == 0 || strcmp(st, "past_due") == 0 || strcmp(st, "unpaid") == 0 || strcmp(st, "active") == 0;
+            strcmp(st, "incomplete") == 0 || strcmp(st, "past_due") == 0 || strcmp(st, "unpaid") == 0 || strcmp(st, "active") == 0;
         /* A trial's own (zero) invoice does not end the trial; money paid at its end does. */
         if (strcmp(st, "trialing") == 0 && json_integer_value(json_object_get(m, "amount")) > 0)
             settles = true;
@@ -266,15 +261,15 @@ ob_sub_apply_invoice(ob_pg_t *pg, const json_t *m, bool paid, ob_sub_apply_resul
         proposed = "past_due";
     }
     int64_t created = json_integer_value(json_object_get(m, "event_created"));
-    bool newer =
-      proposed && ob_sub_order_supersedes(created, proposed, s_str(m, "event_id"), stored.created, stored.status, stored.event_id);
+    bool newer = proposed &&
+                 ob_sub_order_supersedes(created, proposed, s_str(m, "event_id"), stored.created, stored.status, stored.event_id);
     /* A failed payment does not renew the period: only a paid invoice moves it. */
     json_t *period_only = json_deep_copy(m);
     if (!paid) {
         json_object_set_new(period_only, "current_period_start", json_null());
         json_object_set_new(period_only, "current_period_end", json_null());
     }
-    s_change_t change = { .user = user[0] ? user : NULL, .snapshot = false, .status = newer ? proposed : NULL, .key = newer };
+    s_change_t change = {.user = user[0] ? user : NULL, .snapshot = false, .status = newer ? proposed : NULL, .key = newer};
     err = s_update(pg, id, period_only, &change);
     json_decref(period_only);
     result->newer = newer;

@@ -3,8 +3,8 @@
 
 #include <string.h>
 
-static const char *const s_precedence[] = { "incomplete", "trialing",           "active",   "past_due", "unpaid",
-                                            "paused",     "incomplete_expired", "canceled", NULL };
+static const char *const s_precedence[] = {"incomplete", "trialing",           "active",   "past_due", "unpaid",
+                                           "paused",     "incomplete_expired", "canceled", NULL};
 
 int
 ob_sub_order_rank(const char *status)
@@ -22,12 +22,8 @@ ob_sub_order_is_terminal(const char *status)
 }
 
 bool
-ob_sub_order_supersedes(int64_t created,
-                      const char *status,
-                      const char *event_id,
-                      int64_t stored_created,
-                      const char *stored_status,
-                      const char *stored_event_id)
+ob_sub_order_supersedes(int64_t created, const char *status, const char *event_id, int64_t stored_created,
+                        const char *stored_status, const char *stored_event_id)
 {
     if (ob_sub_order_is_terminal(stored_status))
         return false;

@@ -40,11 +40,7 @@ bool ob_sub_order_is_terminal(const char *status);
 /*  True when an event (created, status, event_id) may overwrite the state
  *  written by (stored_created, stored_status, stored_event_id). A stored
  *  event id may be NULL or "" (nothing applied yet). */
-bool ob_sub_order_supersedes(int64_t created,
-                           const char *status,
-                           const char *event_id,
-                           int64_t stored_created,
-                           const char *stored_status,
-                           const char *stored_event_id);
+bool ob_sub_order_supersedes(int64_t created, const char *status, const char *event_id, int64_t stored_created,
+                             const char *stored_status, const char *stored_event_id);
 
 #endif

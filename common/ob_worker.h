@@ -28,11 +28,11 @@
  *  runtime, i.e. for the whole handler call. */
 typedef struct {
     ob_envelope_t envelope;
-    int status;     /* the answer's HTTP status; 0 = not answered yet */
-    char *body;     /* the answer's JSON body (malloc'd, owned by the job) */
+    int status; /* the answer's HTTP status; 0 = not answered yet */
+    char *body; /* the answer's JSON body (malloc'd, owned by the job) */
     size_t body_len;
-    char etag[80];  /* optional ETag for cacheable answers */
-    void *_frames;  /* private: the received message, which owns the bytes */
+    char etag[80]; /* optional ETag for cacheable answers */
+    void *_frames; /* private: the received message, which owns the bytes */
 } ob_job_t;
 
 /*  Answers with a JSON value; steals the reference. */
@@ -62,12 +62,12 @@ typedef struct {
 } ob_worker_method_t;
 
 typedef struct {
-    const char *service;              /* "subscription": must be a broker service name */
+    const char *service; /* "subscription": must be a broker service name */
     const ob_worker_method_t *methods;
     size_t method_count;
-    void *state;                      /* passed to every callback */
-    int credit;                       /* requests held at once (default 64) */
-    int tick_ms;                      /* background tick period (default 250) */
+    void *state; /* passed to every callback */
+    int credit;  /* requests held at once (default 64) */
+    int tick_ms; /* background tick period (default 250) */
     /*  Background work (outboxes, retries). Returns > 0 when it did work and
      *  has more, so the runtime calls it again without waiting. */
     int (*on_tick)(void *state);

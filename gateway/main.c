@@ -123,8 +123,8 @@ main(void)
         ob_log_error("cannot start threads");
         return 1;
     }
-    ob_log_info("listening on %s:%d with %d threads; broker at %s", server_config.host, server_config.port,
-                server_config.threads, broker_config.backend_endpoint);
+    ob_log_info("listening on %s:%d with %d threads; broker at %s", server_config.host, server_config.port, server_config.threads,
+                broker_config.backend_endpoint);
 
     int signal_number = 0;
     sigwait(&signals, &signal_number);

@@ -40,7 +40,7 @@ typedef struct {
     int service;
     int credit;
     int inflight;
-    bool draining;     /* said DISCONNECT: no new work, finish what it holds */
+    bool draining;      /* said DISCONNECT: no new work, finish what it holds */
     int64_t expires_ms; /* monotonic */
     slot_t *slots;
     uint32_t *free_slots; /* stack of free slot indexes */
@@ -95,8 +95,7 @@ s_send(void *socket, const void *data, size_t len, bool more)
 
 /*  Sends [client][key + reply] to a loop thread. */
 static void
-s_send_reply(ob_broker_t *self, const uint8_t *client, size_t client_len, const uint8_t *key, const void *reply,
-             size_t len)
+s_send_reply(ob_broker_t *self, const uint8_t *client, size_t client_len, const uint8_t *key, const void *reply, size_t len)
 {
     zmq_msg_t frame;
     if (zmq_msg_init_size(&frame, 8 + len) != 0)
@@ -109,8 +108,7 @@ s_send_reply(ob_broker_t *self, const uint8_t *client, size_t client_len, const 
 
 /*  Answers a loop thread's request with a broker-made 503. */
 static void
-s_refuse(ob_broker_t *self, const uint8_t *client, size_t client_len, const uint8_t *key, const char *code,
-         const char *message)
+s_refuse(ob_broker_t *self, const uint8_t *client, size_t client_len, const uint8_t *key, const char *code, const char *message)
 {
     char body[256];
     size_t body_len = ob_json_error(body, sizeof body, code, message);
@@ -166,8 +164,7 @@ s_worker_remove(ob_broker_t *self, int index, const char *why)
     atomic_fetch_sub(&self->backlog[worker->service], worker->inflight);
     if (!worker->draining)
         atomic_fetch_sub(&self->live[worker->service], 1);
-    ob_log_info("worker left: service=%s reason=%s inflight=%d", ob_wire_service_name(worker->service), why,
-                worker->inflight);
+    ob_log_info("worker left: service=%s reason=%s inflight=%d", ob_wire_service_name(worker->service), why, worker->inflight);
     self->workers[index] = self->workers[--self->worker_count];
     free(worker->slots);
     free(worker->free_slots);
@@ -175,8 +172,7 @@ s_worker_remove(ob_broker_t *self, int index, const char *why)
 }
 
 static void
-s_worker_ready(ob_broker_t *self, const void *identity, size_t identity_len, zmq_msg_t *service_frame,
-               zmq_msg_t *credit_frame)
+s_worker_ready(ob_broker_t *self, const void *identity, size_t identity_len, zmq_msg_t *service_frame, zmq_msg_t *credit_frame)
 {
     if (identity_len > MAX_IDENTITY || self->worker_count >= MAX_WORKERS)
         return;
@@ -400,8 +396,7 @@ s_on_frontend(ob_broker_t *self)
         if (!queue) {
             s_refuse(self, client, client_len, key, "unknown_service", "no such service");
         } else if (atomic_load(&self->live[service]) == 0) {
-            s_refuse(self, client, client_len, key, "service_unavailable",
-                     "no worker is serving this right now; retry shortly");
+            s_refuse(self, client, client_len, key, "service_unavailable", "no worker is serving this right now; retry shortly");
         } else if (queue->count >= self->config.queue_limit) {
             s_refuse(self, client, client_len, key, "overloaded", "too many requests are waiting; retry shortly");
         } else {

@@ -30,8 +30,8 @@ s_check_user(const ob_edge_auth_config_t *config, const ob_edge_request_t *reque
 {
     const char *token;
     size_t token_len;
-    if (ob_jwt_auth_extract_token(request->authorization.ptr, request->authorization.len, request->cookie.ptr,
-                                  request->cookie.len, config->cookie_name, &token, &token_len) != 0)
+    if (ob_jwt_auth_extract_token(request->authorization.ptr, request->authorization.len, request->cookie.ptr, request->cookie.len,
+                                  config->cookie_name, &token, &token_len) != 0)
         return s_deny(denial, 401, "token_missing", "a bearer token is required");
     if (!config->jwt)
         return s_deny(denial, 401, "auth_not_configured", "user authentication is not configured on this server");
@@ -85,9 +85,8 @@ ob_edge_auth_check(const ob_edge_auth_config_t *config, ob_auth_kind_t kind, con
         return 0;
     case OB_AUTH_STRIPE_SIGNATURE: {
         ob_stripe_sig_result_t result =
-            ob_stripe_sig_verify(request->stripe_signature.ptr, request->stripe_signature.len, request->body.ptr,
-                                 request->body.len, config->stripe_webhook_secrets, config->stripe_tolerance_s,
-                                 request->now_s, &identity->signed_at);
+            ob_stripe_sig_verify(request->stripe_signature.ptr, request->stripe_signature.len, request->body.ptr, request->body.len,
+                                 config->stripe_webhook_secrets, config->stripe_tolerance_s, request->now_s, &identity->signed_at);
         if (result == OB_STRIPE_SIG_NOT_CONFIGURED)
             return s_deny(denial, 503, ob_stripe_sig_code(result), ob_stripe_sig_message(result));
         if (result != OB_STRIPE_SIG_OK)
@@ -98,8 +97,8 @@ ob_edge_auth_check(const ob_edge_auth_config_t *config, ob_auth_kind_t kind, con
     }
     case OB_AUTH_LAGO_SIGNATURE: {
         ob_lago_sig_result_t result =
-            ob_lago_sig_verify(config->lago, request->lago_algorithm.ptr, request->lago_algorithm.len,
-                               request->lago_signature.ptr, request->lago_signature.len, request->body.ptr, request->body.len);
+            ob_lago_sig_verify(config->lago, request->lago_algorithm.ptr, request->lago_algorithm.len, request->lago_signature.ptr,
+                               request->lago_signature.len, request->body.ptr, request->body.len);
         if (result == OB_LAGO_SIG_NOT_CONFIGURED)
             return s_deny(denial, 503, ob_lago_sig_code(result), ob_lago_sig_message(result));
         if (result != OB_LAGO_SIG_OK)

@@ -21,9 +21,9 @@ typedef struct {
     const char *service_tokens;         /* comma-separated */
     const char *stripe_webhook_secrets; /* comma-separated, for rolling */
     long stripe_tolerance_s;
-    ob_lago_sig_t *lago;                /* Lago webhook verifier */
-    ob_jwt_auth_t *jwt;                 /* NULL: user routes answer 401 */
-    const char *cookie_name;            /* AUTH_COOKIE_NAME or NULL */
+    ob_lago_sig_t *lago;     /* Lago webhook verifier */
+    ob_jwt_auth_t *jwt;      /* NULL: user routes answer 401 */
+    const char *cookie_name; /* AUTH_COOKIE_NAME or NULL */
 } ob_edge_auth_config_t;
 
 /*  The request as the gateway saw it. Views are not NUL-terminated. */

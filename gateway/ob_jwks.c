@@ -235,8 +235,7 @@ ob_jwks_run_refresher(ob_jwks_t *self)
         uint64_t now = (uint64_t)ob_clock_mono_ms();
         /*  After a failure retry at the rate-limit pace, not the routine one,
          *  so a start-up without the IdP recovers within seconds. */
-        uint64_t due = self->last_attempt_ms +
-                       (uint64_t)(self->last_ok ? self->refresh_interval_ms : self->min_refresh_ms);
+        uint64_t due = self->last_attempt_ms + (uint64_t)(self->last_ok ? self->refresh_interval_ms : self->min_refresh_ms);
         if (self->refresh_requested) {
             uint64_t early = self->last_attempt_ms + (uint64_t)self->min_refresh_ms;
             if (early < due)

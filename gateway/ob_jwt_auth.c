@@ -148,8 +148,7 @@ ob_jwt_auth_new(const ob_jwt_auth_config_t *cfg)
     if (ok && has_file)
         ok = s_load_key_file(self, cfg->public_key_file) == 0;
     if (ok && has_jwks)
-        ok = (self->jwks = ob_jwks_new(cfg->jwks_url,
-                                       s_or_default(cfg->jwks_min_refresh_ms, OB_JWT_AUTH_DEFAULT_MIN_REFRESH_MS),
+        ok = (self->jwks = ob_jwks_new(cfg->jwks_url, s_or_default(cfg->jwks_min_refresh_ms, OB_JWT_AUTH_DEFAULT_MIN_REFRESH_MS),
                                        s_or_default(cfg->jwks_refresh_interval_ms, OB_JWT_AUTH_DEFAULT_REFRESH_INTERVAL_MS),
                                        s_or_default(cfg->jwks_timeout_ms, OB_JWT_AUTH_DEFAULT_TIMEOUT_MS))) != NULL;
     if (ok && cfg->issuer && *cfg->issuer)
@@ -211,7 +210,6 @@ ob_jwt_auth_jwks_count(ob_jwt_auth_t *self)
 {
     return self ? ob_jwks_count(self->jwks) : 0;
 }
-
 
 /* ------------------------------------------------------------------------ */
 /*  Token parsing                                                            */
@@ -327,8 +325,7 @@ s_supported_alg(const char *name)
  *  Returns NULL with *key and *key_len set, or the reason code why there is
  *  no key. */
 static const char *
-s_pick_key(const ob_jwt_auth_t *self, const ob_jwt_header_t *header, jwt_alg_t alg, const unsigned char **key,
-           size_t *key_len)
+s_pick_key(const ob_jwt_auth_t *self, const ob_jwt_header_t *header, jwt_alg_t alg, const unsigned char **key, size_t *key_len)
 {
     const ob_jwks_key_t *k = header->has_kid ? ob_jwks_find(self->jwks, header->kid) : NULL;
     if (k) {

@@ -76,13 +76,13 @@ typedef struct _ob_jwt_auth_t ob_jwt_auth_t;
  *  copies what it keeps). NULL or "" leaves a source or a check off; numbers
  *  left 0 take the defaults above. */
 typedef struct {
-    const char *hs256_secret;    /* AUTH_JWT_SECRET: HS256 key bytes */
-    const char *public_key_file; /* AUTH_JWT_PUBLIC_KEY_FILE: PEM (or base64 DER) public key or certificate */
-    const char *jwks_url;        /* AUTH_JWKS_URL: http(s) URL of a JWKS document */
-    const char *issuer;          /* AUTH_JWT_ISSUER: required iss, exact match */
-    const char *audience;        /* AUTH_JWT_AUDIENCE: required aud member */
-    long leeway_s;               /* clock skew for exp/nbf (default 60; OB_JWT_AUTH_NO_LEEWAY for none) */
-    long jwks_min_refresh_ms;    /* at most one unknown-kid refresh per this (default 30 s) */
+    const char *hs256_secret;      /* AUTH_JWT_SECRET: HS256 key bytes */
+    const char *public_key_file;   /* AUTH_JWT_PUBLIC_KEY_FILE: PEM (or base64 DER) public key or certificate */
+    const char *jwks_url;          /* AUTH_JWKS_URL: http(s) URL of a JWKS document */
+    const char *issuer;            /* AUTH_JWT_ISSUER: required iss, exact match */
+    const char *audience;          /* AUTH_JWT_AUDIENCE: required aud member */
+    long leeway_s;                 /* clock skew for exp/nbf (default 60; OB_JWT_AUTH_NO_LEEWAY for none) */
+    long jwks_min_refresh_ms;      /* at most one unknown-kid refresh per this (default 30 s) */
     long jwks_refresh_interval_ms; /* routine re-fetch period (default 10 min) */
     long jwks_timeout_ms;          /* whole-request timeout of one fetch (default 5 s) */
 } ob_jwt_auth_config_t;

@@ -133,8 +133,7 @@ static EVP_PKEY *
 s_decode_pkey(const unsigned char *data, size_t len, const char *input_type)
 {
     EVP_PKEY *pkey = NULL;
-    OSSL_DECODER_CTX *dctx =
-        OSSL_DECODER_CTX_new_for_pkey(&pkey, input_type, NULL, NULL, EVP_PKEY_PUBLIC_KEY, NULL, NULL);
+    OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(&pkey, input_type, NULL, NULL, EVP_PKEY_PUBLIC_KEY, NULL, NULL);
     if (dctx) {
         const unsigned char *p = data;
         size_t left = len;
@@ -234,8 +233,8 @@ s_jwk_to_pkey(const json_t *jwk, const char *kty)
         b = s_jwk_bn(jwk, "y", &y_len);
         /*  RFC 7518 6.2.1.2: coordinates are exactly the field size, 32 bytes. */
         point[0] = 0x04; /* uncompressed */
-        if (!crv || strcmp(crv, "P-256") != 0 || !a || !b || x_len != 32 || y_len != 32 ||
-            BN_bn2binpad(a, point + 1, 32) != 32 || BN_bn2binpad(b, point + 33, 32) != 32 ||
+        if (!crv || strcmp(crv, "P-256") != 0 || !a || !b || x_len != 32 || y_len != 32 || BN_bn2binpad(a, point + 1, 32) != 32 ||
+            BN_bn2binpad(b, point + 33, 32) != 32 ||
             !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) ||
             !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, point, sizeof point))
             goto done;

@@ -156,8 +156,8 @@ s_verify_jwt(const ob_lago_sig_t *self, const char *token, size_t len, const voi
     ob_lago_sig_result_t result = OB_LAGO_SIG_OK;
     const char *iss = jwt_get_grant(jwt, "iss");
     const char *data = jwt_get_grant(jwt, "data");
-    if (self->issuer && (!iss || s_url_len(iss, strlen(iss)) != self->issuer_len ||
-                         memcmp(iss, self->issuer, self->issuer_len) != 0))
+    if (self->issuer &&
+        (!iss || s_url_len(iss, strlen(iss)) != self->issuer_len || memcmp(iss, self->issuer, self->issuer_len) != 0))
         result = OB_LAGO_SIG_WRONG_ISSUER;
     /*  data is the body Lago serialised; it must be byte-for-byte ours. A
      *  body with a NUL byte can never match: jansson refuses \u0000. */
@@ -214,8 +214,7 @@ static const struct {
 } s_texts[] = {
     [OB_LAGO_SIG_OK] = {"ok", "The Lago signature is valid."},
     [OB_LAGO_SIG_MISSING] = {"signature_missing", "The X-Lago-Signature header is missing."},
-    [OB_LAGO_SIG_UNKNOWN_ALGORITHM] = {"signature_algorithm_unknown",
-                                       "X-Lago-Signature-Algorithm must be \"hmac\" or \"jwt\"."},
+    [OB_LAGO_SIG_UNKNOWN_ALGORITHM] = {"signature_algorithm_unknown", "X-Lago-Signature-Algorithm must be \"hmac\" or \"jwt\"."},
     [OB_LAGO_SIG_NOT_CONFIGURED] = {"webhook_key_missing",
                                     "No key is configured on this server for the Lago signature algorithm used."},
     [OB_LAGO_SIG_MALFORMED] = {"signature_malformed", "The X-Lago-Signature header could not be decoded."},

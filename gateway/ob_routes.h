@@ -25,9 +25,9 @@ typedef struct {
     const char *method;  /* "GET", "POST" */
     const char *pattern; /* "/api/v1/subscriptions/plans/{}" */
     ob_auth_kind_t auth;
-    int service;         /* OB_SERVICE_* (proto/ob_wire.h) */
-    const char *rpc;     /* the worker's method name, e.g. "plans.get" */
-    bool cacheable;      /* answers carry an ETag; If-None-Match gives 304 */
+    int service;     /* OB_SERVICE_* (proto/ob_wire.h) */
+    const char *rpc; /* the worker's method name, e.g. "plans.get" */
+    bool cacheable;  /* answers carry an ETag; If-None-Match gives 304 */
 } ob_route_t;
 
 typedef enum { OB_ROUTE_FOUND, OB_ROUTE_NO_PATH, OB_ROUTE_WRONG_METHOD } ob_route_match_t;
@@ -36,7 +36,7 @@ typedef enum { OB_ROUTE_FOUND, OB_ROUTE_NO_PATH, OB_ROUTE_WRONG_METHOD } ob_rout
  *  is set and *param holds the captured segment (a view into path, empty if
  *  none). On WRONG_METHOD, allow (cap bytes) gets the allowed methods,
  *  comma-separated, for the Allow header. */
-ob_route_match_t ob_routes_match(const char *method, size_t method_len, const char *path, size_t path_len,
-                                 const ob_route_t **route, ob_bytes_t *param, char *allow, size_t cap);
+ob_route_match_t ob_routes_match(const char *method, size_t method_len, const char *path, size_t path_len, const ob_route_t **route,
+                                 ob_bytes_t *param, char *allow, size_t cap);
 
 #endif

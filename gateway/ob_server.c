@@ -74,26 +74,46 @@ static const char *
 s_reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 402: return "Payment Required";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 422: return "Unprocessable Entity";
-    case 429: return "Too Many Requests";
-    case 500: return "Internal Server Error";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return "Unknown";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 304:
+        return "Not Modified";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 402:
+        return "Payment Required";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 409:
+        return "Conflict";
+    case 413:
+        return "Payload Too Large";
+    case 422:
+        return "Unprocessable Entity";
+    case 429:
+        return "Too Many Requests";
+    case 500:
+        return "Internal Server Error";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 504:
+        return "Gateway Timeout";
+    default:
+        return "Unknown";
     }
 }
 
@@ -366,8 +386,8 @@ s_on_ready(ob_server_t *server, h2o_req_t *req, const char *request_id)
 /*  Packs the method's payload: the webhook messages carry the raw body, all
  *  other calls the generic ob_call. */
 static int
-s_pack_payload(const ob_route_t *route, const ob_edge_identity_t *identity, ob_bytes_t param, ob_bytes_t query,
-               ob_bytes_t body, ob_bytes_t lago_key, msgpack_sbuffer *out)
+s_pack_payload(const ob_route_t *route, const ob_edge_identity_t *identity, ob_bytes_t param, ob_bytes_t query, ob_bytes_t body,
+               ob_bytes_t lago_key, msgpack_sbuffer *out)
 {
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
@@ -412,8 +432,8 @@ s_send_request(void *dealer, uint64_t key, uint8_t service, int64_t deadline_ms,
 }
 
 static int
-s_forward(loop_thread_t *thread, h2o_req_t *req, const ob_route_t *route, const ob_edge_identity_t *identity,
-          ob_bytes_t param, ob_bytes_t lago_key, const char *request_id)
+s_forward(loop_thread_t *thread, h2o_req_t *req, const ob_route_t *route, const ob_edge_identity_t *identity, ob_bytes_t param,
+          ob_bytes_t lago_key, const char *request_id)
 {
     ob_server_t *server = thread->server;
     uint64_t key = ++thread->next_key;
@@ -449,8 +469,7 @@ s_forward(loop_thread_t *thread, h2o_req_t *req, const ob_route_t *route, const 
         rc = ob_envelope_pack(&envelope, &envelope_buffer);
     }
     if (rc == 0)
-        rc = s_send_request(thread->dealer, key, (uint8_t)route->service, deadline_ms, envelope_buffer.data,
-                            envelope_buffer.size);
+        rc = s_send_request(thread->dealer, key, (uint8_t)route->service, deadline_ms, envelope_buffer.data, envelope_buffer.size);
     msgpack_sbuffer_destroy(&payload);
     msgpack_sbuffer_destroy(&envelope_buffer);
     if (rc != 0) {

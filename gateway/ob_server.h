@@ -17,7 +17,7 @@
 typedef struct _ob_server_t ob_server_t;
 
 typedef struct {
-    const char *host;            /* listen address, "0.0.0.0" */
+    const char *host; /* listen address, "0.0.0.0" */
     int port;
     int threads;
     size_t max_body;             /* larger bodies get 413 */

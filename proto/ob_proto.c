@@ -42,19 +42,54 @@ s_scan(const uint8_t *p, const uint8_t *end, int depth)
         items = 2u * (tag & 0x0f);
     } else {
         switch (tag) {
-        case 0xcc: case 0xd0: skip = 1; break;
-        case 0xcd: case 0xd1: skip = 2; break;
-        case 0xca: case 0xce: case 0xd2: skip = 4; break;
-        case 0xcb: case 0xcf: case 0xd3: skip = 8; break;
-        case 0xd4: skip = 2; break;  /* fixext: type byte + data */
-        case 0xd5: skip = 3; break;
-        case 0xd6: skip = 5; break;
-        case 0xd7: skip = 9; break;
-        case 0xd8: skip = 17; break;
-        case 0xc4: case 0xd9: width = 1; break;
-        case 0xc5: case 0xda: width = 2; break;
-        case 0xc6: case 0xdb: width = 4; break;
-        case 0xc7: case 0xc8: case 0xc9: {   /* ext 8/16/32: length, type, data */
+        case 0xcc:
+        case 0xd0:
+            skip = 1;
+            break;
+        case 0xcd:
+        case 0xd1:
+            skip = 2;
+            break;
+        case 0xca:
+        case 0xce:
+        case 0xd2:
+            skip = 4;
+            break;
+        case 0xcb:
+        case 0xcf:
+        case 0xd3:
+            skip = 8;
+            break;
+        case 0xd4:
+            skip = 2;
+            break; /* fixext: type byte + data */
+        case 0xd5:
+            skip = 3;
+            break;
+        case 0xd6:
+            skip = 5;
+            break;
+        case 0xd7:
+            skip = 9;
+            break;
+        case 0xd8:
+            skip = 17;
+            break;
+        case 0xc4:
+        case 0xd9:
+            width = 1;
+            break;
+        case 0xc5:
+        case 0xda:
+            width = 2;
+            break;
+        case 0xc6:
+        case 0xdb:
+            width = 4;
+            break;
+        case 0xc7:
+        case 0xc8:
+        case 0xc9: { /* ext 8/16/32: length, type, data */
             int w = tag == 0xc7 ? 1 : tag == 0xc8 ? 2 : 4;
             if ((size_t)(end - p) < (size_t)w + 1)
                 return NULL;
@@ -62,7 +97,10 @@ s_scan(const uint8_t *p, const uint8_t *end, int depth)
             p += w;
             break;
         }
-        case 0xdc: case 0xdd: case 0xde: case 0xdf: {
+        case 0xdc:
+        case 0xdd:
+        case 0xde:
+        case 0xdf: {
             int w = (tag == 0xdc || tag == 0xde) ? 2 : 4;
             if ((size_t)(end - p) < (size_t)w)
                 return NULL;
@@ -140,8 +178,7 @@ ob_proto_pack(const ob_proto_field_t *fields, size_t count, const void *msg, msg
             rc = msgpack_pack_uint8(&pk, fields[i].key) || msgpack_pack_int64(&pk, *(const int64_t *)at);
             break;
         case OB_PROTO_BOOL:
-            rc = msgpack_pack_uint8(&pk, fields[i].key) ||
-                 (*(const bool *)at ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
+            rc = msgpack_pack_uint8(&pk, fields[i].key) || (*(const bool *)at ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk));
             break;
         }
     }
@@ -228,26 +265,26 @@ ob_proto_unpack(const ob_proto_field_t *fields, size_t count, void *msg, const v
 /*  Each message's field table lives inside a function so that a local typedef
  *  lets the one row macro name the right struct. */
 #define OB_PROTO_ROW(key, kind, name) {key, OB_PROTO_##kind, offsetof(msg_t, name), #name},
-#define OB_PROTO_DEFINE(type, FIELDS)                                                                                      \
-    static const ob_proto_field_t *s_##type##_fields(size_t *count)                                                        \
-    {                                                                                                                      \
-        typedef type##_t msg_t;                                                                                            \
-        static const ob_proto_field_t fields[] = {FIELDS(OB_PROTO_ROW)};                                                   \
-        *count = sizeof fields / sizeof fields[0];                                                                         \
-        return fields;                                                                                                     \
-    }                                                                                                                      \
-    int type##_pack(const type##_t *msg, msgpack_sbuffer *out)                                                             \
-    {                                                                                                                      \
-        size_t count;                                                                                                      \
-        const ob_proto_field_t *fields = s_##type##_fields(&count);                                                        \
-        return ob_proto_pack(fields, count, msg, out);                                                                     \
-    }                                                                                                                      \
-    ob_proto_err_t type##_unpack(type##_t *msg, const void *data, size_t len)                                              \
-    {                                                                                                                      \
-        size_t count;                                                                                                      \
-        const ob_proto_field_t *fields = s_##type##_fields(&count);                                                        \
-        memset(msg, 0, sizeof *msg);                                                                                       \
-        return ob_proto_unpack(fields, count, msg, data, len);                                                             \
+#define OB_PROTO_DEFINE(type, FIELDS)                                                                                              \
+    static const ob_proto_field_t *s_##type##_fields(size_t *count)                                                                \
+    {                                                                                                                              \
+        typedef type##_t msg_t;                                                                                                    \
+        static const ob_proto_field_t fields[] = {FIELDS(OB_PROTO_ROW)};                                                           \
+        *count = sizeof fields / sizeof fields[0];                                                                                 \
+        return fields;                                                                                                             \
+    }                                                                                                                              \
+    int type##_pack(const type##_t *msg, msgpack_sbuffer *out)                                                                     \
+    {                                                                                                                              \
+        size_t count;                                                                                                              \
+        const ob_proto_field_t *fields = s_##type##_fields(&count);                                                                \
+        return ob_proto_pack(fields, count, msg, out);                                                                             \
+    }                                                                                                                              \
+    ob_proto_err_t type##_unpack(type##_t *msg, const void *data, size_t len)                                                      \
+    {                                                                                                                              \
+        size_t count;                                                                                                              \
+        const ob_proto_field_t *fields = s_##type##_fields(&count);                                                                \
+        memset(msg, 0, sizeof *msg);                                                                                               \
+        return ob_proto_unpack(fields, count, msg, data, len);                                                                     \
     }
 
 OB_PROTO_MESSAGES(OB_PROTO_DEFINE)
@@ -277,12 +314,18 @@ const char *
 ob_proto_strerror(ob_proto_err_t err)
 {
     switch (err) {
-    case OB_PROTO_OK: return "ok";
-    case OB_PROTO_TOO_LARGE: return "frame too large";
-    case OB_PROTO_MALFORMED: return "malformed frame";
-    case OB_PROTO_NOT_A_MAP: return "frame is not a map";
-    case OB_PROTO_WRONG_TYPE: return "field has the wrong type";
-    case OB_PROTO_NO_MEMORY: return "out of memory";
+    case OB_PROTO_OK:
+        return "ok";
+    case OB_PROTO_TOO_LARGE:
+        return "frame too large";
+    case OB_PROTO_MALFORMED:
+        return "malformed frame";
+    case OB_PROTO_NOT_A_MAP:
+        return "frame is not a map";
+    case OB_PROTO_WRONG_TYPE:
+        return "field has the wrong type";
+    case OB_PROTO_NO_MEMORY:
+        return "out of memory";
     }
     return "unknown";
 }

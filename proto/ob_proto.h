@@ -56,11 +56,11 @@ typedef struct {
 #include "proto/ob_messages.def"
 
 #define OB_PROTO_STRUCT_FIELD(key, kind, name) OB_PROTO_CTYPE_##kind name;
-#define OB_PROTO_DECLARE(type, FIELDS)                                                                                     \
-    typedef struct {                                                                                                       \
-        FIELDS(OB_PROTO_STRUCT_FIELD)                                                                                      \
-    } type##_t;                                                                                                            \
-    int type##_pack(const type##_t *msg, msgpack_sbuffer *out);                                                            \
+#define OB_PROTO_DECLARE(type, FIELDS)                                                                                             \
+    typedef struct {                                                                                                               \
+        FIELDS(OB_PROTO_STRUCT_FIELD)                                                                                              \
+    } type##_t;                                                                                                                    \
+    int type##_pack(const type##_t *msg, msgpack_sbuffer *out);                                                                    \
     ob_proto_err_t type##_unpack(type##_t *msg, const void *data, size_t len);
 OB_PROTO_MESSAGES(OB_PROTO_DECLARE)
 #undef OB_PROTO_DECLARE

@@ -29,10 +29,10 @@
 #define OB_WIRE_REQUEST 'Q'
 
 /*  The services the broker knows; a worker announcing any other is refused. */
-#define OB_WIRE_SERVICES(SERVICE)                                                                                          \
-    SERVICE(OB_SERVICE_STRIPE, "stripe")                                                                                   \
-    SERVICE(OB_SERVICE_SUBSCRIPTION, "subscription")                                                                       \
-    SERVICE(OB_SERVICE_LAGO, "lago")                                                                                       \
+#define OB_WIRE_SERVICES(SERVICE)                                                                                                  \
+    SERVICE(OB_SERVICE_STRIPE, "stripe")                                                                                           \
+    SERVICE(OB_SERVICE_SUBSCRIPTION, "subscription")                                                                               \
+    SERVICE(OB_SERVICE_LAGO, "lago")                                                                                               \
     SERVICE(OB_SERVICE_NOTIFIER, "notifier")
 
 #define OB_WIRE_SERVICE_ENUM(id, name) id,

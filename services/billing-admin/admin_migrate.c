@@ -11,16 +11,15 @@
 #include "services/billing-admin/admin_commands.h"
 
 static const ob_config_spec_t s_specs[] = {
-    { "DATABASE_URL", OB_CONFIG_DB_URL, true },
-    { "MIGRATIONS_DIR", OB_CONFIG_STRING, false },
+    {"DATABASE_URL", OB_CONFIG_DB_URL, true},
+    {"MIGRATIONS_DIR", OB_CONFIG_STRING, false},
 };
 
 static int
 s_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: billing-admin migrate [--wait SECONDS]\n"
-            "applies $MIGRATIONS_DIR/*.sql (default deploy/migrations) to $DATABASE_URL, each once\n");
+    fprintf(out, "usage: billing-admin migrate [--wait SECONDS]\n"
+                 "applies $MIGRATIONS_DIR/*.sql (default deploy/migrations) to $DATABASE_URL, each once\n");
     return 2;
 }
 
@@ -45,9 +44,9 @@ int
 admin_cmd_migrate(int argc, char **argv)
 {
     static const struct option options[] = {
-        { "wait", required_argument, NULL, 'w' },
-        { "help", no_argument, NULL, 'h' },
-        { NULL, 0, NULL, 0 },
+        {"wait", required_argument, NULL, 'w'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     long wait_s = 0;
     int opt;
@@ -55,16 +54,16 @@ admin_cmd_migrate(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "w:h", options, NULL)) != -1) {
         char *end;
         switch (opt) {
-            case 'w':
-                wait_s = strtol(optarg, &end, 10);
-                if (*end || end == optarg || wait_s < 0 || wait_s > 3600)
-                    return s_usage(stderr);
-                break;
-            case 'h':
-                s_usage(stdout);
-                return 0;
-            default:
+        case 'w':
+            wait_s = strtol(optarg, &end, 10);
+            if (*end || end == optarg || wait_s < 0 || wait_s > 3600)
                 return s_usage(stderr);
+            break;
+        case 'h':
+            s_usage(stdout);
+            return 0;
+        default:
+            return s_usage(stderr);
         }
     }
     if (optind != argc)

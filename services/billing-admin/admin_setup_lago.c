@@ -22,18 +22,17 @@
 #include "services/lago-worker/lago_api.h"
 
 static const ob_config_spec_t s_specs[] = {
-    { "DATABASE_URL", OB_CONFIG_DB_URL, true },
-    { "LAGO_API_URL", OB_CONFIG_URL, true },
-    { "LAGO_API_KEY", OB_CONFIG_STRING, true },
+    {"DATABASE_URL", OB_CONFIG_DB_URL, true},
+    {"LAGO_API_URL", OB_CONFIG_URL, true},
+    {"LAGO_API_KEY", OB_CONFIG_STRING, true},
 };
 
 static int
 s_usage(FILE *out)
 {
-    fprintf(out,
-            "usage: billing-admin setup-lago\n"
-            "creates the billable metrics (usage_metrics) and the plans (plans table) in Lago at $LAGO_API_URL;\n"
-            "what exists already is kept\n");
+    fprintf(out, "usage: billing-admin setup-lago\n"
+                 "creates the billable metrics (usage_metrics) and the plans (plans table) in Lago at $LAGO_API_URL;\n"
+                 "what exists already is kept\n");
     return 2;
 }
 
@@ -81,10 +80,7 @@ admin_cmd_setup_lago(int argc, char **argv)
     PGresult *plans = ob_pg_exec_sql(pg,
                                      "SELECT id, name, upper(currency), price_monthly_cents, api_calls_period, trial_days"
                                      " FROM plans WHERE active ORDER BY sort_order, id",
-                                     0,
-                                     NULL,
-                                     NULL,
-                                     NULL);
+                                     0, NULL, NULL, NULL);
     if (ob_pg_classify(pg, metrics) != OB_OK || ob_pg_classify(pg, plans) != OB_OK) {
         fprintf(stderr, "setup-lago: cannot read usage_metrics and plans (migrations applied, plans loaded?)\n");
         PQclear(metrics);
@@ -113,7 +109,7 @@ admin_cmd_setup_lago(int argc, char **argv)
         lago_aggregation_t aggregation = strcmp(PQgetvalue(metrics, i, 2), "count_agg") == 0 ? LAGO_AGG_COUNT : LAGO_AGG_SUM;
         ob_err_t err = lago_api_create_billable_metric(api, code, PQgetvalue(metrics, i, 1), aggregation, &error);
         s_row("metric", code, s_outcome(err, &error, &failures), err, &error);
-        charges[i] = (lago_charge_t){ .metric_code = code, .unit_amount = "0" };
+        charges[i] = (lago_charge_t){.metric_code = code, .unit_amount = "0"};
     }
     for (int i = 0; charges && i < PQntuples(plans); i++) {
         const char *code = PQgetvalue(plans, i, 0);

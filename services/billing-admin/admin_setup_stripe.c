@@ -61,8 +61,7 @@ admin_stripe_price_specs(const char *path, billing_price_spec_t *specs, size_t *
             break;
         }
         snprintf(names[*name_count].plan_id, sizeof names[*name_count].plan_id, "%s", id);
-        snprintf(names[*name_count].name, sizeof names[*name_count].name, "%s",
-                 json_string_value(json_object_get(plan, "name")));
+        snprintf(names[*name_count].name, sizeof names[*name_count].name, "%s", json_string_value(json_object_get(plan, "name")));
         (*name_count)++;
         const char *intervals[] = {"month", "year"};
         for (int k = 0; k < (trial_days > 0 ? 1 : 2); k++) {
@@ -102,8 +101,8 @@ s_find_prices(stripe_api_t *stripe, s_row_t *rows, size_t n, json_t **found, jso
         stripe_error_t serr;
         ob_err_t err = stripe_api_list_prices_by_lookup_keys(stripe, keys, count, &list, &serr);
         if (err != OB_OK) {
-            fprintf(stderr, "setup-stripe: cannot list prices at Stripe: %s (HTTP %ld) %s\n", ob_err_name(err),
-                    serr.http_status, serr.message);
+            fprintf(stderr, "setup-stripe: cannot list prices at Stripe: %s (HTTP %ld) %s\n", ob_err_name(err), serr.http_status,
+                    serr.message);
             return err;
         }
         lists[(*list_count)++] = list;
@@ -113,8 +112,7 @@ s_find_prices(stripe_api_t *stripe, s_row_t *rows, size_t n, json_t **found, jso
         {
             const char *key = json_string_value(json_object_get(price, "lookup_key"));
             for (size_t i = start; key && i < start + count; i++)
-                if (strcmp(key, rows[i].spec.lookup_key) == 0 &&
-                    (!found[i] || json_is_true(json_object_get(price, "active"))))
+                if (strcmp(key, rows[i].spec.lookup_key) == 0 && (!found[i] || json_is_true(json_object_get(price, "active"))))
                     found[i] = price;
         }
     }
@@ -133,9 +131,8 @@ s_matches(const json_t *price, const billing_price_spec_t *spec)
 {
     const char *currency = json_string_value(json_object_get(price, "currency"));
     const char *interval = json_string_value(json_object_get(json_object_get(price, "recurring"), "interval"));
-    return json_is_true(json_object_get(price, "active")) &&
-           s_cents(json_object_get(price, "unit_amount")) == spec->unit_amount && currency &&
-           strcasecmp(currency, spec->currency) == 0 && interval && strcmp(interval, spec->interval) == 0;
+    return json_is_true(json_object_get(price, "active")) && s_cents(json_object_get(price, "unit_amount")) == spec->unit_amount &&
+           currency && strcasecmp(currency, spec->currency) == 0 && interval && strcmp(interval, spec->interval) == 0;
 }
 
 /*  The plan's product: one of its prices', the recorded one, or a new one. */
@@ -168,8 +165,8 @@ s_product(ob_pg_t *pg, stripe_api_t *stripe, const admin_plan_name_t *plan, s_ro
     err = stripe_api_create_product(stripe, key, plan->name, plan->plan_id, &product, &serr);
     const char *id = json_string_value(json_object_get(product, "id"));
     if (err != OB_OK || !id) {
-        fprintf(stderr, "setup-stripe: cannot create the product for %s: %s (HTTP %ld) %s\n", plan->plan_id,
-                ob_err_name(err), serr.http_status, serr.message);
+        fprintf(stderr, "setup-stripe: cannot create the product for %s: %s (HTTP %ld) %s\n", plan->plan_id, ob_err_name(err),
+                serr.http_status, serr.message);
         json_decref(product);
         return -1;
     }
@@ -236,8 +233,8 @@ admin_cmd_setup_stripe(int argc, char **argv)
         stripe_api_new(ob_config_str("STRIPE_API_BASE", "https://api.stripe.com"), ob_config_get("STRIPE_SECRET_KEY"));
     ob_pg_t *pg = ob_pg_new(ob_config_get("DATABASE_URL"), "billing-admin");
     if (!stripe || !pg || ob_pg_ensure(pg) != 0) {
-        fprintf(stderr, "setup-stripe: %s\n", !stripe ? "STRIPE_SECRET_KEY or STRIPE_API_BASE is not usable"
-                                                      : "cannot connect to Postgres");
+        fprintf(stderr, "setup-stripe: %s\n",
+                !stripe ? "STRIPE_SECRET_KEY or STRIPE_API_BASE is not usable" : "cannot connect to Postgres");
         stripe_api_destroy(&stripe);
         ob_pg_destroy(&pg);
         return 1;
@@ -309,8 +306,7 @@ admin_cmd_setup_stripe(int argc, char **argv)
         }
     }
 
-    printf("%-14s %-8s %-22s %-32s %-28s %12s  %s\n", "PLAN", "INTERVAL", "LOOKUP KEY", "PRICE", "PRODUCT", "AMOUNT",
-           "STATE");
+    printf("%-14s %-8s %-22s %-32s %-28s %12s  %s\n", "PLAN", "INTERVAL", "LOOKUP KEY", "PRICE", "PRODUCT", "AMOUNT", "STATE");
     for (size_t i = 0; i < spec_count; i++) {
         const s_row_t *row = &rows[i];
         char amount[32];

@@ -19,24 +19,18 @@
 #include "services/stripe-worker/stripe_api.h"
 
 static const ob_config_spec_t s_specs[] = {
-    {"DATABASE_URL", OB_CONFIG_DB_URL, true},
-    {"REDIS_URL", OB_CONFIG_REDIS_URL, false},
-    {"STRIPE_SECRET_KEY", OB_CONFIG_STRING, true},
-    {"STRIPE_API_BASE", OB_CONFIG_URL, false},
-    {"STRIPE_SUCCESS_URL", OB_CONFIG_URL, true},
-    {"STRIPE_CANCEL_URL", OB_CONFIG_URL, false},
-    {"STRIPE_PORTAL_RETURN_URL", OB_CONFIG_URL, false},
-    {"LAGO_API_URL", OB_CONFIG_URL, true},
-    {"LAGO_API_KEY", OB_CONFIG_STRING, true},
-    {"PLANS_FILE", OB_CONFIG_STRING, false},
+    {"DATABASE_URL", OB_CONFIG_DB_URL, true},           {"REDIS_URL", OB_CONFIG_REDIS_URL, false},
+    {"STRIPE_SECRET_KEY", OB_CONFIG_STRING, true},      {"STRIPE_API_BASE", OB_CONFIG_URL, false},
+    {"STRIPE_SUCCESS_URL", OB_CONFIG_URL, true},        {"STRIPE_CANCEL_URL", OB_CONFIG_URL, false},
+    {"STRIPE_PORTAL_RETURN_URL", OB_CONFIG_URL, false}, {"LAGO_API_URL", OB_CONFIG_URL, true},
+    {"LAGO_API_KEY", OB_CONFIG_STRING, true},           {"PLANS_FILE", OB_CONFIG_STRING, false},
 };
 
 typedef struct {
     int failed;
 } s_report_t;
 
-static void
-s_check(s_report_t *report, bool ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void s_check(s_report_t *report, bool ok, const char *name, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
 static void
 s_check(s_report_t *report, bool ok, const char *name, const char *fmt, ...)
@@ -70,8 +64,7 @@ s_check_config(s_report_t *report)
             s_check(report, false, "config", "cannot check the settings");
     }
     free(problems);
-    bool auth = ob_config_get("AUTH_JWT_SECRET") || ob_config_get("AUTH_JWT_PUBLIC_KEY_FILE") ||
-                ob_config_get("AUTH_JWKS_URL");
+    bool auth = ob_config_get("AUTH_JWT_SECRET") || ob_config_get("AUTH_JWT_PUBLIC_KEY_FILE") || ob_config_get("AUTH_JWKS_URL");
     s_check(report, auth, "user_auth",
             auth ? "a JWT key source is configured"
                  : "none of AUTH_JWT_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_URL is set: user endpoints answer 401");
@@ -107,8 +100,8 @@ s_check_stripe_key(s_report_t *report, stripe_api_t *stripe)
     else if (err == OB_ERR_TRANSIENT && serr.http_status == 0)
         s_check(report, false, "stripe_key", "Stripe cannot be reached: %s", serr.message[0] ? serr.message : "no answer");
     else
-        s_check(report, false, "stripe_key", "Stripe answered HTTP %ld (%s, request %s)", serr.http_status,
-                ob_err_name(err), serr.request_id[0] ? serr.request_id : "-");
+        s_check(report, false, "stripe_key", "Stripe answered HTTP %ld (%s, request %s)", serr.http_status, ob_err_name(err),
+                serr.request_id[0] ? serr.request_id : "-");
     return err == OB_OK;
 }
 
@@ -152,8 +145,7 @@ s_check_prices(s_report_t *report, stripe_api_t *stripe, ob_pg_t *pg, bool pg_ok
             have++;
             if (pg_ok) {
                 const char *values[] = {specs[i].lookup_key};
-                PGresult *r =
-                    ob_pg_exec_sql(pg, "SELECT 1 FROM stripe_prices WHERE lookup_key = $1", 1, values, NULL, NULL);
+                PGresult *r = ob_pg_exec_sql(pg, "SELECT 1 FROM stripe_prices WHERE lookup_key = $1", 1, values, NULL, NULL);
                 if (ob_pg_classify(pg, r) != OB_OK || PQntuples(r) != 1) {
                     size_t n = strlen(unrecorded);
                     snprintf(unrecorded + n, sizeof unrecorded - n, "%s%s", n ? ", " : "", specs[i].lookup_key);

@@ -18,9 +18,8 @@
 static int
 s_usage(void)
 {
-    fprintf(stderr,
-            "usage: billing-admin webhook-events list [--status pending|processed|ignored|failed] [--limit N]\n"
-            "       billing-admin webhook-events replay <event id>\n");
+    fprintf(stderr, "usage: billing-admin webhook-events list [--status pending|processed|ignored|failed] [--limit N]\n"
+                    "       billing-admin webhook-events replay <event id>\n");
     return 2;
 }
 
@@ -34,9 +33,8 @@ s_text(const json_t *object, const char *key)
 static int
 s_list(ob_pg_t *pg, int argc, char **argv)
 {
-    static const struct option options[] = { { "status", required_argument, NULL, 's' },
-                                             { "limit", required_argument, NULL, 'l' },
-                                             { NULL, 0, NULL, 0 } };
+    static const struct option options[] = {
+        {"status", required_argument, NULL, 's'}, {"limit", required_argument, NULL, 'l'}, {NULL, 0, NULL, 0}};
     const char *status = NULL;
     long limit = STRIPE_ADMIN_DEFAULT_LIMIT;
     int opt;
@@ -44,22 +42,22 @@ s_list(ob_pg_t *pg, int argc, char **argv)
     while ((opt = getopt_long(argc, argv, "s:l:", options, NULL)) != -1) {
         char *end;
         switch (opt) {
-            case 's':
-                status = strcmp(optarg, "all") == 0 ? NULL : optarg;
-                if (status && !stripe_admin_status_valid(status)) {
-                    fprintf(stderr, "billing-admin: --status must be pending, processed, ignored, failed or all\n");
-                    return 2;
-                }
-                break;
-            case 'l':
-                limit = strtol(optarg, &end, 10);
-                if (*end || limit < 1 || limit > STRIPE_ADMIN_MAX_LIMIT) {
-                    fprintf(stderr, "billing-admin: --limit must be 1..%d\n", STRIPE_ADMIN_MAX_LIMIT);
-                    return 2;
-                }
-                break;
-            default:
-                return s_usage();
+        case 's':
+            status = strcmp(optarg, "all") == 0 ? NULL : optarg;
+            if (status && !stripe_admin_status_valid(status)) {
+                fprintf(stderr, "billing-admin: --status must be pending, processed, ignored, failed or all\n");
+                return 2;
+            }
+            break;
+        case 'l':
+            limit = strtol(optarg, &end, 10);
+            if (*end || limit < 1 || limit > STRIPE_ADMIN_MAX_LIMIT) {
+                fprintf(stderr, "billing-admin: --limit must be 1..%d\n", STRIPE_ADMIN_MAX_LIMIT);
+                return 2;
+            }
+            break;
+        default:
+            return s_usage();
         }
     }
     char *json = NULL;
@@ -75,13 +73,8 @@ s_list(ob_pg_t *pg, int argc, char **argv)
     printf("%-32s %-40s %-9s %8s %-32s %s\n", "ID", "TYPE", "STATUS", "ATTEMPTS", "RECEIVED", "LAST ERROR");
     json_array_foreach(json_object_get(root, "events"), i, e)
     {
-        printf("%-32s %-40s %-9s %8lld %-32s %s\n",
-               s_text(e, "id"),
-               s_text(e, "type"),
-               s_text(e, "status"),
-               (long long)json_integer_value(json_object_get(e, "attempts")),
-               s_text(e, "received_at"),
-               s_text(e, "last_error"));
+        printf("%-32s %-40s %-9s %8lld %-32s %s\n", s_text(e, "id"), s_text(e, "type"), s_text(e, "status"),
+               (long long)json_integer_value(json_object_get(e, "attempts")), s_text(e, "received_at"), s_text(e, "last_error"));
     }
     json_decref(root);
     return 0;

@@ -250,13 +250,13 @@ call(lago_api_t *self, const char *op, const char *method, const char *path, con
          * (LAGO_API_URL); UPSTREAM: an oversized answer. */
         memset(err, 0, sizeof(*err));
         err->status = resp.status;
-        snprintf(err->message, sizeof(err->message), "%s: %.200s", rc == OB_ERR_TRANSIENT ? "no response from Lago" : "request failed",
-                 *resp.error ? resp.error : ob_err_name(rc));
+        snprintf(err->message, sizeof(err->message), "%s: %.200s",
+                 rc == OB_ERR_TRANSIENT ? "no response from Lago" : "request failed", *resp.error ? resp.error : ob_err_name(rc));
     }
     if (rc != OB_OK)
         ob_log(rc == OB_ERR_NOT_FOUND || rc == OB_ERR_CONFLICT ? OB_LOG_INFO : OB_LOG_WARN, NULL,
-               "lago: %s: %s (status %ld, code %s, %d attempts)", op, ob_err_name(rc), err->status,
-               *err->code ? err->code : "-", resp.attempts);
+               "lago: %s: %s (status %ld, code %s, %d attempts)", op, ob_err_name(rc), err->status, *err->code ? err->code : "-",
+               resp.attempts);
     if (reply_out)
         *reply_out = reply;
     else
@@ -399,8 +399,7 @@ lago_api_send_events_batch(lago_api_t *self, const lago_event_t *events, size_t 
 }
 
 ob_err_t
-lago_api_upsert_customer(lago_api_t *self, const char *external_id, const char *email, const char *name,
-                         lago_api_error_t *err)
+lago_api_upsert_customer(lago_api_t *self, const char *external_id, const char *email, const char *name, lago_api_error_t *err)
 {
     if (is_blank(external_id))
         return refuse(err, "external_id is required");
@@ -428,19 +427,17 @@ read_subscription(const json_t *subscription, lago_subscription_t *out)
     copy_str(out->external_id, sizeof(out->external_id), json_string_value(json_object_get(subscription, "external_id")));
     copy_str(out->plan_code, sizeof(out->plan_code), json_string_value(json_object_get(subscription, "plan_code")));
     copy_str(out->status, sizeof(out->status), json_string_value(json_object_get(subscription, "status")));
-    copy_str(out->next_plan_code, sizeof(out->next_plan_code),
-             json_string_value(json_object_get(subscription, "next_plan_code")));
+    copy_str(out->next_plan_code, sizeof(out->next_plan_code), json_string_value(json_object_get(subscription, "next_plan_code")));
 }
 
 ob_err_t
-lago_api_create_subscription(lago_api_t *self, const char *external_customer_id, const char *external_id,
-                             const char *plan_code, const char *billing_time, lago_subscription_t *out,
-                             lago_api_error_t *err)
+lago_api_create_subscription(lago_api_t *self, const char *external_customer_id, const char *external_id, const char *plan_code,
+                             const char *billing_time, lago_subscription_t *out, lago_api_error_t *err)
 {
     if (is_blank(external_customer_id) || is_blank(external_id) || is_blank(plan_code))
         return refuse(err, "external_customer_id, external_id and plan_code are required");
-    json_t *subscription = json_pack("{s:s, s:s, s:s}", "external_customer_id", external_customer_id, "external_id",
-                                     external_id, "plan_code", plan_code);
+    json_t *subscription = json_pack("{s:s, s:s, s:s}", "external_customer_id", external_customer_id, "external_id", external_id,
+                                     "plan_code", plan_code);
     if (subscription && billing_time)
         json_object_set_new(subscription, "billing_time", json_string(billing_time));
     json_t *body = subscription ? json_pack("{s:o}", "subscription", subscription) : NULL;
@@ -530,8 +527,8 @@ charges_json(lago_api_t *self, const lago_plan_spec_t *plan, ob_err_t *rc, lago_
         if (is_blank(charge->metric_code) || is_blank(charge->unit_amount)) {
             *rc = refuse(err, "a charge needs metric_code and unit_amount");
         } else if ((*rc = lago_api_get_billable_metric(self, charge->metric_code, &metric, err)) == OB_OK) {
-            json_t *item = json_pack("{s:s, s:s, s:b, s:{s:s}}", "billable_metric_id", metric.lago_id, "charge_model",
-                                     "standard", "pay_in_advance", 0, "properties", "amount", charge->unit_amount);
+            json_t *item = json_pack("{s:s, s:s, s:b, s:{s:s}}", "billable_metric_id", metric.lago_id, "charge_model", "standard",
+                                     "pay_in_advance", 0, "properties", "amount", charge->unit_amount);
             if (!item || json_array_append_new(charges, item) != 0)
                 *rc = refuse(err, "invalid charge");
         }
@@ -555,9 +552,9 @@ lago_api_create_plan(lago_api_t *self, const lago_plan_spec_t *plan, lago_api_er
     json_t *charges = charges_json(self, plan, &rc, err);
     if (!charges)
         return rc;
-    json_t *body = json_pack("{s:{s:s, s:s, s:s, s:I, s:s, s:b, s:o}}", "plan", "code", plan->code, "name", plan->name,
-                             "interval", plan->interval, "amount_cents", (json_int_t)plan->amount_cents, "amount_currency",
-                             plan->currency, "pay_in_advance", plan->pay_in_advance, "charges", charges);
+    json_t *body = json_pack("{s:{s:s, s:s, s:s, s:I, s:s, s:b, s:o}}", "plan", "code", plan->code, "name", plan->name, "interval",
+                             plan->interval, "amount_cents", (json_int_t)plan->amount_cents, "amount_currency", plan->currency,
+                             "pay_in_advance", plan->pay_in_advance, "charges", charges);
     if (!body)
         return refuse(err, "plan fields must be UTF-8");
     rc = call(self, "create_plan", "POST", "/api/v1/plans", body, NULL, err);

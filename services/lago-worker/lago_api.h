@@ -40,10 +40,10 @@ typedef struct _lago_api_t lago_api_t;
 /*  Why a call failed. Reset by every call; on OB_OK only status may be set. It
  *  never holds the API key; message may quote Lago's words about our request. */
 typedef struct {
-    long status;        /* HTTP status; 0 when no response arrived (or the call was refused locally) */
-    char code[64];      /* Lago's "code" ("validation_errors", "plan_not_found", ...) or "" */
-    char message[256];  /* Lago's "error" plus a summary of error_details ("code: value_already_exist"),
-                           the transport error, or the local reason */
+    long status;         /* HTTP status; 0 when no response arrived (or the call was refused locally) */
+    char code[64];       /* Lago's "code" ("validation_errors", "plan_not_found", ...) or "" */
+    char message[256];   /* Lago's "error" plus a summary of error_details ("code: value_already_exist"),
+                            the transport error, or the local reason */
     bool already_exists; /* a 422 whose error_details contain "value_already_exist" */
 } lago_api_error_t;
 
@@ -58,8 +58,8 @@ typedef struct {
 
 /*  How a billable metric aggregates its events. */
 typedef enum {
-    LAGO_AGG_SUM,   /* sum_agg of properties.quantity: the default, a count is quantity 1 */
-    LAGO_AGG_COUNT  /* count_agg: one unit per event, properties ignored */
+    LAGO_AGG_SUM,  /* sum_agg of properties.quantity: the default, a count is quantity 1 */
+    LAGO_AGG_COUNT /* count_agg: one unit per event, properties ignored */
 } lago_aggregation_t;
 
 /*  The field LAGO_AGG_SUM metrics add up. */
@@ -82,10 +82,10 @@ typedef struct {
 typedef struct {
     const char *code;
     const char *name;
-    const char *interval;        /* "weekly", "monthly", "quarterly", "yearly" */
-    int64_t amount_cents;        /* the subscription fee */
-    const char *currency;        /* ISO 4217, e.g. "EUR" */
-    bool pay_in_advance;         /* the fee is billed at the start of the period */
+    const char *interval; /* "weekly", "monthly", "quarterly", "yearly" */
+    int64_t amount_cents; /* the subscription fee */
+    const char *currency; /* ISO 4217, e.g. "EUR" */
+    bool pay_in_advance;  /* the fee is billed at the start of the period */
     const lago_charge_t *charges;
     size_t charges_count;
 } lago_plan_spec_t;

@@ -109,7 +109,7 @@ s_run(void *arg)
         int retry = ob_pg_retry_in_ms(self->pg);
         if (fd < 0 && retry > 0 && retry < wait)
             wait = retry;
-        struct pollfd item = { .fd = fd, .events = POLLIN };
+        struct pollfd item = {.fd = fd, .events = POLLIN};
         if (poll(&item, fd >= 0 ? 1 : 0, wait) > 0 && (item.revents & POLLIN))
             if (ob_pg_consume_notifies(self->pg, s_on_notify, self) < 0)
                 self->reconcile_now = true;

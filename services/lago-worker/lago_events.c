@@ -76,10 +76,7 @@ s_check_ids(const json_t *object, const lago_metrics_t *metrics, lago_usage_even
 }
 
 int
-lago_events_check(const json_t *event,
-                  const lago_metrics_t *metrics,
-                  double now,
-                  lago_usage_event_t *out,
+lago_events_check(const json_t *event, const lago_metrics_t *metrics, double now, lago_usage_event_t *out,
                   lago_events_problem_t *problem)
 {
     memset(out, 0, sizeof *out);
@@ -120,10 +117,7 @@ lago_events_check(const json_t *event,
 }
 
 int
-lago_events_check_authorize(const json_t *body,
-                            const lago_metrics_t *metrics,
-                            double now,
-                            lago_usage_event_t *out,
+lago_events_check_authorize(const json_t *body, const lago_metrics_t *metrics, double now, lago_usage_event_t *out,
                             lago_events_problem_t *problem)
 {
     memset(out, 0, sizeof *out);

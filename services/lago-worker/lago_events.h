@@ -57,19 +57,13 @@ typedef struct {
 
 /*  Checks one event of a batch against metrics at time now (Unix seconds).
  *  0 and *out filled, or -1 and *problem set. */
-int lago_events_check(const json_t *event,
-                      const lago_metrics_t *metrics,
-                      double now,
-                      lago_usage_event_t *out,
+int lago_events_check(const json_t *event, const lago_metrics_t *metrics, double now, lago_usage_event_t *out,
                       lago_events_problem_t *problem);
 
 /*  Checks an authorize body {"user_id","code","quantity"?,"transaction_id"}:
  *  quantity is an integer 1..LAGO_EVENTS_QUANTITY_MAX (default 1); the event
  *  happens now. 0 or -1 as above. */
-int lago_events_check_authorize(const json_t *body,
-                                const lago_metrics_t *metrics,
-                                double now,
-                                lago_usage_event_t *out,
+int lago_events_check_authorize(const json_t *body, const lago_metrics_t *metrics, double now, lago_usage_event_t *out,
                                 lago_events_problem_t *problem);
 
 /*  The batch envelope: {"events":[...]} with 1..LAGO_EVENTS_BATCH_MAX entries.

@@ -16,8 +16,7 @@
 void
 lago_forward_prepare(ob_pg_t *pg)
 {
-    ob_pg_prepare(pg,
-                  "forward_claim",
+    ob_pg_prepare(pg, "forward_claim",
                   "WITH c AS (SELECT transaction_id FROM usage_events WHERE forwarded_at IS NULL AND next_forward_at <= now()"
                   " ORDER BY next_forward_at LIMIT 100 FOR UPDATE SKIP LOCKED)"
                   " UPDATE usage_events e SET next_forward_at = now() + interval '60 seconds',"
@@ -29,13 +28,11 @@ lago_forward_prepare(ob_pg_t *pg)
                   " extract(epoch FROM e.occurred_at)::bigint,"
                   " (e.properties || jsonb_build_object('quantity', e.quantity))::text, e.forward_attempts",
                   0);
-    ob_pg_prepare(pg,
-                  "forward_done",
+    ob_pg_prepare(pg, "forward_done",
                   "UPDATE usage_events SET forwarded_at = now(), last_error = NULL"
                   " WHERE transaction_id IN (SELECT json_array_elements_text($1::json))",
                   1);
-    ob_pg_prepare(pg,
-                  "forward_retry",
+    ob_pg_prepare(pg, "forward_retry",
                   "UPDATE usage_events SET next_forward_at = now() + make_interval(secs => $2::int), last_error = $3"
                   " WHERE transaction_id IN (SELECT json_array_elements_text($1::json)) AND forwarded_at IS NULL",
                   3);
@@ -60,7 +57,7 @@ s_mark(ob_pg_t *pg, const char *name, json_t *ids, int delay_s, const char *erro
     char *text = ob_json_dump(ids, NULL);
     char delay[16];
     snprintf(delay, sizeof delay, "%d", delay_s);
-    const char *values[] = { text, delay, error };
+    const char *values[] = {text, delay, error};
     PGresult *result = text ? ob_pg_exec(pg, name, strcmp(name, "forward_done") == 0 ? 1 : 3, values, NULL, NULL) : NULL;
     ob_err_t err = text ? ob_pg_classify(pg, result) : OB_ERR_INTERNAL;
     PQclear(result);

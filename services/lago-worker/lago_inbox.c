@@ -14,26 +14,21 @@
 void
 lago_inbox_prepare(ob_pg_t *pg)
 {
-    ob_pg_prepare(pg,
-                  "inbox_insert",
+    ob_pg_prepare(pg, "inbox_insert",
                   "INSERT INTO lago_webhooks (unique_key, webhook_type, payload)"
                   " SELECT k, t, p FROM json_to_recordset($1::json) AS x(k text, t text, p jsonb)"
                   " ON CONFLICT (unique_key) DO NOTHING RETURNING unique_key",
                   1);
-    ob_pg_prepare(pg,
-                  "inbox_claim",
+    ob_pg_prepare(pg, "inbox_claim",
                   "SELECT unique_key, payload::text FROM lago_webhooks WHERE status = 'pending'"
                   " ORDER BY received_at LIMIT 50 FOR UPDATE SKIP LOCKED",
                   0);
-    ob_pg_prepare(pg,
-                  "inbox_notify",
+    ob_pg_prepare(pg, "inbox_notify",
                   "INSERT INTO notifications (dedupe_key, kind, user_id, channel, payload)"
                   " VALUES ($1, $2, $3, 'email', $4::jsonb) ON CONFLICT (dedupe_key) DO NOTHING",
                   4);
-    ob_pg_prepare(pg,
-                  "inbox_done",
-                  "UPDATE lago_webhooks SET status = $2, attempts = attempts + 1, processed_at = now() WHERE unique_key = $1",
-                  2);
+    ob_pg_prepare(pg, "inbox_done",
+                  "UPDATE lago_webhooks SET status = $2, attempts = attempts + 1, processed_at = now() WHERE unique_key = $1", 2);
 }
 
 static const json_t *
@@ -57,17 +52,9 @@ lago_inbox_decide(const json_t *webhook, lago_inbox_action_t *out)
         out->user_id = json_string_value(s_path(invoice, "customer", "external_id"));
         if (!out->user_id)
             out->user_id = ob_json_str(invoice, "external_customer_id");
-        out->payload = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?}",
-                                 "source",
-                                 "lago",
-                                 "invoice_id",
-                                 json_object_get(invoice, "lago_id"),
-                                 "number",
-                                 json_object_get(invoice, "number"),
-                                 "total_amount_cents",
-                                 json_object_get(invoice, "total_amount_cents"),
-                                 "currency",
-                                 json_object_get(invoice, "currency"));
+        out->payload = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?}", "source", "lago", "invoice_id", json_object_get(invoice, "lago_id"),
+                                 "number", json_object_get(invoice, "number"), "total_amount_cents",
+                                 json_object_get(invoice, "total_amount_cents"), "currency", json_object_get(invoice, "currency"));
     } else if (strcmp(type, "invoice.payment_failure") == 0) {
         const json_t *error = json_object_get(webhook, "payment_provider_invoice_payment_error");
         out->kind = "payment_failed";
@@ -77,20 +64,16 @@ lago_inbox_decide(const json_t *webhook, lago_inbox_action_t *out)
         const json_t *subscription = json_object_get(webhook, "subscription");
         out->kind = "subscription_terminated";
         out->user_id = ob_json_str(subscription, "external_customer_id");
-        out->payload = json_pack("{s:s,s:O?,s:O?}",
-                                 "source",
-                                 "lago",
-                                 "subscription_id",
-                                 json_object_get(subscription, "external_id"),
-                                 "plan_code",
-                                 json_object_get(subscription, "plan_code"));
+        out->payload =
+            json_pack("{s:s,s:O?,s:O?}", "source", "lago", "subscription_id", json_object_get(subscription, "external_id"),
+                      "plan_code", json_object_get(subscription, "plan_code"));
     } else if (strcmp(type, "event.error") == 0 || strcmp(type, "events.errors") == 0) {
         out->kind = "usage_event_error";
         const json_t *detail = json_object_get(webhook, "event_error");
         if (!detail)
             detail = json_object_get(webhook, "events_errors");
         out->payload =
-          json_pack("{s:s,s:s,s:s,s:O?}", "source", "lago", "audience", "operators", "webhook_type", type, "detail", detail);
+            json_pack("{s:s,s:s,s:s,s:O?}", "source", "lago", "audience", "operators", "webhook_type", type, "detail", detail);
     }
 }
 
@@ -109,7 +92,7 @@ lago_inbox_ingest(void *state, ob_job_t **jobs, size_t count)
     bool *pending = calloc(count, sizeof *pending);
     char(*keys)[256] = calloc(count, sizeof *keys);
     json_t *rows = json_array();
-    lago_strset_t inserted = { 0 }, claimed = { 0 };
+    lago_strset_t inserted = {0}, claimed = {0};
     if (!pending || !keys || !rows || lago_strset_init(&inserted, count) != 0 || lago_strset_init(&claimed, count) != 0) {
         for (size_t i = 0; i < count; i++)
             ob_job_reply_error(jobs[i], 503, "overloaded", "out of memory; retry");
@@ -139,7 +122,7 @@ lago_inbox_ingest(void *state, ob_job_t **jobs, size_t count)
     }
     if (json_array_size(rows) > 0) {
         char *text = ob_json_dump(rows, NULL);
-        const char *values[] = { text };
+        const char *values[] = {text};
         PGresult *result = text ? ob_pg_exec(pg, "inbox_insert", 1, values, NULL, NULL) : NULL;
         ob_err_t err = text ? ob_pg_classify(pg, result) : OB_ERR_INTERNAL;
         free(text);
@@ -190,7 +173,7 @@ lago_inbox_process(ob_pg_t *pg)
             char dedupe[400];
             snprintf(dedupe, sizeof dedupe, "lago:%s:%s", key, action.kind);
             char *payload = action.payload ? ob_json_dump(action.payload, NULL) : NULL;
-            const char *values[] = { dedupe, action.kind, action.user_id, payload ? payload : "{}" };
+            const char *values[] = {dedupe, action.kind, action.user_id, payload ? payload : "{}"};
             PGresult *result = ob_pg_exec(pg, "inbox_notify", 4, values, NULL, NULL);
             err = ob_pg_classify(pg, result);
             PQclear(result);
@@ -199,7 +182,7 @@ lago_inbox_process(ob_pg_t *pg)
         json_decref(action.payload);
         json_decref(webhook);
         if (err == OB_OK) {
-            const char *values[] = { key, status };
+            const char *values[] = {key, status};
             PGresult *result = ob_pg_exec(pg, "inbox_done", 2, values, NULL, NULL);
             err = ob_pg_classify(pg, result);
             PQclear(result);

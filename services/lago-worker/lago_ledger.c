@@ -18,13 +18,11 @@ void
 lago_ledger_prepare(ob_pg_t *pg)
 {
     /* The ordered subquery fixes the order locks are taken in. */
-    ob_pg_prepare(pg,
-                  "ledger_lock_shared",
+    ob_pg_prepare(pg, "ledger_lock_shared",
                   "SELECT count(pg_advisory_xact_lock_shared(" S_LOCK_CLASS ", k)) FROM"
                   " (SELECT DISTINCT " S_LOCK_KEY("u") " AS k FROM json_array_elements_text($1::json) AS u ORDER BY 1) AS x",
                   1);
-    ob_pg_prepare(pg,
-                  "ledger_insert",
+    ob_pg_prepare(pg, "ledger_insert",
                   "INSERT INTO usage_events (transaction_id, user_id, code, quantity, occurred_at, properties,"
                   " subscription_id, source)"
                   " SELECT t, u, c, q, to_timestamp(o), coalesce(p::jsonb, '{}'), s, $8"
@@ -35,8 +33,7 @@ lago_ledger_prepare(ob_pg_t *pg)
     ob_pg_prepare(pg, "ledger_lock_exclusive", "SELECT pg_advisory_xact_lock(" S_LOCK_CLASS ", " S_LOCK_KEY("$1") ")", 1);
     /* No upper bound: a window is only ever rebuilt while it is the user's
      * current one, so later rows belong to it too (a renewal not seen yet). */
-    ob_pg_prepare(pg,
-                  "ledger_sum",
+    ob_pg_prepare(pg, "ledger_sum",
                   "SELECT coalesce(sum(quantity), 0) FROM usage_events"
                   " WHERE user_id = $1 AND code = $2 AND occurred_at >= to_timestamp($3)",
                   3);
@@ -46,7 +43,7 @@ lago_ledger_prepare(ob_pg_t *pg)
 ob_err_t
 lago_ledger_lock_users(ob_pg_t *pg, const char *users_json)
 {
-    const char *values[] = { users_json };
+    const char *values[] = {users_json};
     return ob_pg_run(pg, "ledger_lock_shared", 1, values, NULL);
 }
 
@@ -147,10 +144,10 @@ ob_err_t
 lago_ledger_insert(ob_pg_t *pg, lago_ledger_rows_t *rows, const char *source, lago_strset_t *inserted, PGresult **result_out)
 {
     *result_out = NULL;
-    const char *values[] = { lago_pgarray_text(&rows->tx),           lago_pgarray_text(&rows->user),
-                             lago_pgarray_text(&rows->code),         lago_pgarray_text(&rows->quantity),
-                             lago_pgarray_text(&rows->occurred),     lago_pgarray_text(&rows->properties),
-                             lago_pgarray_text(&rows->subscription), source };
+    const char *values[] = {lago_pgarray_text(&rows->tx),           lago_pgarray_text(&rows->user),
+                            lago_pgarray_text(&rows->code),         lago_pgarray_text(&rows->quantity),
+                            lago_pgarray_text(&rows->occurred),     lago_pgarray_text(&rows->properties),
+                            lago_pgarray_text(&rows->subscription), source};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
         if (!values[i])
             return OB_ERR_INTERNAL;
@@ -170,25 +167,19 @@ lago_ledger_insert(ob_pg_t *pg, lago_ledger_rows_t *rows, const char *source, la
 }
 
 ob_err_t
-lago_ledger_rebuild(ob_pg_t *pg,
-                    ob_redis_t *redis,
-                    lago_quota_t *quota,
-                    const char *user_id,
-                    const char *code,
-                    int64_t period_start,
-                    int64_t period_end,
-                    const char *counter_key)
+lago_ledger_rebuild(ob_pg_t *pg, ob_redis_t *redis, lago_quota_t *quota, const char *user_id, const char *code,
+                    int64_t period_start, int64_t period_end, const char *counter_key)
 {
     char start[24];
     snprintf(start, sizeof start, "%" PRId64, period_start);
     ob_err_t err = ob_pg_begin(pg);
     if (err != OB_OK)
         return err;
-    const char *lock_values[] = { user_id };
+    const char *lock_values[] = {user_id};
     err = ob_pg_run(pg, "ledger_lock_exclusive", 1, lock_values, NULL);
     int64_t used = 0;
     if (err == OB_OK) {
-        const char *values[] = { user_id, code, start };
+        const char *values[] = {user_id, code, start};
         PGresult *result = ob_pg_exec(pg, "ledger_sum", 3, values, NULL, NULL);
         err = ob_pg_classify(pg, result);
         if (err == OB_OK && PQntuples(result) == 1)

@@ -57,23 +57,14 @@ void lago_ledger_rows_release(lago_ledger_rows_t *self);
 /*  Inside a transaction: inserts rows, skipping transaction_ids already in
  *  the ledger. Adds every transaction_id actually inserted to inserted
  *  (strings owned by *result_out, which the caller PQclear()s after use). */
-ob_err_t lago_ledger_insert(ob_pg_t *pg,
-                            lago_ledger_rows_t *rows,
-                            const char *source,
-                            lago_strset_t *inserted,
+ob_err_t lago_ledger_insert(ob_pg_t *pg, lago_ledger_rows_t *rows, const char *source, lago_strset_t *inserted,
                             PGresult **result_out);
 
 /*  Rebuilds the counter of user/code for the window starting at
  *  period_start: its own transaction, exclusive lock, sum of the ledger,
  *  lago_quota_set_counter. Must run outside any transaction. */
-ob_err_t lago_ledger_rebuild(ob_pg_t *pg,
-                             ob_redis_t *redis,
-                             lago_quota_t *quota,
-                             const char *user_id,
-                             const char *code,
-                             int64_t period_start,
-                             int64_t period_end,
-                             const char *counter_key);
+ob_err_t lago_ledger_rebuild(ob_pg_t *pg, ob_redis_t *redis, lago_quota_t *quota, const char *user_id, const char *code,
+                             int64_t period_start, int64_t period_end, const char *counter_key);
 
 /*  Known metric codes from usage_metrics into out. */
 ob_err_t lago_ledger_load_metrics(ob_pg_t *pg, lago_metrics_t *out);

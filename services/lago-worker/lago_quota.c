@@ -15,38 +15,38 @@
  *  Counter keys are derived inside (the window comes from the entitlement):
  *  one Redis, not a cluster. */
 static const char s_authorize_lua[] =
-  "local a = redis.call('GET', KEYS[1])\n"
-  "if a then return {'dup', a} end\n"
-  "local e = redis.call('HMGET', KEYS[2], 'live', 'limit', 'period_start', 'period_end', 'subscription', 'plan')\n"
-  "if not e[1] then return {'miss'} end\n"
-  "if e[1] ~= '1' or not e[6] or e[6] == '' then return {'nosub'} end\n"
-  "local limit = tonumber(e[2]) or 0\n"
-  "local ps = e[3] or '0'\n"
-  "local pe = tonumber(e[4]) or 0\n"
-  "local q = tonumber(ARGV[2])\n"
-  "if pe > 0 and tonumber(ARGV[3]) >= pe and ARGV[6] ~= '1' then return {'stale'} end\n"
-  "local sub = e[5] or ''\n"
-  "local ans\n"
-  "if ARGV[5] ~= '1' then\n"
-  "  ans = '1|0|-1|' .. string.format('%d', pe)\n"
-  "  redis.call('SET', KEYS[1], ans, 'EX', ARGV[4])\n"
-  "  return {'ok', ans, '', sub, '', '0'}\n"
-  "end\n"
-  "local ck = ARGV[1] .. ps .. ':' .. (redis.call('GET', KEYS[3]) or '0')\n"
-  "local c = redis.call('HMGET', ck, 'n', 'g')\n"
-  "if not c[1] then return {'rebuild', ck, ps, string.format('%d', pe)} end\n"
-  "local used = tonumber(c[1])\n"
-  "local counted = '0'\n"
-  "if limit >= 0 and used + q > limit then\n"
-  "  ans = '0|'\n"
-  "else\n"
-  "  used = redis.call('HINCRBY', ck, 'n', q)\n"
-  "  counted = '1'\n"
-  "  ans = '1|'\n"
-  "end\n"
-  "ans = ans .. string.format('%d|%d|%d', used, limit, pe)\n"
-  "redis.call('SET', KEYS[1], ans, 'EX', ARGV[4])\n"
-  "return {'ok', ans, c[2] or '', sub, ck, counted}\n";
+    "local a = redis.call('GET', KEYS[1])\n"
+    "if a then return {'dup', a} end\n"
+    "local e = redis.call('HMGET', KEYS[2], 'live', 'limit', 'period_start', 'period_end', 'subscription', 'plan')\n"
+    "if not e[1] then return {'miss'} end\n"
+    "if e[1] ~= '1' or not e[6] or e[6] == '' then return {'nosub'} end\n"
+    "local limit = tonumber(e[2]) or 0\n"
+    "local ps = e[3] or '0'\n"
+    "local pe = tonumber(e[4]) or 0\n"
+    "local q = tonumber(ARGV[2])\n"
+    "if pe > 0 and tonumber(ARGV[3]) >= pe and ARGV[6] ~= '1' then return {'stale'} end\n"
+    "local sub = e[5] or ''\n"
+    "local ans\n"
+    "if ARGV[5] ~= '1' then\n"
+    "  ans = '1|0|-1|' .. string.format('%d', pe)\n"
+    "  redis.call('SET', KEYS[1], ans, 'EX', ARGV[4])\n"
+    "  return {'ok', ans, '', sub, '', '0'}\n"
+    "end\n"
+    "local ck = ARGV[1] .. ps .. ':' .. (redis.call('GET', KEYS[3]) or '0')\n"
+    "local c = redis.call('HMGET', ck, 'n', 'g')\n"
+    "if not c[1] then return {'rebuild', ck, ps, string.format('%d', pe)} end\n"
+    "local used = tonumber(c[1])\n"
+    "local counted = '0'\n"
+    "if limit >= 0 and used + q > limit then\n"
+    "  ans = '0|'\n"
+    "else\n"
+    "  used = redis.call('HINCRBY', ck, 'n', q)\n"
+    "  counted = '1'\n"
+    "  ans = '1|'\n"
+    "end\n"
+    "ans = ans .. string.format('%d|%d|%d', used, limit, pe)\n"
+    "redis.call('SET', KEYS[1], ans, 'EX', ARGV[4])\n"
+    "return {'ok', ans, c[2] or '', sub, ck, counted}\n";
 
 /*  KEYS: counter, answer. ARGV: generation, quantity, forget answer 0|1. */
 static const char s_give_back_lua[] = "if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end\n"
@@ -154,15 +154,8 @@ s_counter_prefix(char *buf, size_t cap, const char *user_id, const char *code)
 }
 
 int
-lago_quota_append_authorize(lago_quota_t *self,
-                            ob_redis_t *redis,
-                            const char *user_id,
-                            const char *code,
-                            const char *transaction_id,
-                            int64_t quantity,
-                            int64_t now,
-                            bool quota,
-                            bool allow_ended)
+lago_quota_append_authorize(lago_quota_t *self, ob_redis_t *redis, const char *user_id, const char *code,
+                            const char *transaction_id, int64_t quantity, int64_t now, bool quota, bool allow_ended)
 {
     char answer_key[300], ent_key[300], prefix[600], q[24], t[24];
     snprintf(answer_key, sizeof answer_key, "ob:quota:tx:%s", transaction_id);
@@ -172,18 +165,18 @@ lago_quota_append_authorize(lago_quota_t *self,
     snprintf(t, sizeof t, "%" PRId64, now);
     /* EVALSHA only: pipelined replies cannot fall back to EVAL one by one, so
      * the caller loads the script first (lago_quota_read_authorize sees NOSCRIPT). */
-    const char *argv[] = { "EVALSHA",
-                           ob_redis_script_sha1(self->authorize),
-                           "3",
-                           answer_key,
-                           ent_key,
-                           S_EPOCH_KEY,
-                           prefix,
-                           q,
-                           t,
-                           S_ANSWER_TTL,
-                           quota ? "1" : "0",
-                           allow_ended ? "1" : "0" };
+    const char *argv[] = {"EVALSHA",
+                          ob_redis_script_sha1(self->authorize),
+                          "3",
+                          answer_key,
+                          ent_key,
+                          S_EPOCH_KEY,
+                          prefix,
+                          q,
+                          t,
+                          S_ANSWER_TTL,
+                          quota ? "1" : "0",
+                          allow_ended ? "1" : "0"};
     return ob_redis_append_argv(redis, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
 }
 
@@ -191,8 +184,8 @@ static const char *
 s_elem(const redisReply *reply, size_t i)
 {
     return reply->type == REDIS_REPLY_ARRAY && i < reply->elements && reply->element[i]->type == REDIS_REPLY_STRING
-             ? reply->element[i]->str
-             : "";
+               ? reply->element[i]->str
+               : "";
 }
 
 void
@@ -243,7 +236,7 @@ int
 lago_quota_load_scripts(lago_quota_t *self, ob_redis_t *redis)
 {
     (void)self;
-    const char *argv[] = { "SCRIPT", "LOAD", s_authorize_lua };
+    const char *argv[] = {"SCRIPT", "LOAD", s_authorize_lua};
     redisReply *reply = ob_redis_command_argv(redis, 3, argv, NULL);
     int rc = reply && reply->type == REDIS_REPLY_STRING ? 0 : -1;
     if (reply)
@@ -266,21 +259,14 @@ s_run(ob_redis_script_t *script, ob_redis_t *redis, int numkeys, int argc, const
 }
 
 int
-lago_quota_give_back(lago_quota_t *self,
-                     ob_redis_t *redis,
-                     const lago_quota_result_t *taken,
-                     int64_t quantity,
-                     const char *transaction_id,
-                     bool forget_answer)
+lago_quota_give_back(lago_quota_t *self, ob_redis_t *redis, const lago_quota_result_t *taken, int64_t quantity,
+                     const char *transaction_id, bool forget_answer)
 {
     char answer_key[300], q[24];
     snprintf(answer_key, sizeof answer_key, "ob:quota:tx:%s", transaction_id ? transaction_id : "");
     snprintf(q, sizeof q, "%" PRId64, taken->counted ? quantity : 0);
-    const char *argv[] = { taken->counter_key[0] ? taken->counter_key : "ob:quota:none",
-                           answer_key,
-                           taken->generation,
-                           q,
-                           forget_answer && transaction_id ? "1" : "0" };
+    const char *argv[] = {taken->counter_key[0] ? taken->counter_key : "ob:quota:none", answer_key, taken->generation, q,
+                          forget_answer && transaction_id ? "1" : "0"};
     return s_run(self->give_back, redis, 2, 5, argv, NULL);
 }
 
@@ -291,22 +277,16 @@ lago_quota_set_counter(lago_quota_t *self, ob_redis_t *redis, const char *counte
     struct timeval tv;
     gettimeofday(&tv, NULL);
     snprintf(n, sizeof n, "%" PRId64, used);
-    snprintf(
-      generation, sizeof generation, "%d.%lld.%06ld.%u", (int)getpid(), (long long)tv.tv_sec, (long)tv.tv_usec, ++self->sequence);
+    snprintf(generation, sizeof generation, "%d.%lld.%06ld.%u", (int)getpid(), (long long)tv.tv_sec, (long)tv.tv_usec,
+             ++self->sequence);
     snprintf(at, sizeof at, "%" PRId64, expire_at);
-    const char *argv[] = { counter_key, n, generation, at };
+    const char *argv[] = {counter_key, n, generation, at};
     return s_run(self->set_counter, redis, 1, 4, argv, NULL);
 }
 
 int
-lago_quota_count_ingested(lago_quota_t *self,
-                          ob_redis_t *redis,
-                          const lago_quota_group_t *groups,
-                          size_t n_groups,
-                          const int64_t *occurred,
-                          const int64_t *quantity,
-                          lago_quota_result_t *taken,
-                          int64_t *added)
+lago_quota_count_ingested(lago_quota_t *self, ob_redis_t *redis, const lago_quota_group_t *groups, size_t n_groups,
+                          const int64_t *occurred, const int64_t *quantity, lago_quota_result_t *taken, int64_t *added)
 {
     size_t n_events = 0;
     for (size_t g = 0; g < n_groups; g++)
@@ -354,7 +334,7 @@ lago_quota_count_ingested(lago_quota_t *self,
 int
 lago_quota_bump_epoch(ob_redis_t *redis)
 {
-    const char *argv[] = { "INCR", S_EPOCH_KEY };
+    const char *argv[] = {"INCR", S_EPOCH_KEY};
     redisReply *reply = ob_redis_command_argv(redis, 2, argv, NULL);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? 0 : -1;
     if (reply)

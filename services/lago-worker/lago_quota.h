@@ -64,15 +64,8 @@ int lago_quota_answer_parse(const char *text, lago_quota_answer_t *out);
  *  quota: the metric has a limit (else no counter is touched). allow_ended:
  *  count against the copy's window even if it has ended (after a refresh
  *  found nothing newer). -1 when Redis is not connected. */
-int lago_quota_append_authorize(lago_quota_t *self,
-                                ob_redis_t *redis,
-                                const char *user_id,
-                                const char *code,
-                                const char *transaction_id,
-                                int64_t quantity,
-                                int64_t now,
-                                bool quota,
-                                bool allow_ended);
+int lago_quota_append_authorize(lago_quota_t *self, ob_redis_t *redis, const char *user_id, const char *code,
+                                const char *transaction_id, int64_t quantity, int64_t now, bool quota, bool allow_ended);
 
 /*  Reads the reply of one queued authorize into out. */
 void lago_quota_read_authorize(ob_redis_t *redis, const char *user_id, const char *code, lago_quota_result_t *out);
@@ -80,12 +73,8 @@ void lago_quota_read_authorize(ob_redis_t *redis, const char *user_id, const cha
 /*  Gives quantity back to the counter it was taken from (if that counter still
  *  exists with that generation) and, when forget_answer, deletes the stored
  *  answer of transaction_id so a retry is decided afresh. 0 or -1. */
-int lago_quota_give_back(lago_quota_t *self,
-                         ob_redis_t *redis,
-                         const lago_quota_result_t *taken,
-                         int64_t quantity,
-                         const char *transaction_id,
-                         bool forget_answer);
+int lago_quota_give_back(lago_quota_t *self, ob_redis_t *redis, const lago_quota_result_t *taken, int64_t quantity,
+                         const char *transaction_id, bool forget_answer);
 
 /*  Creates the counter with used (if it does not exist), expiring at
  *  expire_at (Unix s; 0 = in 90 days). The caller holds the user's exclusive
@@ -104,14 +93,8 @@ typedef struct {
  *  every group: only to counters that exist, only events at or after the
  *  window start. On return taken[g] has each group's counter key, generation
  *  and counted (for a give-back), added[g] the amount. 0 or -1. */
-int lago_quota_count_ingested(lago_quota_t *self,
-                              ob_redis_t *redis,
-                              const lago_quota_group_t *groups,
-                              size_t n_groups,
-                              const int64_t *occurred,
-                              const int64_t *quantity,
-                              lago_quota_result_t *taken,
-                              int64_t *added);
+int lago_quota_count_ingested(lago_quota_t *self, ob_redis_t *redis, const lago_quota_group_t *groups, size_t n_groups,
+                              const int64_t *occurred, const int64_t *quantity, lago_quota_result_t *taken, int64_t *added);
 
 /*  INCR ob:quota:epoch: every counter is rebuilt from the ledger on next use.
  *  Used after ledger writes that Redis could not count. 0 or -1. */

@@ -16,43 +16,36 @@
 void
 lago_sync_prepare(ob_pg_t *pg)
 {
-    ob_pg_prepare(pg,
-                  "sync_due",
+    ob_pg_prepare(pg, "sync_due",
                   "SELECT s.id FROM subscriptions s LEFT JOIN lago_subscription_sync l ON l.subscription_id = s.id"
                   " WHERE " S_DUE " AND coalesce(l.next_attempt_at, '-infinity') <= now() ORDER BY s.updated_at LIMIT 20",
                   0);
-    ob_pg_prepare(pg,
-                  "sync_user",
+    ob_pg_prepare(pg, "sync_user",
                   "SELECT s.id FROM subscriptions s LEFT JOIN lago_subscription_sync l ON l.subscription_id = s.id"
                   " WHERE s.user_id = $1 AND " S_DUE " ORDER BY s.updated_at",
                   1);
-    ob_pg_prepare(pg,
-                  "sync_seed",
+    ob_pg_prepare(pg, "sync_seed",
                   "INSERT INTO lago_subscription_sync (subscription_id, user_id) SELECT id, user_id FROM subscriptions"
                   " WHERE id = $1 ON CONFLICT (subscription_id) DO NOTHING",
                   1);
-    ob_pg_prepare(pg,
-                  "sync_lock",
+    ob_pg_prepare(pg, "sync_lock",
                   "SELECT s.user_id, coalesce(s.plan_id, ''), s.status IN " S_LIVE ", coalesce(l.synced_plan_id, ''),"
                   " coalesce(l.synced_status, ''), coalesce(c.email, '')"
                   " FROM lago_subscription_sync l JOIN subscriptions s ON s.id = l.subscription_id"
                   " LEFT JOIN customers c ON c.user_id = s.user_id"
                   " WHERE l.subscription_id = $1 FOR UPDATE OF l SKIP LOCKED",
                   1);
-    ob_pg_prepare(pg,
-                  "sync_ok",
+    ob_pg_prepare(pg, "sync_ok",
                   "UPDATE lago_subscription_sync SET synced_plan_id = $2, synced_status = $3, synced_at = now(),"
                   " attempts = 0, last_error = NULL, next_attempt_at = now() WHERE subscription_id = $1",
                   3);
-    ob_pg_prepare(pg,
-                  "sync_fail",
+    ob_pg_prepare(pg, "sync_fail",
                   "UPDATE lago_subscription_sync SET attempts = attempts + 1, last_error = $2,"
                   " next_attempt_at = now() + make_interval(secs => least(300, power(2, attempts)))"
                   " WHERE subscription_id = $1",
                   2);
     /* Events that waited for a subscription can go now. */
-    ob_pg_prepare(pg,
-                  "sync_wake_events",
+    ob_pg_prepare(pg, "sync_wake_events",
                   "UPDATE usage_events SET next_forward_at = now() WHERE user_id = $1 AND forwarded_at IS NULL"
                   " AND subscription_id IS NULL AND next_forward_at > now()",
                   1);
@@ -62,7 +55,7 @@ lago_sync_prepare(ob_pg_t *pg)
 static int
 s_sync_one(ob_pg_t *pg, lago_api_t *api, const char *subscription_id)
 {
-    const char *id[] = { subscription_id };
+    const char *id[] = {subscription_id};
     if (ob_pg_run(pg, "sync_seed", 1, id, NULL) != OB_OK || ob_pg_begin(pg) != OB_OK)
         return -1;
     PGresult *row = ob_pg_exec(pg, "sync_lock", 1, id, NULL, NULL);
@@ -77,7 +70,7 @@ s_sync_one(ob_pg_t *pg, lago_api_t *api, const char *subscription_id)
     const char *synced_plan = PQgetvalue(row, 0, 3), *synced_status = PQgetvalue(row, 0, 4);
     const char *email = PQgetvalue(row, 0, 5);
     bool is_active = strcmp(synced_status, "active") == 0;
-    lago_api_error_t error = { 0 };
+    lago_api_error_t error = {0};
     ob_err_t lago = OB_OK;
     const char *new_status = NULL, *new_plan = NULL, *what = "";
     if (live && plan[0] && (!is_active || strcmp(plan, synced_plan) != 0)) {
@@ -95,9 +88,9 @@ s_sync_one(ob_pg_t *pg, lago_api_t *api, const char *subscription_id)
     }
     int rc = 0;
     if (new_status && lago == OB_OK) {
-        const char *values[] = { subscription_id, new_plan, new_status };
+        const char *values[] = {subscription_id, new_plan, new_status};
         err = ob_pg_run(pg, "sync_ok", 3, values, NULL);
-        const char *user[] = { user_id };
+        const char *user[] = {user_id};
         if (err == OB_OK && live)
             err = ob_pg_run(pg, "sync_wake_events", 1, user, NULL);
         rc = 1;
@@ -105,7 +98,7 @@ s_sync_one(ob_pg_t *pg, lago_api_t *api, const char *subscription_id)
     } else if (new_status) {
         char why[200];
         snprintf(why, sizeof why, "%s %s: %ld %s", what, ob_err_name(lago), error.status, error.code);
-        const char *values[] = { subscription_id, why };
+        const char *values[] = {subscription_id, why};
         err = ob_pg_run(pg, "sync_fail", 2, values, NULL);
         ob_log_warn("lago: subscription %s not synced (%s); will retry", subscription_id, why);
     }
@@ -138,7 +131,7 @@ s_sync_list(ob_pg_t *pg, lago_api_t *api, const char *statement, int n, const ch
 int
 lago_sync_user(ob_pg_t *pg, lago_api_t *api, const char *user_id)
 {
-    const char *values[] = { user_id };
+    const char *values[] = {user_id};
     return s_sync_list(pg, api, "sync_user", 1, values);
 }
 

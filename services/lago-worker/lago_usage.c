@@ -46,8 +46,7 @@ lago_usage_init(lago_usage_t *self, ob_pg_t *pg, ob_redis_t *redis, const lago_m
     self->quota = lago_quota_new();
     lago_ledger_prepare(pg);
     ob_entitlements_prepare(pg);
-    ob_pg_prepare(pg,
-                  "usage_used",
+    ob_pg_prepare(pg, "usage_used",
                   "SELECT m.code, m.quota, coalesce(sum(e.quantity), 0) FROM usage_metrics m"
                   " LEFT JOIN usage_events e ON e.code = m.code AND e.user_id = $1"
                   " AND e.occurred_at >= to_timestamp($2) AND ($3 = 0 OR e.occurred_at < to_timestamp($3))"
@@ -70,8 +69,7 @@ s_redis_down(lago_usage_t *self)
     if (now - self->redis_warned_at < 10000)
         return;
     self->redis_warned_at = now;
-    ob_log_error("Redis at %s is unreachable: quota checks %s (AUTHORIZE_REDIS_FAILURE_POLICY=%s)",
-                 ob_redis_describe(self->redis),
+    ob_log_error("Redis at %s is unreachable: quota checks %s (AUTHORIZE_REDIS_FAILURE_POLICY=%s)", ob_redis_describe(self->redis),
                  self->fail_open ? "are skipped and calls allowed as degraded" : "fail with 503 quota_unavailable",
                  self->fail_open ? "open" : "closed");
 }
@@ -151,7 +149,7 @@ s_count_ingested(lago_usage_t *self, ingest_event_t *events, size_t n, const lag
     qsort(sorted, m, sizeof *sorted, s_by_user_code);
     for (size_t i = 0; i < m; i++) {
         if (i == 0 || s_by_user_code(&sorted[i - 1], &sorted[i]) != 0)
-            groups[n_groups++] = (lago_quota_group_t){ sorted[i]->event.user_id, sorted[i]->event.code, 0 };
+            groups[n_groups++] = (lago_quota_group_t){sorted[i]->event.user_id, sorted[i]->event.code, 0};
         groups[n_groups - 1].count++;
         occurred[i] = (int64_t)sorted[i]->event.occurred_at;
         quantity[i] = sorted[i]->event.quantity;
@@ -185,7 +183,7 @@ static void
 s_reject(ingest_job_t *job, size_t index, const lago_events_problem_t *problem)
 {
     json_array_append_new(
-      job->rejected, json_pack("{s:I,s:s,s:s}", "index", (json_int_t)index, "code", problem->code, "message", problem->message));
+        job->rejected, json_pack("{s:I,s:s,s:s}", "index", (json_int_t)index, "code", problem->code, "message", problem->message));
 }
 
 void
@@ -196,8 +194,8 @@ lago_usage_ingest(void *state, ob_job_t **jobs, size_t count)
     int64_t t0 = ob_clock_mono_us();
     ingest_job_t *per = calloc(count, sizeof *per);
     ingest_event_t *events = calloc(count * LAGO_EVENTS_BATCH_MAX, sizeof *events);
-    lago_strset_t seen = { 0 }, inserted = { 0 }, users_seen = { 0 };
-    lago_ledger_rows_t rows = { 0 };
+    lago_strset_t seen = {0}, inserted = {0}, users_seen = {0};
+    lago_ledger_rows_t rows = {0};
     json_t *users = json_array();
     if (!per || !events || !users || lago_strset_init(&seen, count * LAGO_EVENTS_BATCH_MAX) != 0 ||
         lago_strset_init(&inserted, count * LAGO_EVENTS_BATCH_MAX) != 0 || lago_strset_init(&users_seen, 64) != 0) {
@@ -290,44 +288,22 @@ lago_usage_ingest(void *state, ob_job_t **jobs, size_t count)
         if (!per[i].body)
             continue;
         if (per[i].valid > 0 && err != OB_OK) {
-            ob_job_reply_error(jobs[i],
-                               ob_err_http_status(err == OB_ERR_INVALID ? OB_ERR_INTERNAL : OB_ERR_TRANSIENT),
-                               "ledger_unavailable",
-                               "the events could not be recorded; retry the same batch");
+            ob_job_reply_error(jobs[i], ob_err_http_status(err == OB_ERR_INVALID ? OB_ERR_INTERNAL : OB_ERR_TRANSIENT),
+                               "ledger_unavailable", "the events could not be recorded; retry the same batch");
         } else if (per[i].valid == 0) {
-            ob_job_reply_json(jobs[i],
-                              400,
-                              json_pack("{s:{s:s,s:s},s:O}",
-                                        "error",
-                                        "code",
-                                        "invalid_events",
-                                        "message",
-                                        "no event of the batch is valid",
-                                        "rejected",
-                                        per[i].rejected));
+            ob_job_reply_json(jobs[i], 400,
+                              json_pack("{s:{s:s,s:s},s:O}", "error", "code", "invalid_events", "message",
+                                        "no event of the batch is valid", "rejected", per[i].rejected));
         } else {
-            ob_job_reply_json(jobs[i],
-                              202,
-                              json_pack("{s:I,s:I,s:I,s:O}",
-                                        "accepted",
-                                        (json_int_t)per[i].accepted,
-                                        "duplicates",
-                                        (json_int_t)per[i].duplicates,
-                                        "rejected_count",
-                                        (json_int_t)json_array_size(per[i].rejected),
-                                        "rejected",
-                                        per[i].rejected));
+            ob_job_reply_json(jobs[i], 202,
+                              json_pack("{s:I,s:I,s:I,s:O}", "accepted", (json_int_t)per[i].accepted, "duplicates",
+                                        (json_int_t)per[i].duplicates, "rejected_count",
+                                        (json_int_t)json_array_size(per[i].rejected), "rejected", per[i].rejected));
         }
     }
     ob_log_debug("usage.ingest: %zu requests, %zu events; parse %.2f ms, insert %.2f ms, redis %.2f ms, commit %.2f ms, "
                  "reply %.2f ms",
-                 count,
-                 n,
-                 (t1 - t0) / 1e3,
-                 (t2 - t1) / 1e3,
-                 (t3 - t2) / 1e3,
-                 (t4 - t3) / 1e3,
-                 (ob_clock_mono_us() - t4) / 1e3);
+                 count, n, (t1 - t0) / 1e3, (t2 - t1) / 1e3, (t3 - t2) / 1e3, (t4 - t3) / 1e3, (ob_clock_mono_us() - t4) / 1e3);
     PQclear(result);
     free(counts);
 cleanup:
@@ -367,7 +343,7 @@ static void
 s_reply_answer(authz_t *a, const lago_quota_answer_t *answer, bool duplicate)
 {
     json_t *body =
-      json_pack("{s:b,s:s,s:s}", "allowed", answer->allowed, "transaction_id", a->event.transaction_id, "code", a->event.code);
+        json_pack("{s:b,s:s,s:s}", "allowed", answer->allowed, "transaction_id", a->event.transaction_id, "code", a->event.code);
     bool limited = a->quota && answer->limit >= 0;
     json_object_set_new(body, "used", a->quota ? json_integer(answer->used) : json_null());
     json_object_set_new(body, "limit", limited ? json_integer(answer->limit) : json_null());
@@ -380,9 +356,8 @@ s_reply_answer(authz_t *a, const lago_quota_answer_t *answer, bool duplicate)
         json_object_set_new(body, "duplicate", json_true());
     if (!answer->allowed)
         json_object_set_new(
-          body,
-          "error",
-          json_pack("{s:s,s:s}", "code", "quota_exceeded", "message", "the plan's quota for this period is used up"));
+            body, "error",
+            json_pack("{s:s,s:s}", "code", "quota_exceeded", "message", "the plan's quota for this period is used up"));
     ob_job_reply_json(a->job, answer->allowed ? 200 : 429, body);
     a->state = S_DONE;
 }
@@ -397,19 +372,8 @@ s_reply_error(authz_t *a, int status, const char *code, const char *message)
 static void
 s_reply_degraded(authz_t *a, bool duplicate)
 {
-    json_t *body = json_pack("{s:b,s:s,s:s,s:b,s:n,s:n,s:n,s:n}",
-                             "allowed",
-                             1,
-                             "transaction_id",
-                             a->event.transaction_id,
-                             "code",
-                             a->event.code,
-                             "degraded",
-                             1,
-                             "used",
-                             "limit",
-                             "remaining",
-                             "resets_at");
+    json_t *body = json_pack("{s:b,s:s,s:s,s:b,s:n,s:n,s:n,s:n}", "allowed", 1, "transaction_id", a->event.transaction_id, "code",
+                             a->event.code, "degraded", 1, "used", "limit", "remaining", "resets_at");
     if (duplicate)
         json_object_set_new(body, "duplicate", json_true());
     ob_job_reply_json(a->job, 200, body);
@@ -427,43 +391,43 @@ s_read_round(lago_usage_t *self, authz_t **round, size_t m, size_t appended)
         else
             a->result.kind = LAGO_QUOTA_REDIS_DOWN;
         switch (a->result.kind) {
-            case LAGO_QUOTA_REDIS_DOWN:
-                s_redis_down(self);
-                if (self->fail_open) {
-                    a->insert = a->degraded = true;
-                    if (a->quota)
-                        self->counters_dirty = true;
-                } else {
-                    s_reply_error(a, 503, "quota_unavailable", "quotas cannot be checked right now; retry");
-                }
-                break;
-            case LAGO_QUOTA_NOSCRIPT:
-                self->scripts_loaded = false;
-                a->state = S_DEFERRED;
-                break;
-            case LAGO_QUOTA_DUP:
-                a->dup = true;
-                if (a->result.answer.allowed) {
-                    a->insert = true;
-                } else {
-                    s_reply_answer(a, &a->result.answer, true);
-                    a->answered_now = true;
-                }
-                break;
-            case LAGO_QUOTA_MISS:
-            case LAGO_QUOTA_STALE:
-            case LAGO_QUOTA_REBUILD:
-                a->state = S_DEFERRED;
-                break;
-            case LAGO_QUOTA_NO_SUB:
-                s_reply_error(a, 403, "no_live_subscription", "the user has no live subscription");
-                break;
-            case LAGO_QUOTA_ANSWERED:
-                if (a->result.answer.allowed)
-                    a->insert = true;
-                else
-                    s_reply_answer(a, &a->result.answer, false);
-                break;
+        case LAGO_QUOTA_REDIS_DOWN:
+            s_redis_down(self);
+            if (self->fail_open) {
+                a->insert = a->degraded = true;
+                if (a->quota)
+                    self->counters_dirty = true;
+            } else {
+                s_reply_error(a, 503, "quota_unavailable", "quotas cannot be checked right now; retry");
+            }
+            break;
+        case LAGO_QUOTA_NOSCRIPT:
+            self->scripts_loaded = false;
+            a->state = S_DEFERRED;
+            break;
+        case LAGO_QUOTA_DUP:
+            a->dup = true;
+            if (a->result.answer.allowed) {
+                a->insert = true;
+            } else {
+                s_reply_answer(a, &a->result.answer, true);
+                a->answered_now = true;
+            }
+            break;
+        case LAGO_QUOTA_MISS:
+        case LAGO_QUOTA_STALE:
+        case LAGO_QUOTA_REBUILD:
+            a->state = S_DEFERRED;
+            break;
+        case LAGO_QUOTA_NO_SUB:
+            s_reply_error(a, 403, "no_live_subscription", "the user has no live subscription");
+            break;
+        case LAGO_QUOTA_ANSWERED:
+            if (a->result.answer.allowed)
+                a->insert = true;
+            else
+                s_reply_answer(a, &a->result.answer, false);
+            break;
         }
     }
 }
@@ -484,31 +448,25 @@ s_settle_deferred(lago_usage_t *self, authz_t **round, size_t m)
         ob_err_t err = OB_OK;
         ob_entitlement_t entitlement;
         switch (a->result.kind) {
-            case LAGO_QUOTA_MISS:
-                if (lago_strset_add(&done, a->event.user_id) == 1) {
-                    err = ob_entitlements_get(self->redis, self->pg, a->event.user_id, &entitlement);
-                    if (err == OB_ERR_NOT_FOUND)
-                        err = OB_OK;
-                }
-                break;
-            case LAGO_QUOTA_STALE:
-                if (lago_strset_add(&done, a->event.user_id) == 1)
-                    err = ob_entitlements_refresh(self->redis, self->pg, a->event.user_id);
-                a->allow_ended = true; /* if Postgres has nothing newer, the last window still counts */
-                break;
-            case LAGO_QUOTA_REBUILD:
-                if (lago_strset_add(&done, a->result.counter_key) == 1)
-                    err = lago_ledger_rebuild(self->pg,
-                                              self->redis,
-                                              self->quota,
-                                              a->event.user_id,
-                                              a->event.code,
-                                              a->result.period_start,
-                                              a->result.period_end,
-                                              a->result.counter_key);
-                break;
-            default:
-                break;
+        case LAGO_QUOTA_MISS:
+            if (lago_strset_add(&done, a->event.user_id) == 1) {
+                err = ob_entitlements_get(self->redis, self->pg, a->event.user_id, &entitlement);
+                if (err == OB_ERR_NOT_FOUND)
+                    err = OB_OK;
+            }
+            break;
+        case LAGO_QUOTA_STALE:
+            if (lago_strset_add(&done, a->event.user_id) == 1)
+                err = ob_entitlements_refresh(self->redis, self->pg, a->event.user_id);
+            a->allow_ended = true; /* if Postgres has nothing newer, the last window still counts */
+            break;
+        case LAGO_QUOTA_REBUILD:
+            if (lago_strset_add(&done, a->result.counter_key) == 1)
+                err = lago_ledger_rebuild(self->pg, self->redis, self->quota, a->event.user_id, a->event.code,
+                                          a->result.period_start, a->result.period_end, a->result.counter_key);
+            break;
+        default:
+            break;
         }
         if (err != OB_OK)
             s_reply_error(a, 503, "quota_unavailable", "the quota cannot be checked right now; retry");
@@ -522,7 +480,7 @@ static void
 s_authorize_round(lago_usage_t *self, authz_t **round, size_t m, int64_t now)
 {
     json_t *users = json_array();
-    lago_strset_t users_seen = { 0 }, inserted = { 0 }, rows_seen = { 0 }, claimed = { 0 };
+    lago_strset_t users_seen = {0}, inserted = {0}, rows_seen = {0}, claimed = {0};
     if (lago_strset_init(&users_seen, m) != 0 || lago_strset_init(&inserted, m) != 0 || lago_strset_init(&rows_seen, m) != 0 ||
         lago_strset_init(&claimed, m) != 0) {
         for (size_t i = 0; i < m; i++)
@@ -554,21 +512,15 @@ s_authorize_round(lago_usage_t *self, authz_t **round, size_t m, int64_t now)
         self->scripts_loaded = lago_quota_load_scripts(self->quota, self->redis) == 0;
     size_t appended = 0;
     while (appended < m && self->scripts_loaded &&
-           lago_quota_append_authorize(self->quota,
-                                       self->redis,
-                                       round[appended]->event.user_id,
-                                       round[appended]->event.code,
-                                       round[appended]->event.transaction_id,
-                                       round[appended]->event.quantity,
-                                       now,
-                                       round[appended]->quota,
-                                       round[appended]->allow_ended) == 0)
+           lago_quota_append_authorize(self->quota, self->redis, round[appended]->event.user_id, round[appended]->event.code,
+                                       round[appended]->event.transaction_id, round[appended]->event.quantity, now,
+                                       round[appended]->quota, round[appended]->allow_ended) == 0)
         appended++;
     s_read_round(self, round, m, appended);
     int64_t t2 = ob_clock_mono_us();
 
     /* The ledger rows of every allowed call, in the same transaction. */
-    lago_ledger_rows_t rows = { 0 };
+    lago_ledger_rows_t rows = {0};
     for (size_t i = 0; i < m; i++) {
         authz_t *a = round[i];
         if (a->insert && lago_strset_add(&rows_seen, a->event.transaction_id) == 1)
@@ -630,12 +582,8 @@ s_authorize_round(lago_usage_t *self, authz_t **round, size_t m, int64_t now)
     }
     if (err != OB_OK)
         ob_log_warn("usage authorize: the ledger commit failed (%s)", ob_err_name(err));
-    ob_log_debug("usage.authorize round: %zu requests; begin+lock %.2f ms, redis %.2f ms, insert %.2f ms, commit+reply %.2f ms",
-                 m,
-                 (t1 - t0) / 1e3,
-                 (t2 - t1) / 1e3,
-                 (t3 - t2) / 1e3,
-                 (ob_clock_mono_us() - t3) / 1e3);
+    ob_log_debug("usage.authorize round: %zu requests; begin+lock %.2f ms, redis %.2f ms, insert %.2f ms, commit+reply %.2f ms", m,
+                 (t1 - t0) / 1e3, (t2 - t1) / 1e3, (t3 - t2) / 1e3, (ob_clock_mono_us() - t3) / 1e3);
     PQclear(result);
 done:
     lago_strset_release(&users_seen);
@@ -707,15 +655,13 @@ lago_usage_get(void *state, ob_job_t *job)
     if (ob_job_call(job, &call) != 0)
         return;
     char user_id[LAGO_EVENTS_ID_MAX + 1];
-    ob_bytes_t who = { NULL, 0 };
+    ob_bytes_t who = {NULL, 0};
     if (ob_bytes_eq(call.role, "user"))
         who = call.principal;
     else if (ob_bytes_eq(call.role, "service"))
         who = call.path_param;
     if (!who.ptr || who.len == 0 || who.len > LAGO_EVENTS_ID_MAX || memchr(who.ptr, '\0', who.len)) {
-        ob_job_reply_error(job,
-                           ob_bytes_eq(call.role, "user") || ob_bytes_eq(call.role, "service") ? 400 : 403,
-                           "invalid_user_id",
+        ob_job_reply_error(job, ob_bytes_eq(call.role, "user") || ob_bytes_eq(call.role, "service") ? 400 : 403, "invalid_user_id",
                            "no valid user id for this request");
         return;
     }
@@ -725,8 +671,8 @@ lago_usage_get(void *state, ob_job_t *job)
     ob_entitlement_t e;
     ob_err_t err = ob_entitlements_get(self->redis, self->pg, user_id, &e);
     if (err == OB_ERR_NOT_FOUND || (err == OB_OK && !e.plan_id[0])) {
-        ob_job_reply_json(
-          job, 200, json_pack("{s:s,s:n,s:b,s:n,s:[]}", "user_id", user_id, "plan", "live", 0, "period", "metrics"));
+        ob_job_reply_json(job, 200,
+                          json_pack("{s:s,s:n,s:b,s:n,s:[]}", "user_id", user_id, "plan", "live", 0, "period", "metrics"));
         return;
     }
     if (err != OB_OK) {
@@ -736,7 +682,7 @@ lago_usage_get(void *state, ob_job_t *job)
     char start[24], end[24], when[32];
     snprintf(start, sizeof start, "%" PRId64, e.period_start);
     snprintf(end, sizeof end, "%" PRId64, e.period_end);
-    const char *values[] = { user_id, start, end };
+    const char *values[] = {user_id, start, end};
     PGresult *result = ob_pg_exec(self->pg, "usage_used", 3, values, NULL, NULL);
     err = ob_pg_classify(self->pg, result);
     if (err != OB_OK) {
@@ -757,37 +703,15 @@ lago_usage_get(void *state, ob_job_t *job)
         bool limited = quota && e.limit >= 0;
         int64_t remaining = e.limit - used;
         json_array_append_new(metrics,
-                              json_pack("{s:s,s:I,s:o,s:o,s:O}",
-                                        "code",
-                                        PQgetvalue(result, i, 0),
-                                        "used",
-                                        (json_int_t)used,
-                                        "limit",
-                                        limited ? json_integer(e.limit) : json_null(),
-                                        "remaining",
-                                        limited ? json_integer(remaining > 0 ? remaining : 0) : json_null(),
-                                        "resets_at",
-                                        resets));
+                              json_pack("{s:s,s:I,s:o,s:o,s:O}", "code", PQgetvalue(result, i, 0), "used", (json_int_t)used,
+                                        "limit", limited ? json_integer(e.limit) : json_null(), "remaining",
+                                        limited ? json_integer(remaining > 0 ? remaining : 0) : json_null(), "resets_at", resets));
     }
     PQclear(result);
     lago_usage_iso8601(e.period_start, when, sizeof when);
     json_t *period = json_pack("{s:s,s:s,s:O}", "kind", e.period, "start", when, "end", resets);
     json_decref(resets);
-    ob_job_reply_json(job,
-                      200,
-                      json_pack("{s:s,s:s,s:s,s:b,s:s,s:o,s:o}",
-                                "user_id",
-                                user_id,
-                                "plan",
-                                e.plan_id,
-                                "status",
-                                e.status,
-                                "live",
-                                e.live,
-                                "subscription_id",
-                                e.subscription_id,
-                                "period",
-                                period,
-                                "metrics",
-                                metrics));
+    ob_job_reply_json(job, 200,
+                      json_pack("{s:s,s:s,s:s,s:b,s:s,s:o,s:o}", "user_id", user_id, "plan", e.plan_id, "status", e.status, "live",
+                                e.live, "subscription_id", e.subscription_id, "period", period, "metrics", metrics));
 }

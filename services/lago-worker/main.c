@@ -22,16 +22,16 @@
 #include "services/lago-worker/lago_usage.h"
 
 static const ob_config_spec_t s_settings[] = {
-    { "DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0 },
-    { "REDIS_URL", OB_CONFIG_REDIS_URL, false, 0, 0 },
-    { "BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0 },
-    { "HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000 },
-    { "LAGO_API_URL", OB_CONFIG_URL, false, 0, 0 },
-    { "LAGO_API_KEY", OB_CONFIG_STRING, false, 0, 0 },
-    { "AUTHORIZE_REDIS_FAILURE_POLICY", OB_CONFIG_STRING, false, 0, 0 },
-    { "LAGO_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096 },
-    { "LAGO_FORWARD_MAX_BACKOFF_S", OB_CONFIG_INT, false, 1, 3600 },
-    { "LAGO_SYNC_INTERVAL_MS", OB_CONFIG_INT, false, 50, 3600000 },
+    {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
+    {"REDIS_URL", OB_CONFIG_REDIS_URL, false, 0, 0},
+    {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},
+    {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
+    {"LAGO_API_URL", OB_CONFIG_URL, false, 0, 0},
+    {"LAGO_API_KEY", OB_CONFIG_STRING, false, 0, 0},
+    {"AUTHORIZE_REDIS_FAILURE_POLICY", OB_CONFIG_STRING, false, 0, 0},
+    {"LAGO_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096},
+    {"LAGO_FORWARD_MAX_BACKOFF_S", OB_CONFIG_INT, false, 1, 3600},
+    {"LAGO_SYNC_INTERVAL_MS", OB_CONFIG_INT, false, 50, 3600000},
 };
 
 static void
@@ -42,10 +42,10 @@ s_webhook_ingest(void *state, ob_job_t **jobs, size_t count)
 }
 
 static const ob_worker_method_t s_methods[] = {
-    { "usage.ingest", NULL, lago_usage_ingest },
-    { "usage.authorize", NULL, lago_usage_authorize },
-    { "usage.get", lago_usage_get, NULL },
-    { "lago_webhook.ingest", NULL, s_webhook_ingest },
+    {"usage.ingest", NULL, lago_usage_ingest},
+    {"usage.authorize", NULL, lago_usage_authorize},
+    {"usage.get", lago_usage_get, NULL},
+    {"lago_webhook.ingest", NULL, s_webhook_ingest},
 };
 
 int

@@ -96,8 +96,8 @@ billing_checkout_create(void *state, ob_job_t *job)
 
     char key[96];
     billing_idempotency_key(key, sizeof key, "checkout", (int64_t)time(NULL), CHECKOUT_WINDOW_S, user_id, spec.plan_id,
-                            spec.interval, customer_id, price_id, ctx->success_url,
-                            ctx->cancel_url ? ctx->cancel_url : "", (const char *)NULL);
+                            spec.interval, customer_id, price_id, ctx->success_url, ctx->cancel_url ? ctx->cancel_url : "",
+                            (const char *)NULL);
     stripe_checkout_params_t params = {
         .customer = customer_id,
         .price_id = price_id,

@@ -20,13 +20,8 @@ s_dup(const char *value)
 }
 
 billing_context_t *
-billing_context_new(ob_pg_t *pg,
-                    ob_redis_t *redis,
-                    const char *stripe_base,
-                    const char *stripe_key,
-                    const char *success_url,
-                    const char *cancel_url,
-                    const char *portal_return_url)
+billing_context_new(ob_pg_t *pg, ob_redis_t *redis, const char *stripe_base, const char *stripe_key, const char *success_url,
+                    const char *cancel_url, const char *portal_return_url)
 {
     if (!pg || !redis)
         return NULL;
@@ -132,15 +127,15 @@ billing_plan_request(ob_job_t *job, const json_t *body, const char **plan_id, co
 }
 
 bool
-billing_plan_spec(billing_context_t *self, ob_job_t *job, const char *plan_id, const char *interval,
-                  billing_price_spec_t *spec)
+billing_plan_spec(billing_context_t *self, ob_job_t *job, const char *plan_id, const char *interval, billing_price_spec_t *spec)
 {
     const char *why = NULL;
     ob_err_t err = billing_price_spec(self->pg, plan_id, interval, spec, &why);
     if (err == OB_ERR_INVALID) {
-        ob_job_reply_error(job, 400, why, strcmp(why, "unknown_plan") == 0 ? "no active plan has that id"
-                                          : strcmp(why, "interval_not_offered") == 0 ? "that plan has no yearly price"
-                                                                                     : "interval must be \"month\" or \"year\"");
+        ob_job_reply_error(job, 400, why,
+                           strcmp(why, "unknown_plan") == 0           ? "no active plan has that id"
+                           : strcmp(why, "interval_not_offered") == 0 ? "that plan has no yearly price"
+                                                                      : "interval must be \"month\" or \"year\"");
         return false;
     }
     if (err != OB_OK) {
@@ -243,8 +238,8 @@ billing_customer_find(billing_context_t *self, const char *user_id, char *custom
 }
 
 ob_err_t
-billing_customer_link(billing_context_t *self, const char *user_id, const char *email, const char *customer_id,
-                      char *stored, size_t cap)
+billing_customer_link(billing_context_t *self, const char *user_id, const char *email, const char *customer_id, char *stored,
+                      size_t cap)
 {
     const char *values[] = {user_id, email ? email : "", customer_id};
     PGresult *r = ob_pg_exec(self->pg, "billing_customer_link", 3, values, NULL, NULL);

@@ -26,10 +26,10 @@
 #include "services/stripe-worker/stripe_api.h"
 
 typedef struct {
-    ob_pg_t *pg;                  /* borrowed */
-    ob_redis_t *redis;            /* borrowed */
-    stripe_api_t *stripe;         /* NULL when no Stripe key is configured */
-    char *success_url;            /* NULL when unset */
+    ob_pg_t *pg;          /* borrowed */
+    ob_redis_t *redis;    /* borrowed */
+    stripe_api_t *stripe; /* NULL when no Stripe key is configured */
+    char *success_url;    /* NULL when unset */
     char *cancel_url;
     char *portal_return_url;
 } billing_context_t;
@@ -37,13 +37,8 @@ typedef struct {
 /*  A context on pg and redis (borrowed: both must outlive it) from explicit
  *  settings (any string may be NULL). Registers the billing statements on
  *  pg. NULL when pg or redis is NULL, or on OOM. */
-billing_context_t *billing_context_new(ob_pg_t *pg,
-                                       ob_redis_t *redis,
-                                       const char *stripe_base,
-                                       const char *stripe_key,
-                                       const char *success_url,
-                                       const char *cancel_url,
-                                       const char *portal_return_url);
+billing_context_t *billing_context_new(ob_pg_t *pg, ob_redis_t *redis, const char *stripe_base, const char *stripe_key,
+                                       const char *success_url, const char *cancel_url, const char *portal_return_url);
 
 /*  NULL-safe; nulls *self_p. Leaves the borrowed session and connection. */
 void billing_context_destroy(billing_context_t **self_p);

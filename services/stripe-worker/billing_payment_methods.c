@@ -17,8 +17,8 @@ billing_payment_methods_json(const json_t *customer, const json_t *list)
 {
     const json_t *setting = json_object_get(json_object_get(customer, "invoice_settings"), "default_payment_method");
     /* Stripe gives an id, or the object when expanded. */
-    const char *default_id = json_is_string(setting) ? json_string_value(setting)
-                                                     : json_string_value(json_object_get(setting, "id"));
+    const char *default_id =
+        json_is_string(setting) ? json_string_value(setting) : json_string_value(json_object_get(setting, "id"));
     json_t *cards = json_array();
     const json_t *pm;
     size_t i;
@@ -28,12 +28,11 @@ billing_payment_methods_json(const json_t *customer, const json_t *list)
         const json_t *card = json_object_get(pm, "card");
         if (!id || !json_is_object(card))
             continue;
-        json_array_append_new(cards, json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "id", id, "brand",
-                                               s_or_null(json_object_get(card, "brand")), "last4",
-                                               s_or_null(json_object_get(card, "last4")), "exp_month",
-                                               s_or_null(json_object_get(card, "exp_month")), "exp_year",
-                                               s_or_null(json_object_get(card, "exp_year")), "default",
-                                               default_id && strcmp(default_id, id) == 0));
+        json_array_append_new(
+            cards, json_pack("{s:s, s:o, s:o, s:o, s:o, s:b}", "id", id, "brand", s_or_null(json_object_get(card, "brand")),
+                             "last4", s_or_null(json_object_get(card, "last4")), "exp_month",
+                             s_or_null(json_object_get(card, "exp_month")), "exp_year",
+                             s_or_null(json_object_get(card, "exp_year")), "default", default_id && strcmp(default_id, id) == 0));
     }
     return json_pack("{s:o, s:o}", "payment_methods", cards, "default_payment_method",
                      default_id ? json_string(default_id) : json_null());

@@ -8,8 +8,8 @@
 #include "common/ob_log.h"
 
 ob_err_t
-billing_price_offer(const char *plan_id, long long monthly_cents, long long yearly_cents, int trial_days,
-                    const char *currency, const char *requested, billing_price_spec_t *out, const char **why)
+billing_price_offer(const char *plan_id, long long monthly_cents, long long yearly_cents, int trial_days, const char *currency,
+                    const char *requested, billing_price_spec_t *out, const char **why)
 {
     memset(out, 0, sizeof *out);
     *why = NULL;
@@ -85,8 +85,8 @@ billing_price_store(ob_pg_t *pg, const billing_price_spec_t *spec, const char *p
 {
     char amount[24];
     snprintf(amount, sizeof amount, "%lld", spec->unit_amount);
-    const char *values[] = {spec->plan_id, spec->interval, spec->lookup_key, price_id,
-                            product_id ? product_id : "", amount, spec->currency};
+    const char *values[] = {spec->plan_id, spec->interval, spec->lookup_key, price_id, product_id ? product_id : "",
+                            amount,        spec->currency};
     PGresult *r = ob_pg_exec(pg, "billing_price_store", 7, values, NULL, NULL);
     ob_err_t err = ob_pg_classify(pg, r);
     PQclear(r);
@@ -126,14 +126,13 @@ billing_price_resolve(ob_pg_t *pg, stripe_api_t *stripe, const billing_price_spe
     const char *id = price ? json_string_value(json_object_get(price, "id")) : NULL;
     if (!id) {
         json_decref(list);
-        ob_log_warn("billing: Stripe has no active price with lookup key %s; run billing-admin setup-stripe",
-                    spec->lookup_key);
+        ob_log_warn("billing: Stripe has no active price with lookup key %s; run billing-admin setup-stripe", spec->lookup_key);
         return OB_ERR_NOT_FOUND;
     }
     snprintf(price_id, cap, "%s", id);
     const json_t *product = json_object_get(price, "product");
-    const char *product_id = json_is_string(product) ? json_string_value(product)
-                                                     : json_string_value(json_object_get(product, "id"));
+    const char *product_id =
+        json_is_string(product) ? json_string_value(product) : json_string_value(json_object_get(product, "id"));
     /* A cache fill: a failure here only costs the next request a lookup. */
     if (billing_price_store(pg, spec, price_id, product_id) != OB_OK)
         ob_log_warn("billing: cannot cache the price for %s", spec->lookup_key);

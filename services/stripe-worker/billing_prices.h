@@ -24,8 +24,8 @@
 /*  What a plan sells at one interval. */
 typedef struct {
     char plan_id[65];
-    char interval[8];     /* "week", "month" or "year" (Stripe's recurring[interval]) */
-    char lookup_key[96];  /* "<plan>_weekly|_monthly|_yearly" */
+    char interval[8];    /* "week", "month" or "year" (Stripe's recurring[interval]) */
+    char lookup_key[96]; /* "<plan>_weekly|_monthly|_yearly" */
     long long unit_amount;
     char currency[8];
     bool trial;
@@ -44,15 +44,14 @@ void billing_prices_prepare(ob_pg_t *pg);
 
 /*  Reads the plan from the plans table and applies billing_price_offer.
  *  OB_ERR_INVALID with *why "unknown_plan" when no active plan has that id. */
-ob_err_t billing_price_spec(ob_pg_t *pg, const char *plan_id, const char *requested, billing_price_spec_t *out,
-                            const char **why);
+ob_err_t billing_price_spec(ob_pg_t *pg, const char *plan_id, const char *requested, billing_price_spec_t *out, const char **why);
 
 /*  The Stripe price id for spec: the stripe_prices row, else Stripe by lookup
  *  key (then cached). OB_ERR_NOT_FOUND when neither has one (setup-stripe has
  *  not run); Stripe and database failures as they come, with *stripe_error
  *  filled for the former. */
-ob_err_t billing_price_resolve(ob_pg_t *pg, stripe_api_t *stripe, const billing_price_spec_t *spec, char *price_id,
-                               size_t cap, stripe_error_t *stripe_error);
+ob_err_t billing_price_resolve(ob_pg_t *pg, stripe_api_t *stripe, const billing_price_spec_t *spec, char *price_id, size_t cap,
+                               stripe_error_t *stripe_error);
 
 /*  Records (or replaces) the price for spec in stripe_prices. */
 ob_err_t billing_price_store(ob_pg_t *pg, const billing_price_spec_t *spec, const char *price_id, const char *product_id);

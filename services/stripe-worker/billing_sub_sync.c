@@ -29,13 +29,8 @@ s_apply(ob_pg_t *pg, const json_t *message, ob_sub_apply_result_t *result)
 }
 
 ob_err_t
-billing_sub_sync_apply(ob_pg_t *pg,
-                       ob_redis_t *redis,
-                       const char *user_id,
-                       const json_t *subscription,
-                       int64_t version,
-                       const char *source,
-                       ob_entitlement_t *after)
+billing_sub_sync_apply(ob_pg_t *pg, ob_redis_t *redis, const char *user_id, const json_t *subscription, int64_t version,
+                       const char *source, ob_entitlement_t *after)
 {
     char error[128];
     json_t *message = stripe_event_subscription_message(subscription, source, version, false, error, sizeof error);
@@ -55,8 +50,7 @@ billing_sub_sync_apply(ob_pg_t *pg,
         ob_log_info("billing: subscription %s already holds newer state; Stripe's answer not applied",
                     json_string_value(json_object_get(message, "subscription_id")));
     if (err != OB_OK)
-        ob_log_error("billing: cannot store subscription %s: %s",
-                     json_string_value(json_object_get(message, "subscription_id")),
+        ob_log_error("billing: cannot store subscription %s: %s", json_string_value(json_object_get(message, "subscription_id")),
                      ob_err_name(err));
     json_decref(message);
     if (err != OB_OK)

@@ -34,7 +34,7 @@ void billing_sub_sync_prepare(ob_pg_t *pg);
  *  change for last_event_id ("api:<request id>"). Returns OB_OK also when
  *  the row already holds newer state (its keyed state is then kept);
  *  OB_ERR_UPSTREAM when the answer is no usable subscription. */
-ob_err_t billing_sub_sync_apply(ob_pg_t *pg, ob_redis_t *redis, const char *user_id, const json_t *subscription,
-                                int64_t version, const char *source, ob_entitlement_t *after);
+ob_err_t billing_sub_sync_apply(ob_pg_t *pg, ob_redis_t *redis, const char *user_id, const json_t *subscription, int64_t version,
+                                const char *source, ob_entitlement_t *after);
 
 #endif

@@ -24,10 +24,10 @@ billing_subscription_status_json(const ob_entitlement_t *e)
     }
     return json_pack("{s:o, s:o, s:s, s:o, s:b, s:o, s:b, s:o, s:o}", "subscription_id",
                      e->subscription_id[0] ? json_string(e->subscription_id) : json_null(), "plan_id",
-                     e->plan_id[0] ? json_string(e->plan_id) : json_null(), "status", e->status[0] ? e->status : "none",
-                     "interval", e->interval[0] ? json_string(e->interval) : json_null(), "live", e->live,
-                     "current_period_end", ob_json_time(e->current_period_end), "cancel_at_period_end",
-                     e->cancel_at_period_end, "trial_end", ob_json_time(e->trial_end), "features", features);
+                     e->plan_id[0] ? json_string(e->plan_id) : json_null(), "status", e->status[0] ? e->status : "none", "interval",
+                     e->interval[0] ? json_string(e->interval) : json_null(), "live", e->live, "current_period_end",
+                     ob_json_time(e->current_period_end), "cancel_at_period_end", e->cancel_at_period_end, "trial_end",
+                     ob_json_time(e->trial_end), "features", features);
 }
 
 /*  Stores Stripe's answer and replies with the status now on record. */
@@ -41,7 +41,8 @@ s_apply_and_reply(billing_context_t *ctx, ob_job_t *job, const char *user_id, co
     ob_err_t err = billing_sub_sync_apply(ctx->pg, ctx->redis, user_id, subscription, sent_at, source, &after);
     if (err != OB_OK) {
         /* Stripe has made the change; the webhook will record it. */
-        ob_job_reply_error(job, 503, "stored_later", "the change was made at Stripe but is not recorded yet; check the status shortly");
+        ob_job_reply_error(job, 503, "stored_later",
+                           "the change was made at Stripe but is not recorded yet; check the status shortly");
         return;
     }
     ob_job_reply_json(job, 200, billing_subscription_status_json(&after));
@@ -87,8 +88,7 @@ billing_subscription_cancel(void *state, ob_job_t *job)
     ob_err_t err;
     if (at_period_end) {
         char key[96];
-        billing_idempotency_key(key, sizeof key, "cancel", sent_at, CHANGE_WINDOW_S, live.id, "at_period_end",
-                                (const char *)NULL);
+        billing_idempotency_key(key, sizeof key, "cancel", sent_at, CHANGE_WINDOW_S, live.id, "at_period_end", (const char *)NULL);
         err = stripe_api_update_subscription_cancel_at_period_end(ctx->stripe, key, live.id, true, &subscription, &serr);
     } else {
         err = stripe_api_cancel_subscription_now(ctx->stripe, live.id, &subscription, &serr);
@@ -169,8 +169,7 @@ billing_subscription_upgrade(void *state, ob_job_t *job)
     }
     int64_t sent_at = (int64_t)time(NULL);
     char key[96];
-    billing_idempotency_key(key, sizeof key, "upgrade", sent_at, CHANGE_WINDOW_S, live.id, item_id, price_id,
-                            (const char *)NULL);
+    billing_idempotency_key(key, sizeof key, "upgrade", sent_at, CHANGE_WINDOW_S, live.id, item_id, price_id, (const char *)NULL);
     err = stripe_api_update_subscription_price(ctx->stripe, key, live.id, item_id, price_id, &updated, &serr);
     if (err != OB_OK) {
         billing_reply_stripe_error(job, "change subscription price", err, &serr);

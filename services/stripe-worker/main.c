@@ -19,26 +19,26 @@
 #include "services/stripe-worker/stripe_state.h"
 
 static const ob_config_spec_t s_settings[] = {
-    { "DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0 },
-    { "BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0 },
-    { "HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000 },
-    { "STRIPE_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096 },
-    { "STRIPE_EVENT_PROCESSING", OB_CONFIG_BOOL, false, 0, 0 },
-    { "STRIPE_EVENT_MAX_ATTEMPTS", OB_CONFIG_INT, false, 1, 1000 },
-    { "STRIPE_EVENT_RETRY_BASE_MS", OB_CONFIG_INT, false, 1, 86400000 },
-    { "STRIPE_EVENT_RETRY_MAX_MS", OB_CONFIG_INT, false, 1, 604800000 },
-    { "STRIPE_EVENT_LEASE_S", OB_CONFIG_INT, false, 1, 86400 },
+    {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
+    {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},
+    {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
+    {"STRIPE_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096},
+    {"STRIPE_EVENT_PROCESSING", OB_CONFIG_BOOL, false, 0, 0},
+    {"STRIPE_EVENT_MAX_ATTEMPTS", OB_CONFIG_INT, false, 1, 1000},
+    {"STRIPE_EVENT_RETRY_BASE_MS", OB_CONFIG_INT, false, 1, 86400000},
+    {"STRIPE_EVENT_RETRY_MAX_MS", OB_CONFIG_INT, false, 1, 604800000},
+    {"STRIPE_EVENT_LEASE_S", OB_CONFIG_INT, false, 1, 86400},
 };
 
 static const ob_worker_method_t s_methods[] = {
-    { "webhook.ingest", NULL, stripe_inbox_ingest },
-    { "admin.events.list", stripe_admin_events_list, NULL },
-    { "admin.events.replay", stripe_admin_events_replay, NULL },
-    { "checkout.create", billing_checkout_create, NULL },
-    { "portal.create", billing_portal_create, NULL },
-    { "payment_methods.list", billing_payment_methods_list, NULL },
-    { "subscription.cancel", billing_subscription_cancel, NULL },
-    { "subscription.upgrade", billing_subscription_upgrade, NULL },
+    {"webhook.ingest", NULL, stripe_inbox_ingest},
+    {"admin.events.list", stripe_admin_events_list, NULL},
+    {"admin.events.replay", stripe_admin_events_replay, NULL},
+    {"checkout.create", billing_checkout_create, NULL},
+    {"portal.create", billing_portal_create, NULL},
+    {"payment_methods.list", billing_payment_methods_list, NULL},
+    {"subscription.cancel", billing_subscription_cancel, NULL},
+    {"subscription.upgrade", billing_subscription_upgrade, NULL},
 };
 
 /*  The billing methods' context on the main thread's connections, from the
@@ -49,9 +49,9 @@ s_billing_new(const stripe_state_t *state)
 {
     billing_context_t *billing = NULL;
     if (ob_http_global_init() == 0)
-        billing = billing_context_new(state->pg, state->redis, ob_config_get("STRIPE_API_BASE"),
-                                      ob_config_get("STRIPE_SECRET_KEY"), ob_config_get("STRIPE_SUCCESS_URL"),
-                                      ob_config_get("STRIPE_CANCEL_URL"), ob_config_get("STRIPE_PORTAL_RETURN_URL"));
+        billing = billing_context_new(state->pg, state->redis, ob_config_get("STRIPE_API_BASE"), ob_config_get("STRIPE_SECRET_KEY"),
+                                      ob_config_get("STRIPE_SUCCESS_URL"), ob_config_get("STRIPE_CANCEL_URL"),
+                                      ob_config_get("STRIPE_PORTAL_RETURN_URL"));
     if (!billing)
         ob_log_error("billing: cannot set up (check REDIS_URL, STRIPE_API_BASE)");
     return billing;

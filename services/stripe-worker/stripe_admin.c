@@ -11,16 +11,14 @@
 void
 stripe_admin_prepare(ob_pg_t *pg)
 {
-    ob_pg_prepare(pg,
-                  "admin_events_list",
+    ob_pg_prepare(pg, "admin_events_list",
                   "SELECT json_build_object('events', coalesce(json_agg(json_build_object('id', id, 'type', type,"
                   " 'created', created, 'status', status, 'attempts', attempts, 'last_error', last_error,"
                   " 'received_at', received_at, 'processed_at', processed_at) ORDER BY received_at DESC, id), '[]'))::text"
                   " FROM (SELECT * FROM stripe_events WHERE ($1::text IS NULL OR status = $1::text)"
                   "       ORDER BY received_at DESC, id LIMIT $2::int) e",
                   2);
-    ob_pg_prepare(pg,
-                  "admin_events_replay",
+    ob_pg_prepare(pg, "admin_events_replay",
                   "UPDATE stripe_events SET status = 'pending', attempts = 0, next_attempt_at = now(), locked_until = NULL,"
                   " last_error = NULL, processed_at = NULL WHERE id = $1"
                   " RETURNING json_build_object('id', id, 'status', status)::text",
@@ -30,7 +28,7 @@ stripe_admin_prepare(ob_pg_t *pg)
 int
 stripe_admin_status_valid(const char *status)
 {
-    static const char *const valid[] = { "pending", "processed", "ignored", "failed", NULL };
+    static const char *const valid[] = {"pending", "processed", "ignored", "failed", NULL};
     for (size_t i = 0; status && valid[i]; i++)
         if (strcmp(status, valid[i]) == 0)
             return 1;
@@ -56,14 +54,14 @@ stripe_admin_list(ob_pg_t *pg, const char *status, int limit, char **json_out)
 {
     char limit_text[16];
     snprintf(limit_text, sizeof limit_text, "%d", limit);
-    const char *values[] = { status, limit_text };
+    const char *values[] = {status, limit_text};
     return s_single_text(pg, "admin_events_list", 2, values, json_out);
 }
 
 ob_err_t
 stripe_admin_replay(ob_pg_t *pg, const char *id, char **json_out)
 {
-    const char *values[] = { id };
+    const char *values[] = {id};
     return s_single_text(pg, "admin_events_replay", 1, values, json_out);
 }
 
@@ -84,8 +82,7 @@ stripe_admin_events_list(void *state_arg, ob_job_t *job)
     if (ob_job_call(job, &call) != 0)
         return;
     char status[32] = "", limit_text[16] = "";
-    bool has_status = ob_query_get(call.query, "status", status, sizeof status) == 0 && status[0] &&
-                      strcmp(status, "all") != 0;
+    bool has_status = ob_query_get(call.query, "status", status, sizeof status) == 0 && status[0] && strcmp(status, "all") != 0;
     if (has_status && !stripe_admin_status_valid(status)) {
         ob_job_reply_error(job, 400, "invalid_status", "status must be pending, processed, ignored, failed or all");
         return;

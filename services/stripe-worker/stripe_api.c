@@ -147,13 +147,8 @@ s_parse_error(const char *body, size_t len, stripe_error_t *error)
 /*  Sends one call. form may be NULL; for GET and DELETE it becomes the query
  *  string. path holds only validated ids, so it is safe to log. */
 static ob_err_t
-s_call(stripe_api_t *self,
-       const char *method,
-       const char *path,
-       const stripe_form_t *form,
-       const char *idempotency_key,
-       json_t **result,
-       stripe_error_t *error)
+s_call(stripe_api_t *self, const char *method, const char *path, const stripe_form_t *form, const char *idempotency_key,
+       json_t **result, stripe_error_t *error)
 {
     stripe_error_t scratch;
     if (!error)
@@ -180,24 +175,24 @@ s_call(stripe_api_t *self,
     bool with_query = !is_post && form_len > 0;
     if (asprintf(&url, "%s%s%s%s", self->base_url, path, with_query ? "?" : "", with_query ? encoded : "") < 0)
         return OB_ERR_INTERNAL;
-    const char *headers[] = { self->auth_header,
-                              "Stripe-Version: " STRIPE_API_VERSION,
-                              "Accept: application/json",
-                              "User-Agent: ops-center-billing/1",
-                              "Content-Type: application/x-www-form-urlencoded",
-                              NULL };
+    const char *headers[] = {self->auth_header,
+                             "Stripe-Version: " STRIPE_API_VERSION,
+                             "Accept: application/json",
+                             "User-Agent: ops-center-billing/1",
+                             "Content-Type: application/x-www-form-urlencoded",
+                             NULL};
     if (!is_post)
         headers[4] = NULL;
-    ob_http_request_t req = { .method = method,
-                              .url = url,
-                              .headers = headers,
-                              .body = is_post ? encoded : NULL,
-                              .body_len = is_post ? form_len : 0,
-                              .idempotency_key = is_post ? idempotency_key : NULL,
-                              .timeout_ms = self->timeout_ms,
-                              .max_attempts = self->max_attempts,
-                              .backoff_base_ms = self->backoff_base_ms };
-    ob_http_response_t resp = { 0 };
+    ob_http_request_t req = {.method = method,
+                             .url = url,
+                             .headers = headers,
+                             .body = is_post ? encoded : NULL,
+                             .body_len = is_post ? form_len : 0,
+                             .idempotency_key = is_post ? idempotency_key : NULL,
+                             .timeout_ms = self->timeout_ms,
+                             .max_attempts = self->max_attempts,
+                             .backoff_base_ms = self->backoff_base_ms};
+    ob_http_response_t resp = {0};
     ob_err_t err = ob_http_send(self->http, &req, &resp);
     free(url);
 
@@ -227,16 +222,8 @@ s_call(stripe_api_t *self,
     ob_log_level_t level = err == OB_ERR_PAYMENT || err == OB_ERR_NOT_FOUND || err == OB_ERR_INVALID ? OB_LOG_INFO
                            : err == OB_ERR_TRANSIENT                                                 ? OB_LOG_WARN
                                                                                                      : OB_LOG_ERROR;
-    ob_log(level,
-           NULL,
-           "stripe %s %s -> %ld %s/%s (%s) attempts=%d stripe_request_id=%s",
-           method,
-           path,
-           resp.status,
-           error->type[0] ? error->type : "-",
-           error->code[0] ? error->code : "-",
-           ob_err_name(err),
-           resp.attempts,
+    ob_log(level, NULL, "stripe %s %s -> %ld %s/%s (%s) attempts=%d stripe_request_id=%s", method, path, resp.status,
+           error->type[0] ? error->type : "-", error->code[0] ? error->code : "-", ob_err_name(err), resp.attempts,
            error->request_id[0] ? error->request_id : "-");
     ob_http_response_reset(&resp);
     return err;
@@ -254,13 +241,8 @@ s_object_path(char *buf, size_t size, const char *collection, const char *id)
 
 /*  Sends form (and destroys it), mapping a failed build to OB_ERR_INTERNAL. */
 static ob_err_t
-s_send_form(stripe_api_t *self,
-            const char *method,
-            const char *path,
-            stripe_form_t **form_p,
-            const char *idempotency_key,
-            json_t **result,
-            stripe_error_t *error)
+s_send_form(stripe_api_t *self, const char *method, const char *path, stripe_form_t **form_p, const char *idempotency_key,
+            json_t **result, stripe_error_t *error)
 {
     if (!*form_p) {
         if (error)
@@ -287,11 +269,7 @@ s_invalid(json_t **result, stripe_error_t *error, const char *why)
 }
 
 ob_err_t
-stripe_api_create_customer(stripe_api_t *self,
-                           const char *idempotency_key,
-                           const char *email,
-                           const char *user_id,
-                           json_t **result,
+stripe_api_create_customer(stripe_api_t *self, const char *idempotency_key, const char *email, const char *user_id, json_t **result,
                            stripe_error_t *error)
 {
     stripe_form_t *form = stripe_form_new();
@@ -312,11 +290,8 @@ stripe_api_retrieve_customer(stripe_api_t *self, const char *customer_id, json_t
 }
 
 ob_err_t
-stripe_api_create_checkout_session(stripe_api_t *self,
-                                   const char *idempotency_key,
-                                   const stripe_checkout_params_t *params,
-                                   json_t **result,
-                                   stripe_error_t *error)
+stripe_api_create_checkout_session(stripe_api_t *self, const char *idempotency_key, const stripe_checkout_params_t *params,
+                                   json_t **result, stripe_error_t *error)
 {
     if (!params || !s_valid_id(params->customer) || !s_valid_id(params->price_id) || !params->success_url)
         return s_invalid(result, error, "checkout needs a customer, a price and a success_url");
@@ -342,12 +317,8 @@ stripe_api_create_checkout_session(stripe_api_t *self,
 }
 
 ob_err_t
-stripe_api_create_portal_session(stripe_api_t *self,
-                                 const char *idempotency_key,
-                                 const char *customer_id,
-                                 const char *return_url,
-                                 json_t **result,
-                                 stripe_error_t *error)
+stripe_api_create_portal_session(stripe_api_t *self, const char *idempotency_key, const char *customer_id, const char *return_url,
+                                 json_t **result, stripe_error_t *error)
 {
     if (!s_valid_id(customer_id))
         return s_invalid(result, error, "bad customer id");
@@ -380,12 +351,8 @@ stripe_api_retrieve_subscription(stripe_api_t *self, const char *subscription_id
 }
 
 ob_err_t
-stripe_api_update_subscription_cancel_at_period_end(stripe_api_t *self,
-                                                    const char *idempotency_key,
-                                                    const char *subscription_id,
-                                                    bool cancel_at_period_end,
-                                                    json_t **result,
-                                                    stripe_error_t *error)
+stripe_api_update_subscription_cancel_at_period_end(stripe_api_t *self, const char *idempotency_key, const char *subscription_id,
+                                                    bool cancel_at_period_end, json_t **result, stripe_error_t *error)
 {
     char path[160];
     if (!s_object_path(path, sizeof path, "subscriptions", subscription_id))
@@ -405,13 +372,8 @@ stripe_api_cancel_subscription_now(stripe_api_t *self, const char *subscription_
 }
 
 ob_err_t
-stripe_api_update_subscription_price(stripe_api_t *self,
-                                     const char *idempotency_key,
-                                     const char *subscription_id,
-                                     const char *item_id,
-                                     const char *new_price_id,
-                                     json_t **result,
-                                     stripe_error_t *error)
+stripe_api_update_subscription_price(stripe_api_t *self, const char *idempotency_key, const char *subscription_id,
+                                     const char *item_id, const char *new_price_id, json_t **result, stripe_error_t *error)
 {
     char path[160];
     if (!s_object_path(path, sizeof path, "subscriptions", subscription_id) || !s_valid_id(item_id) || !s_valid_id(new_price_id))
@@ -424,10 +386,7 @@ stripe_api_update_subscription_price(stripe_api_t *self,
 }
 
 ob_err_t
-stripe_api_list_prices_by_lookup_keys(stripe_api_t *self,
-                                      const char *const *lookup_keys,
-                                      size_t count,
-                                      json_t **result,
+stripe_api_list_prices_by_lookup_keys(stripe_api_t *self, const char *const *lookup_keys, size_t count, json_t **result,
                                       stripe_error_t *error)
 {
     if (!lookup_keys || count == 0 || count > STRIPE_MAX_LOOKUP_KEYS)
@@ -440,11 +399,7 @@ stripe_api_list_prices_by_lookup_keys(stripe_api_t *self,
 }
 
 ob_err_t
-stripe_api_create_product(stripe_api_t *self,
-                          const char *idempotency_key,
-                          const char *name,
-                          const char *plan_id,
-                          json_t **result,
+stripe_api_create_product(stripe_api_t *self, const char *idempotency_key, const char *name, const char *plan_id, json_t **result,
                           stripe_error_t *error)
 {
     if (!name || !*name)
@@ -457,10 +412,7 @@ stripe_api_create_product(stripe_api_t *self,
 }
 
 ob_err_t
-stripe_api_create_price(stripe_api_t *self,
-                        const char *idempotency_key,
-                        const stripe_price_params_t *params,
-                        json_t **result,
+stripe_api_create_price(stripe_api_t *self, const char *idempotency_key, const stripe_price_params_t *params, json_t **result,
                         stripe_error_t *error)
 {
     if (!params || !s_valid_id(params->product) || !params->currency || !*params->currency || params->unit_amount < 0)

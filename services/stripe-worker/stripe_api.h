@@ -75,12 +75,8 @@ ob_err_t stripe_api_map_error(long http_status, const char *type, const char *co
  *  their path segment. */
 
 /*  POST /v1/customers: email, metadata[user_id]. */
-ob_err_t stripe_api_create_customer(stripe_api_t *self,
-                                    const char *idempotency_key,
-                                    const char *email,
-                                    const char *user_id,
-                                    json_t **result,
-                                    stripe_error_t *error);
+ob_err_t stripe_api_create_customer(stripe_api_t *self, const char *idempotency_key, const char *email, const char *user_id,
+                                    json_t **result, stripe_error_t *error);
 
 /*  GET /v1/customers/:id (invoice_settings.default_payment_method is an id). */
 ob_err_t stripe_api_retrieve_customer(stripe_api_t *self, const char *customer_id, json_t **result, stripe_error_t *error);
@@ -98,19 +94,12 @@ typedef struct {
 /*  POST /v1/checkout/sessions, mode=subscription. user_id and plan_id go
  *  into the session's metadata and into subscription_data[metadata], so the
  *  subscription's own webhooks carry them too. */
-ob_err_t stripe_api_create_checkout_session(stripe_api_t *self,
-                                            const char *idempotency_key,
-                                            const stripe_checkout_params_t *params,
-                                            json_t **result,
-                                            stripe_error_t *error);
+ob_err_t stripe_api_create_checkout_session(stripe_api_t *self, const char *idempotency_key, const stripe_checkout_params_t *params,
+                                            json_t **result, stripe_error_t *error);
 
 /*  POST /v1/billing_portal/sessions: customer, return_url (optional). */
-ob_err_t stripe_api_create_portal_session(stripe_api_t *self,
-                                          const char *idempotency_key,
-                                          const char *customer_id,
-                                          const char *return_url,
-                                          json_t **result,
-                                          stripe_error_t *error);
+ob_err_t stripe_api_create_portal_session(stripe_api_t *self, const char *idempotency_key, const char *customer_id,
+                                          const char *return_url, json_t **result, stripe_error_t *error);
 
 /*  GET /v1/payment_methods?customer=...&type=card (first 100). */
 ob_err_t stripe_api_list_payment_methods(stripe_api_t *self, const char *customer_id, json_t **result, stripe_error_t *error);
@@ -119,45 +108,29 @@ ob_err_t stripe_api_list_payment_methods(stripe_api_t *self, const char *custome
 ob_err_t stripe_api_retrieve_subscription(stripe_api_t *self, const char *subscription_id, json_t **result, stripe_error_t *error);
 
 /*  POST /v1/subscriptions/:id cancel_at_period_end=true|false. */
-ob_err_t stripe_api_update_subscription_cancel_at_period_end(stripe_api_t *self,
-                                                             const char *idempotency_key,
-                                                             const char *subscription_id,
-                                                             bool cancel_at_period_end,
-                                                             json_t **result,
-                                                             stripe_error_t *error);
+ob_err_t stripe_api_update_subscription_cancel_at_period_end(stripe_api_t *self, const char *idempotency_key,
+                                                             const char *subscription_id, bool cancel_at_period_end,
+                                                             json_t **result, stripe_error_t *error);
 
 /*  DELETE /v1/subscriptions/:id: ends it now. DELETE is idempotent by
  *  nature, so no key is sent (Stripe ignores keys on DELETE). */
-ob_err_t stripe_api_cancel_subscription_now(stripe_api_t *self,
-                                            const char *subscription_id,
-                                            json_t **result,
+ob_err_t stripe_api_cancel_subscription_now(stripe_api_t *self, const char *subscription_id, json_t **result,
                                             stripe_error_t *error);
 
 /*  POST /v1/subscriptions/:id items[0][id]=item_id, items[0][price]=new_price_id,
  *  proration_behavior=create_prorations. */
-ob_err_t stripe_api_update_subscription_price(stripe_api_t *self,
-                                              const char *idempotency_key,
-                                              const char *subscription_id,
-                                              const char *item_id,
-                                              const char *new_price_id,
-                                              json_t **result,
+ob_err_t stripe_api_update_subscription_price(stripe_api_t *self, const char *idempotency_key, const char *subscription_id,
+                                              const char *item_id, const char *new_price_id, json_t **result,
                                               stripe_error_t *error);
 
 /*  GET /v1/prices?lookup_keys[0]=...&limit=100: 1..10 keys (Stripe's limit,
  *  else OB_ERR_INVALID); any printable text is fine in a key. */
-ob_err_t stripe_api_list_prices_by_lookup_keys(stripe_api_t *self,
-                                               const char *const *lookup_keys,
-                                               size_t count,
-                                               json_t **result,
+ob_err_t stripe_api_list_prices_by_lookup_keys(stripe_api_t *self, const char *const *lookup_keys, size_t count, json_t **result,
                                                stripe_error_t *error);
 
 /*  POST /v1/products: name, metadata[plan_id] (optional). */
-ob_err_t stripe_api_create_product(stripe_api_t *self,
-                                   const char *idempotency_key,
-                                   const char *name,
-                                   const char *plan_id,
-                                   json_t **result,
-                                   stripe_error_t *error);
+ob_err_t stripe_api_create_product(stripe_api_t *self, const char *idempotency_key, const char *name, const char *plan_id,
+                                   json_t **result, stripe_error_t *error);
 
 typedef struct {
     const char *product;    /* prod_... (required) */
@@ -169,11 +142,8 @@ typedef struct {
 } stripe_price_params_t;
 
 /*  POST /v1/prices. */
-ob_err_t stripe_api_create_price(stripe_api_t *self,
-                                 const char *idempotency_key,
-                                 const stripe_price_params_t *params,
-                                 json_t **result,
-                                 stripe_error_t *error);
+ob_err_t stripe_api_create_price(stripe_api_t *self, const char *idempotency_key, const stripe_price_params_t *params,
+                                 json_t **result, stripe_error_t *error);
 
 /*  GET /v1/balance: the cheapest authenticated call, to check a key. */
 ob_err_t stripe_api_retrieve_balance(stripe_api_t *self, json_t **result, stripe_error_t *error);

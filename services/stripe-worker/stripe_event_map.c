@@ -40,7 +40,7 @@ stripe_effect_clear(stripe_effect_t *effect)
 int
 stripe_event_plan_from_lookup_key(const char *lookup_key, char *plan, size_t cap)
 {
-    static const char *const suffixes[] = { "_monthly", "_yearly" };
+    static const char *const suffixes[] = {"_monthly", "_yearly"};
     size_t len = lookup_key ? strlen(lookup_key) : 0;
     for (size_t i = 0; i < 2; i++) {
         size_t slen = strlen(suffixes[i]);
@@ -152,8 +152,8 @@ s_subscription_period(const json_t *subscription, json_t *m)
     s_set_int(m, "current_period_end", end);
 }
 
-static const char *const s_statuses[] = { "trialing",           "active", "past_due", "unpaid", "canceled", "incomplete",
-                                          "incomplete_expired", "paused", NULL };
+static const char *const s_statuses[] = {"trialing",           "active", "past_due", "unpaid", "canceled", "incomplete",
+                                         "incomplete_expired", "paused", NULL};
 
 static bool
 s_known_status(const char *status)
@@ -165,8 +165,7 @@ s_known_status(const char *status)
 }
 
 json_t *
-stripe_event_subscription_message(const json_t *sub, const char *event_id, int64_t created, bool deleted, char *error,
-                                  size_t cap)
+stripe_event_subscription_message(const json_t *sub, const char *event_id, int64_t created, bool deleted, char *error, size_t cap)
 {
     const char *id = s_str(sub, "id");
     const char *status = s_str(sub, "status");
@@ -213,8 +212,7 @@ stripe_event_subscription_message(const json_t *sub, const char *event_id, int64
     s_set_str(m, "item_id", s_str(item, "id"));
     json_object_set_new(m, "cancel_at_period_end", json_boolean(json_is_true(json_object_get(sub, "cancel_at_period_end"))));
     s_set_int(m, "trial_end", json_object_get(sub, "trial_end"));
-    s_set_int(m,
-              "canceled_at",
+    s_set_int(m, "canceled_at",
               json_object_get(sub, deleted && !json_is_integer(json_object_get(sub, "canceled_at")) ? "ended_at" : "canceled_at"));
     const json_t *start = json_object_get(sub, "start_date");
     s_set_int(m, "start_date", json_is_integer(start) ? start : json_object_get(sub, "created"));
@@ -347,14 +345,14 @@ s_map_checkout(const json_t *event, const json_t *session, stripe_effect_t *out)
     out->update_kind = "customer.link";
 }
 
-static const char *const s_handled[] = { "checkout.session.completed",
-                                         "customer.subscription.created",
-                                         "customer.subscription.updated",
-                                         "customer.subscription.deleted",
-                                         "customer.subscription.trial_will_end",
-                                         "invoice.paid",
-                                         "invoice.payment_failed",
-                                         NULL };
+static const char *const s_handled[] = {"checkout.session.completed",
+                                        "customer.subscription.created",
+                                        "customer.subscription.updated",
+                                        "customer.subscription.deleted",
+                                        "customer.subscription.trial_will_end",
+                                        "invoice.paid",
+                                        "invoice.payment_failed",
+                                        NULL};
 
 bool
 stripe_event_is_handled(const char *type)

@@ -108,7 +108,7 @@ stripe_form_escape(const char *src)
 {
     if (!src)
         return NULL;
-    stripe_form_t form = { .cap = strlen(src) * 3 + 1 };
+    stripe_form_t form = {.cap = strlen(src) * 3 + 1};
     if (!(form.buf = malloc(form.cap)))
         return NULL;
     s_append_escaped(&form, src);

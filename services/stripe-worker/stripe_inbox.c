@@ -14,8 +14,7 @@
 void
 stripe_inbox_prepare(ob_pg_t *pg)
 {
-    ob_pg_prepare(pg,
-                  "inbox_insert",
+    ob_pg_prepare(pg, "inbox_insert",
                   "INSERT INTO stripe_events (id, type, created, livemode, payload)"
                   " SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::bool[], $5::text[])"
                   " ON CONFLICT (id) DO NOTHING",
@@ -69,9 +68,8 @@ stripe_inbox_ingest(void *state_arg, ob_job_t **jobs, size_t count)
 {
     stripe_state_t *state = state_arg;
     stripe_pgarray_t arrays[5];
-    static const uint32_t oids[5] = {
-        STRIPE_PG_OID_TEXT, STRIPE_PG_OID_TEXT, STRIPE_PG_OID_INT8, STRIPE_PG_OID_BOOL, STRIPE_PG_OID_TEXT
-    };
+    static const uint32_t oids[5] = {STRIPE_PG_OID_TEXT, STRIPE_PG_OID_TEXT, STRIPE_PG_OID_INT8, STRIPE_PG_OID_BOOL,
+                                     STRIPE_PG_OID_TEXT};
     for (int i = 0; i < 5; i++)
         stripe_pgarray_init(&arrays[i], oids[i]);
     size_t valid = 0;
@@ -84,7 +82,7 @@ stripe_inbox_ingest(void *state_arg, ob_job_t **jobs, size_t count)
     if (valid > 0) {
         const char *values[5];
         int lengths[5];
-        const int formats[5] = { 1, 1, 1, 1, 1 };
+        const int formats[5] = {1, 1, 1, 1, 1};
         for (int i = 0; i < 5; i++)
             if (!(values[i] = stripe_pgarray_finish(&arrays[i], &lengths[i])))
                 err = OB_ERR_INTERNAL;

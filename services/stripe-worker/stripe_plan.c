@@ -13,7 +13,7 @@ stripe_plan_prepare(ob_pg_t *pg)
 static ob_err_t
 s_plan_exists(ob_pg_t *pg, const char *plan_id, bool *exists)
 {
-    const char *values[] = { plan_id };
+    const char *values[] = {plan_id};
     PGresult *r = NULL;
     ob_err_t err = ob_pg_run(pg, "stripe_plan_exists", 1, values, &r);
     *exists = err == OB_OK && PQntuples(r) > 0;

@@ -29,8 +29,7 @@ static void
 s_prepare(ob_pg_t *pg)
 {
     stripe_plan_prepare(pg);
-    ob_pg_prepare(pg,
-                  "proc_claim",
+    ob_pg_prepare(pg, "proc_claim",
                   "UPDATE stripe_events e SET locked_until = now() + make_interval(secs => $2::int), attempts = e.attempts + 1"
                   " FROM (SELECT id FROM stripe_events WHERE status = 'pending' AND next_attempt_at <= now()"
                   "       AND (locked_until IS NULL OR locked_until < now())"
@@ -38,30 +37,25 @@ s_prepare(ob_pg_t *pg)
                   " WHERE e.id = c.id RETURNING e.id, e.payload, e.attempts",
                   2);
     ob_pg_prepare(pg, "proc_lock", "SELECT status FROM stripe_events WHERE id = $1 FOR UPDATE", 1);
-    ob_pg_prepare(pg,
-                  "proc_update_insert",
+    ob_pg_prepare(pg, "proc_update_insert",
                   "INSERT INTO subscription_updates (source_event_id, kind, subscription_id, payload)"
                   " VALUES ($1, $2, $3, $4::jsonb) ON CONFLICT (source_event_id, kind) DO NOTHING",
                   4);
     ob_pg_prepare(pg, "proc_wake_subscriptions", "SELECT pg_notify('subscription_updates', '')", 0);
-    ob_pg_prepare(pg,
-                  "proc_notification_insert",
+    ob_pg_prepare(pg, "proc_notification_insert",
                   "INSERT INTO notifications (dedupe_key, kind, user_id, payload)"
                   " VALUES ($1, $2, coalesce($3, (SELECT user_id FROM customers WHERE stripe_customer_id = $4)), $5::jsonb)"
                   " ON CONFLICT (dedupe_key) DO NOTHING",
                   5);
-    ob_pg_prepare(pg,
-                  "proc_done",
+    ob_pg_prepare(pg, "proc_done",
                   "UPDATE stripe_events SET status = $2, processed_at = now(), locked_until = NULL, last_error = $3"
                   " WHERE id = $1",
                   3);
-    ob_pg_prepare(pg,
-                  "proc_ignore_many",
+    ob_pg_prepare(pg, "proc_ignore_many",
                   "UPDATE stripe_events SET status = 'ignored', processed_at = now(), locked_until = NULL"
                   " WHERE id = ANY($1::text[]) AND status = 'pending'",
                   1);
-    ob_pg_prepare(pg,
-                  "proc_fail",
+    ob_pg_prepare(pg, "proc_fail",
                   "UPDATE stripe_events SET last_error = $2, locked_until = NULL,"
                   " status = CASE WHEN attempts >= $3::int THEN 'failed' ELSE 'pending' END,"
                   " next_attempt_at = now() + make_interval(secs => least($5::float8,"
@@ -81,7 +75,7 @@ stripe_processor_new(const char *conninfo, const stripe_processor_config_t *conf
         free(self);
         return NULL;
     }
-    self->config = config ? *config : (stripe_processor_config_t){ 0 };
+    self->config = config ? *config : (stripe_processor_config_t){0};
     if (self->config.batch <= 0)
         self->config.batch = 32;
     if (self->config.max_attempts <= 0)
@@ -149,7 +143,7 @@ s_write_effect(stripe_processor_t *self, const char *id, stripe_effect_t *effect
         char *payload = ob_json_dump(effect->update, NULL);
         if (!payload)
             return OB_ERR_INTERNAL;
-        const char *values[] = { id, effect->update_kind, ob_json_str(effect->update, "subscription_id"), payload };
+        const char *values[] = {id, effect->update_kind, ob_json_str(effect->update, "subscription_id"), payload};
         err = ob_pg_run(self->pg, "proc_update_insert", 4, values, NULL);
         free(payload);
         if (err == OB_OK)
@@ -163,17 +157,14 @@ s_write_effect(stripe_processor_t *self, const char *id, stripe_effect_t *effect
         char *payload = ob_json_dump(effect->notify_payload, NULL);
         if (!payload)
             return OB_ERR_INTERNAL;
-        const char *values[] = { dedupe,
-                                 effect->notify_kind,
-                                 effect->notify_user[0] ? effect->notify_user : NULL,
-                                 effect->notify_customer[0] ? effect->notify_customer : NULL,
-                                 payload };
+        const char *values[] = {dedupe, effect->notify_kind, effect->notify_user[0] ? effect->notify_user : NULL,
+                                effect->notify_customer[0] ? effect->notify_customer : NULL, payload};
         err = ob_pg_run(self->pg, "proc_notification_insert", 5, values, NULL);
         free(payload);
         if (err != OB_OK)
             return err;
     }
-    const char *values[] = { id, effect->ignored ? "ignored" : "processed", effect->note[0] ? effect->note : NULL };
+    const char *values[] = {id, effect->ignored ? "ignored" : "processed", effect->note[0] ? effect->note : NULL};
     return ob_pg_run(self->pg, "proc_done", 3, values, NULL);
 }
 
@@ -191,7 +182,7 @@ s_process(stripe_processor_t *self, const char *id, json_t *event, char *error, 
         stripe_effect_clear(&effect);
         return err;
     }
-    const char *values[] = { id };
+    const char *values[] = {id};
     PGresult *r = NULL;
     err = ob_pg_run(self->pg, "proc_lock", 1, values, &r);
     bool pending = err == OB_OK && PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), "pending") == 0;
@@ -217,7 +208,7 @@ s_fail(stripe_processor_t *self, const char *id, const char *error)
     snprintf(max, sizeof max, "%d", self->config.max_attempts);
     snprintf(base, sizeof base, "%ld", self->config.retry_base_ms);
     snprintf(cap, sizeof cap, "%ld", self->config.retry_max_ms);
-    const char *values[] = { id, error, max, base, cap };
+    const char *values[] = {id, error, max, base, cap};
     /* If this fails too (Postgres down), the lease runs out and the event is claimed again. */
     ob_pg_run(self->pg, "proc_fail", 5, values, NULL);
 }
@@ -228,7 +219,7 @@ stripe_processor_run_once(stripe_processor_t *self)
     char batch[16], lease[16];
     snprintf(batch, sizeof batch, "%d", self->config.batch);
     snprintf(lease, sizeof lease, "%d", self->config.lease_s);
-    const char *values[] = { batch, lease };
+    const char *values[] = {batch, lease};
     PGresult *claimed = NULL;
     if (ob_pg_run(self->pg, "proc_claim", 2, values, &claimed) != OB_OK)
         return -1;
@@ -267,8 +258,8 @@ stripe_processor_run_once(stripe_processor_t *self)
         int len;
         const char *array = stripe_pgarray_finish(&ignored, &len);
         if (array) {
-            const char *ivalues[] = { array };
-            const int formats[] = { 1 };
+            const char *ivalues[] = {array};
+            const int formats[] = {1};
             PGresult *r = ob_pg_exec(self->pg, "proc_ignore_many", 1, ivalues, &len, formats);
             ob_pg_classify(self->pg, r); /* on failure the leases run out and they are claimed again */
             PQclear(r);

@@ -35,24 +35,19 @@ s_prepare(ob_pg_t *pg)
 {
     ob_entitlements_prepare(pg);
     ob_sub_apply_prepare(pg);
-    ob_pg_prepare(pg,
-                  "apply_next",
+    ob_pg_prepare(pg, "apply_next",
                   "SELECT id, kind, payload::text FROM subscription_updates"
                   " WHERE status = 'pending' AND next_attempt_at <= now()"
                   " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
                   0);
-    ob_pg_prepare(pg,
-                  "apply_done",
-                  "UPDATE subscription_updates SET status = 'applied', applied_at = now(), last_error = NULL WHERE id = $1",
-                  1);
-    ob_pg_prepare(pg,
-                  "apply_wait",
+    ob_pg_prepare(pg, "apply_done",
+                  "UPDATE subscription_updates SET status = 'applied', applied_at = now(), last_error = NULL WHERE id = $1", 1);
+    ob_pg_prepare(pg, "apply_wait",
                   "UPDATE subscription_updates SET last_error = $2,"
                   " next_attempt_at = now() + make_interval(secs => least(60, 1 + extract(epoch FROM now() - created_at) / 10))"
                   " WHERE id = $1",
                   2);
-    ob_pg_prepare(pg,
-                  "apply_fail",
+    ob_pg_prepare(pg, "apply_fail",
                   "UPDATE subscription_updates SET attempts = attempts + 1, last_error = $2,"
                   " status = CASE WHEN attempts + 1 >= $3::int THEN 'failed' ELSE 'pending' END,"
                   " next_attempt_at = now() + make_interval(secs => least(300, power(2, least(attempts, 20))))"
@@ -60,19 +55,16 @@ s_prepare(ob_pg_t *pg)
                   3);
     ob_pg_prepare(pg, "apply_changed", "SELECT pg_notify('subscription_changed', $1)", 1);
     /* customers */
-    ob_pg_prepare(pg,
-                  "apply_customer_release",
+    ob_pg_prepare(pg, "apply_customer_release",
                   "UPDATE customers SET stripe_customer_id = NULL, updated_at = now()"
                   " WHERE stripe_customer_id = $2 AND user_id <> $1",
                   2);
-    ob_pg_prepare(pg,
-                  "apply_customer_link",
+    ob_pg_prepare(pg, "apply_customer_link",
                   "INSERT INTO customers (user_id, email, stripe_customer_id) VALUES ($1, $3, $2)"
                   " ON CONFLICT (user_id) DO UPDATE SET stripe_customer_id = EXCLUDED.stripe_customer_id,"
                   " email = coalesce(EXCLUDED.email, customers.email), updated_at = now()",
                   3);
-    ob_pg_prepare(pg,
-                  "apply_link_subscriptions",
+    ob_pg_prepare(pg, "apply_link_subscriptions",
                   "UPDATE subscriptions SET user_id = $1, updated_at = now()"
                   " WHERE (id = $3 OR (stripe_customer_id = $2 AND user_id IS NULL)) AND user_id IS DISTINCT FROM $1",
                   3);
@@ -117,7 +109,6 @@ s_str(const json_t *m, const char *key)
     return s && *s ? s : NULL;
 }
 
-
 static void
 s_users_add(s_users_t *users, const char *user_id)
 {
@@ -140,9 +131,9 @@ s_apply_link(subs_applier_t *self, const json_t *m, s_users_t *users)
     const char *user = s_str(m, "user_id"), *customer = s_str(m, "customer_id");
     if (!user || !customer)
         return OB_ERR_INVALID;
-    const char *release[] = { user, customer };
-    const char *link[] = { user, customer, s_str(m, "email") };
-    const char *subs[] = { user, customer, s_str(m, "subscription_id") };
+    const char *release[] = {user, customer};
+    const char *link[] = {user, customer, s_str(m, "email")};
+    const char *subs[] = {user, customer, s_str(m, "subscription_id")};
     ob_err_t err = ob_pg_run(self->pg, "apply_customer_release", 2, release, NULL);
     if (err == OB_OK)
         err = ob_pg_run(self->pg, "apply_customer_link", 3, link, NULL);
@@ -175,7 +166,7 @@ s_record_failure(subs_applier_t *self, const char *id, const char *error)
 {
     char max[16];
     snprintf(max, sizeof max, "%d", self->max_attempts);
-    const char *values[] = { id, error, max };
+    const char *values[] = {id, error, max};
     ob_pg_run(self->pg, "apply_fail", 3, values, NULL);
 }
 
@@ -198,8 +189,8 @@ s_apply_one(subs_applier_t *self)
     json_t *m = json_loads(PQgetvalue(r, 0, 2), 0, NULL);
     PQclear(r);
 
-    s_users_t users = { .count = 0 };
-    ob_sub_apply_result_t result = { .newer = false };
+    s_users_t users = {.count = 0};
+    ob_sub_apply_result_t result = {.newer = false};
     s_outcome_t outcome = S_APPLIED;
     if (!m)
         err = OB_ERR_INVALID;
@@ -218,11 +209,12 @@ s_apply_one(subs_applier_t *self)
     }
     s_users_add_result(&users, &result);
 
-    const char *done[] = { id, "waiting for the subscription's first event" };
+    const char *done[] = {id, "waiting for the subscription's first event"};
     if (err == OB_OK)
-        err = outcome == S_WAIT ? ob_pg_run(self->pg, "apply_wait", 2, done, NULL) : ob_pg_run(self->pg, "apply_done", 1, done, NULL);
+        err =
+            outcome == S_WAIT ? ob_pg_run(self->pg, "apply_wait", 2, done, NULL) : ob_pg_run(self->pg, "apply_done", 1, done, NULL);
     for (int i = 0; err == OB_OK && outcome == S_APPLIED && i < users.count; i++) {
-        const char *values[] = { users.ids[i] };
+        const char *values[] = {users.ids[i]};
         err = ob_pg_run(self->pg, "apply_changed", 1, values, NULL);
     }
     if (err == OB_OK)

@@ -11,10 +11,10 @@
 #include "common/ob_log.h"
 
 /*  Postgres builds the JSON itself: one round trip, no per-field copying. */
-#define PLAN_JSON                                                                                                          \
-    "json_build_object('id', id, 'name', name, 'description', description, 'currency', currency, "                      \
-    "'price_monthly_cents', price_monthly_cents, 'price_yearly_cents', price_yearly_cents, 'trial_days', trial_days, "  \
-    "'api_calls_limit', api_calls_limit, 'api_calls_period', api_calls_period, 'byok', byok, 'seats', seats, "         \
+#define PLAN_JSON                                                                                                                  \
+    "json_build_object('id', id, 'name', name, 'description', description, 'currency', currency, "                                 \
+    "'price_monthly_cents', price_monthly_cents, 'price_yearly_cents', price_yearly_cents, 'trial_days', trial_days, "             \
+    "'api_calls_limit', api_calls_limit, 'api_calls_period', api_calls_period, 'byok', byok, 'seats', seats, "                     \
     "'features', features)"
 
 void
@@ -61,7 +61,7 @@ subs_plans_validate(const json_t *catalogue, char *problem, size_t cap)
         else if (!s_is_count(json_object_get(plan, "api_calls_limit"), true))
             why = "api_calls_limit must be a non-negative integer or null (unlimited)";
         else if (!ob_json_str(plan, "api_calls_period") || (strcmp(ob_json_str(plan, "api_calls_period"), "total") != 0 &&
-                                                             strcmp(ob_json_str(plan, "api_calls_period"), "month") != 0))
+                                                            strcmp(ob_json_str(plan, "api_calls_period"), "month") != 0))
             why = "api_calls_period must be \"total\" or \"month\"";
         else if (!json_is_array(json_object_get(plan, "features")))
             why = "features must be an array of feature keys";

@@ -68,15 +68,14 @@ subs_status_json(const ob_entitlement_t *e, const char *plan_name, int64_t used)
         limit = json_integer(0);
         remaining = json_integer(0);
     }
-    json_t *usage = json_pack("{s:{s:I, s:o, s:o, s:o}}", "api_calls", "used", (json_int_t)used, "limit", limit,
-                              "remaining", remaining, "resets_at",
-                              subscribed && strcmp(e->period, "total") != 0 ? ob_json_time(e->period_end) : json_null());
-    return json_pack("{s:o, s:o, s:s, s:o, s:b, s:o, s:b, s:o, s:o, s:o}", "plan_id", s_str_or_null(e->plan_id),
-                     "plan_name", s_str_or_null(subscribed ? plan_name : NULL), "status",
-                     subscribed && e->status[0] ? e->status : "none", "interval", s_str_or_null(e->interval), "live",
-                     subscribed && e->live, "current_period_end", ob_json_time(e->current_period_end),
-                     "cancel_at_period_end", subscribed && e->cancel_at_period_end, "trial_end", ob_json_time(e->trial_end),
-                     "features", features, "usage", usage);
+    json_t *usage =
+        json_pack("{s:{s:I, s:o, s:o, s:o}}", "api_calls", "used", (json_int_t)used, "limit", limit, "remaining", remaining,
+                  "resets_at", subscribed && strcmp(e->period, "total") != 0 ? ob_json_time(e->period_end) : json_null());
+    return json_pack("{s:o, s:o, s:s, s:o, s:b, s:o, s:b, s:o, s:o, s:o}", "plan_id", s_str_or_null(e->plan_id), "plan_name",
+                     s_str_or_null(subscribed ? plan_name : NULL), "status", subscribed && e->status[0] ? e->status : "none",
+                     "interval", s_str_or_null(e->interval), "live", subscribed && e->live, "current_period_end",
+                     ob_json_time(e->current_period_end), "cancel_at_period_end", subscribed && e->cancel_at_period_end,
+                     "trial_end", ob_json_time(e->trial_end), "features", features, "usage", usage);
 }
 
 void

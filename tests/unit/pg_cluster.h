@@ -38,7 +38,7 @@ static inline int
 pg_cluster_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof addr;
     int port = -1;
     if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 && getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
@@ -107,10 +107,7 @@ pg_cluster_start(pg_cluster_t *self)
             goto failed;
     }
     if (pg_cluster_run("cd /tmp && %s%s/initdb -D %s/data -U postgres -A trust -E UTF8 --no-sync >%s/initdb.log 2>&1",
-                       self->as_user,
-                       self->bindir,
-                       self->dir,
-                       self->dir) != 0) {
+                       self->as_user, self->bindir, self->dir, self->dir) != 0) {
         pg_cluster_run("cat %s/initdb.log >&2", self->dir);
         goto failed;
     }
@@ -119,12 +116,7 @@ pg_cluster_start(pg_cluster_t *self)
         if (pg_cluster_run("cd /tmp && %s%s/pg_ctl -D %s/data -l %s/server.log -w -t 30 -o \"-p %d -k %s "
                            "-c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off "
                            "-c synchronous_commit=off\" start >/dev/null 2>&1",
-                           self->as_user,
-                           self->bindir,
-                           self->dir,
-                           self->dir,
-                           self->port,
-                           self->dir) == 0) {
+                           self->as_user, self->bindir, self->dir, self->dir, self->port, self->dir) == 0) {
             char conninfo[256];
             snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d user=postgres dbname=postgres", self->port);
             setenv("OB_TEST_PG", conninfo, 1);
@@ -145,8 +137,8 @@ pg_cluster_stop(pg_cluster_t *self)
 {
     if (!self->dir[0])
         return;
-    pg_cluster_run(
-      "cd /tmp && %s%s/pg_ctl -D %s/data -m immediate -w stop >/dev/null 2>&1", self->as_user, self->bindir, self->dir);
+    pg_cluster_run("cd /tmp && %s%s/pg_ctl -D %s/data -m immediate -w stop >/dev/null 2>&1", self->as_user, self->bindir,
+                   self->dir);
     pg_cluster_run("rm -rf %s", self->dir);
     self->dir[0] = '\0';
 }

@@ -31,7 +31,7 @@ static inline int
 redis_server_free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof addr;
     int port = -1;
     if (fd >= 0 && bind(fd, (struct sockaddr *)&addr, sizeof addr) == 0 && getsockname(fd, (struct sockaddr *)&addr, &len) == 0)
@@ -45,9 +45,7 @@ static inline int
 redis_server_accepts(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET,
-                                .sin_port = htons((uint16_t)port),
-                                .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int ok = fd >= 0 && connect(fd, (struct sockaddr *)&addr, sizeof addr) == 0;
     if (fd >= 0)
         close(fd);
@@ -64,8 +62,8 @@ redis_server_start(redis_server_t *self, const char *const *extra)
         self->port = redis_server_free_port();
         char port[16];
         snprintf(port, sizeof port, "%d", self->port);
-        const char *argv[32] = { "redis-server", "--port", port,          "--bind", "127.0.0.1",  "--save", "",
-                                 "--appendonly", "no",     "--daemonize", "no",     "--loglevel", "warning" };
+        const char *argv[32] = {"redis-server", "--port", port,          "--bind", "127.0.0.1",  "--save", "",
+                                "--appendonly", "no",     "--daemonize", "no",     "--loglevel", "warning"};
         int argc = 13;
         for (int i = 0; extra && extra[i] && argc < 31; i++)
             argv[argc++] = extra[i];

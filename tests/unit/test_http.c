@@ -129,12 +129,9 @@ stub_serve_one(stub_t *s, int fd)
     const char *body = st->body ? st->body : "{}";
     size_t body_len = st->big ? st->big : strlen(body);
     char head[1024];
-    int n = snprintf(head,
-                     sizeof head,
+    int n = snprintf(head, sizeof head,
                      "HTTP/1.1 %d X\r\nContent-Type: application/json\r\n%sContent-Length: %zu\r\nConnection: close\r\n\r\n",
-                     st->status,
-                     st->headers ? st->headers : "",
-                     body_len);
+                     st->status, st->headers ? st->headers : "", body_len);
     send_all(fd, head, (size_t)n);
     if (st->big) {
         char chunk[65536];
@@ -151,13 +148,13 @@ stub_run(void *arg)
 {
     stub_t *s = arg;
     while (!atomic_load(&s->stop)) {
-        struct pollfd p = { .fd = s->fd, .events = POLLIN };
+        struct pollfd p = {.fd = s->fd, .events = POLLIN};
         if (poll(&p, 1, 20) <= 0)
             continue;
         int fd = accept(s->fd, NULL, NULL);
         if (fd < 0)
             continue;
-        struct timeval tv = { .tv_sec = 2 };
+        struct timeval tv = {.tv_sec = 2};
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
         stub_serve_one(s, fd);
         close(fd);
@@ -171,7 +168,7 @@ listen_loopback(int *port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     cr_assert(fd >= 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
     cr_assert(listen(fd, 16) == 0);
     socklen_t alen = sizeof a;
@@ -219,23 +216,23 @@ teardown(void)
     curl_global_cleanup();
 }
 
-#define STEPS(...) (const step_t[]){ __VA_ARGS__ }, sizeof((const step_t[]){ __VA_ARGS__ }) / sizeof(step_t)
+#define STEPS(...) (const step_t[]){__VA_ARGS__}, sizeof((const step_t[]){__VA_ARGS__}) / sizeof(step_t)
 
 static ob_err_t
 post(stub_t *s, int max_attempts, long timeout_ms)
 {
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/things", s->port);
-    const char *headers[] = { "Content-Type: application/x-www-form-urlencoded", NULL };
-    ob_http_request_t req = { .method = "POST",
-                              .url = url,
-                              .headers = headers,
-                              .body = "a=1&b=two",
-                              .body_len = 9,
-                              .idempotency_key = "op:user-1:plan-2",
-                              .timeout_ms = timeout_ms,
-                              .max_attempts = max_attempts,
-                              .backoff_base_ms = 1 };
+    const char *headers[] = {"Content-Type: application/x-www-form-urlencoded", NULL};
+    ob_http_request_t req = {.method = "POST",
+                             .url = url,
+                             .headers = headers,
+                             .body = "a=1&b=two",
+                             .body_len = 9,
+                             .idempotency_key = "op:user-1:plan-2",
+                             .timeout_ms = timeout_ms,
+                             .max_attempts = max_attempts,
+                             .backoff_base_ms = 1};
     return ob_http_send(client, &req, &resp);
 }
 
@@ -244,7 +241,7 @@ TestSuite(http, .init = setup, .fini = teardown, .timeout = 20);
 Test(http, retries_500_then_succeeds_with_the_same_idempotency_key)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 500 }, { 500 }, { 200, "Request-Id: req_abc123\r\n", "{\"ok\":true}" }));
+    stub_start(&s, STEPS({500}, {500}, {200, "Request-Id: req_abc123\r\n", "{\"ok\":true}"}));
     ob_err_t err = post(&s, 3, 2000);
     stub_stop(&s);
 
@@ -265,7 +262,7 @@ Test(http, retries_500_then_succeeds_with_the_same_idempotency_key)
 Test(http, does_not_retry_a_400)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 400, NULL, "{\"error\":{\"type\":\"invalid_request_error\"}}" }, { 200 }));
+    stub_start(&s, STEPS({400, NULL, "{\"error\":{\"type\":\"invalid_request_error\"}}"}, {200}));
     ob_err_t err = post(&s, 3, 2000);
     stub_stop(&s);
 
@@ -279,7 +276,7 @@ Test(http, does_not_retry_a_400)
 Test(http, stripe_should_retry_false_stops_retries_on_a_5xx)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 503, "Stripe-Should-Retry: false\r\n" }, { 200 }));
+    stub_start(&s, STEPS({503, "Stripe-Should-Retry: false\r\n"}, {200}));
     ob_err_t err = post(&s, 3, 2000);
     stub_stop(&s);
 
@@ -292,7 +289,7 @@ Test(http, stripe_should_retry_false_stops_retries_on_a_5xx)
 Test(http, stripe_should_retry_true_retries_a_4xx)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 400, "stripe-should-retry: true\r\n" }, { 200 }));
+    stub_start(&s, STEPS({400, "stripe-should-retry: true\r\n"}, {200}));
     ob_err_t err = post(&s, 3, 2000);
     stub_stop(&s);
 
@@ -304,7 +301,7 @@ Test(http, stripe_should_retry_true_retries_a_4xx)
 Test(http, retries_409_and_429)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 409 }, { 429 }, { 201 }));
+    stub_start(&s, STEPS({409}, {429}, {201}));
     ob_err_t err = post(&s, 3, 2000);
     stub_stop(&s);
 
@@ -316,7 +313,7 @@ Test(http, retries_409_and_429)
 Test(http, honours_retry_after)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 429, "Retry-After: 1\r\n" }, { 200 }));
+    stub_start(&s, STEPS({429, "Retry-After: 1\r\n"}, {200}));
     long t0 = now_ms();
     ob_err_t err = post(&s, 2, 2000);
     long elapsed = now_ms() - t0;
@@ -331,7 +328,7 @@ Test(http, honours_retry_after)
 Test(http, returns_the_last_response_when_retries_run_out)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 502, "Request-Id: req_last\r\n", "bad gateway" }));
+    stub_start(&s, STEPS({502, "Request-Id: req_last\r\n", "bad gateway"}));
     ob_err_t err = post(&s, 2, 2000);
     stub_stop(&s);
 
@@ -345,7 +342,7 @@ Test(http, returns_the_last_response_when_retries_run_out)
 Test(http, a_timeout_is_transient)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 200, NULL, NULL, 0, 3000 }));
+    stub_start(&s, STEPS({200, NULL, NULL, 0, 3000}));
     long t0 = now_ms();
     ob_err_t err = post(&s, 2, 200);
     long elapsed = now_ms() - t0;
@@ -365,7 +362,7 @@ Test(http, a_refused_connection_is_transient)
     close(listen_loopback(&port));
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/", port);
-    ob_http_request_t req = { .method = "GET", .url = url, .max_attempts = 2, .backoff_base_ms = 1 };
+    ob_http_request_t req = {.method = "GET", .url = url, .max_attempts = 2, .backoff_base_ms = 1};
     cr_assert_eq(ob_http_send(client, &req, &resp), OB_ERR_TRANSIENT);
     cr_assert_eq(resp.status, 0);
     cr_assert_eq(resp.attempts, 2);
@@ -374,7 +371,7 @@ Test(http, a_refused_connection_is_transient)
 Test(http, a_body_over_8_mib_is_an_upstream_error)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 200, NULL, NULL, 8u * 1024 * 1024 + 1 }));
+    stub_start(&s, STEPS({200, NULL, NULL, 8u * 1024 * 1024 + 1}));
     ob_err_t err = post(&s, 3, 5000);
     stub_stop(&s);
 
@@ -387,7 +384,7 @@ Test(http, a_body_over_8_mib_is_an_upstream_error)
 Test(http, a_body_of_exactly_8_mib_is_accepted)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 200, NULL, NULL, 8u * 1024 * 1024 }));
+    stub_start(&s, STEPS({200, NULL, NULL, 8u * 1024 * 1024}));
     ob_err_t err = post(&s, 1, 5000);
     stub_stop(&s);
 
@@ -399,13 +396,13 @@ Test(http, a_body_of_exactly_8_mib_is_accepted)
 Test(http, sends_other_methods_and_reuses_the_client)
 {
     stub_t s;
-    stub_start(&s, STEPS({ 200, NULL, "{\"deleted\":true}" }, { 200, NULL, "{\"id\":1}" }));
+    stub_start(&s, STEPS({200, NULL, "{\"deleted\":true}"}, {200, NULL, "{\"id\":1}"}));
     char url[64];
     snprintf(url, sizeof url, "http://127.0.0.1:%d/v1/subscriptions/sub_1", s.port);
-    ob_http_request_t del = { .method = "DELETE", .url = url };
+    ob_http_request_t del = {.method = "DELETE", .url = url};
     cr_assert_eq(ob_http_send(client, &del, &resp), OB_OK);
     cr_assert_str_eq(resp.body, "{\"deleted\":true}");
-    ob_http_request_t get = { .method = "GET", .url = url };
+    ob_http_request_t get = {.method = "GET", .url = url};
     cr_assert_eq(ob_http_send(client, &get, &resp), OB_OK);
     cr_assert_str_eq(resp.body, "{\"id\":1}");
     stub_stop(&s);
@@ -417,19 +414,19 @@ Test(http, sends_other_methods_and_reuses_the_client)
 
 Test(http, rejects_unusable_requests_without_sending)
 {
-    const char *injected[] = { "X-A: b\r\nX-B: c", NULL };
-    const char *no_colon[] = { "Broken", NULL };
+    const char *injected[] = {"X-A: b\r\nX-B: c", NULL};
+    const char *no_colon[] = {"Broken", NULL};
     const struct {
         ob_http_request_t req;
         const char *why;
     } cases[] = {
-        { { .method = "GET", .url = NULL }, "no url" },
-        { { .method = NULL, .url = "http://127.0.0.1:1/" }, "no method" },
-        { { .method = "GET", .url = "http://127.0.0.1:1/", .headers = injected }, "CRLF in a header" },
-        { { .method = "GET", .url = "http://127.0.0.1:1/", .headers = no_colon }, "header without colon" },
-        { { .method = "POST", .url = "http://127.0.0.1:1/", .idempotency_key = "k\r\nX: y" }, "CRLF in the key" },
-        { { .method = "GET", .url = "ftp://127.0.0.1:1/" }, "unsupported scheme" },
-        { { .method = "POST", .url = "http://127.0.0.1:1/", .body_len = 3 }, "length without body" },
+        {{.method = "GET", .url = NULL}, "no url"},
+        {{.method = NULL, .url = "http://127.0.0.1:1/"}, "no method"},
+        {{.method = "GET", .url = "http://127.0.0.1:1/", .headers = injected}, "CRLF in a header"},
+        {{.method = "GET", .url = "http://127.0.0.1:1/", .headers = no_colon}, "header without colon"},
+        {{.method = "POST", .url = "http://127.0.0.1:1/", .idempotency_key = "k\r\nX: y"}, "CRLF in the key"},
+        {{.method = "GET", .url = "ftp://127.0.0.1:1/"}, "unsupported scheme"},
+        {{.method = "POST", .url = "http://127.0.0.1:1/", .body_len = 3}, "length without body"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         cr_expect_eq(ob_http_send(client, &cases[i].req, &resp), OB_ERR_INVALID, "%s", cases[i].why);

@@ -579,8 +579,7 @@ static const extract_case_t s_extract_cases[] = {
     {"bearer wins over the cookie", "Bearer from.header.x", "ops_auth=from.cookie.x", "ops_auth", "from.header.x"},
     {"another scheme falls back to the cookie", "Basic dXNlcjpwYXNz", "ops_auth=from.cookie.x", "ops_auth", "from.cookie.x"},
     {"quoted cookie value", NULL, "ops_auth=\"abc.def.ghi\"", "ops_auth", "abc.def.ghi"},
-    {"a longer cookie name is another cookie", NULL, "xops_auth=1.2.3; ops_authx=4.5.6; ops_auth=7.8.9", "ops_auth",
-     "7.8.9"},
+    {"a longer cookie name is another cookie", NULL, "xops_auth=1.2.3; ops_authx=4.5.6; ops_auth=7.8.9", "ops_auth", "7.8.9"},
     {"spaces around the pair", NULL, "  ops_auth = abc.def.ghi  ;x=y", "ops_auth", "abc.def.ghi"},
     {"cookie names are case-sensitive", NULL, "OPS_AUTH=abc", "ops_auth", NULL},
     {"empty cookie value", NULL, "ops_auth=; other=x", "ops_auth", NULL},
@@ -599,8 +598,8 @@ ParameterizedTest(size_t *index, jwt_auth, extract_token)
     const extract_case_t *c = &s_extract_cases[*index];
     const char *tok = NULL;
     size_t tok_len = 0;
-    int rc = ob_jwt_auth_extract_token(c->authz, c->authz ? strlen(c->authz) : 0, c->cookie,
-                                       c->cookie ? strlen(c->cookie) : 0, c->cookie_name, &tok, &tok_len);
+    int rc = ob_jwt_auth_extract_token(c->authz, c->authz ? strlen(c->authz) : 0, c->cookie, c->cookie ? strlen(c->cookie) : 0,
+                                       c->cookie_name, &tok, &tok_len);
     if (!c->expected) {
         cr_assert_eq(rc, -1, "case: %s", c->name);
         return;
@@ -813,8 +812,8 @@ Test(jwt_auth, jwks_keys_verify_tokens, .timeout = 30)
     /*  Given a Keycloak-like set: a signing RSA key, a signing EC key, an
      *  encryption key and a key type we do not support. */
     json_t *oct = json_pack("{s:s,s:s,s:s}", "kid", "hmac-1", "kty", "oct", "k", "c2VjcmV0");
-    char *doc = s_jwks(s_jwk(rsa, "rsa-1", "sig", "RS256"), s_jwk(ec, "ec-1", NULL, NULL),
-                       s_jwk(enc, "enc-1", "enc", "RSA-OAEP"), oct, NULL);
+    char *doc = s_jwks(s_jwk(rsa, "rsa-1", "sig", "RS256"), s_jwk(ec, "ec-1", NULL, NULL), s_jwk(enc, "enc-1", "enc", "RSA-OAEP"),
+                       oct, NULL);
     jwks_server_t server;
     s_server_start(&server, doc);
     ob_jwt_auth_t *auth = s_jwks_auth(&server, 0);

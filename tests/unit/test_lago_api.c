@@ -104,7 +104,7 @@ typedef struct {
     long status;
     const char *body;
     ob_err_t want;
-    const char *code;    /* expected err.code */
+    const char *code; /* expected err.code */
     bool already_exists;
     const char *message; /* a substring of err.message, or NULL */
 } mapping_t;
@@ -113,15 +113,15 @@ static const mapping_t mappings[] = {
     {0, NULL, OB_ERR_TRANSIENT, "", false, "no response"},
     {200, "{\"customer\":{}}", OB_OK, "", false, NULL},
     {201, "", OB_OK, "", false, NULL},
-    {400, "{\"status\":400,\"error\":\"BadRequest: param is missing or the value is empty: plan\"}", OB_ERR_INVALID, "",
-     false, "param is missing"},
+    {400, "{\"status\":400,\"error\":\"BadRequest: param is missing or the value is empty: plan\"}", OB_ERR_INVALID, "", false,
+     "param is missing"},
     {401, "{\"status\":401,\"error\":\"Unauthorized\"}", OB_ERR_UPSTREAM, "", false, "Unauthorized"},
-    {403, "{\"status\":403,\"error\":\"Forbidden\",\"code\":\"feature_unavailable\"}", OB_ERR_UPSTREAM,
-     "feature_unavailable", false, NULL},
-    {404, "{\"status\":404,\"error\":\"Not Found\",\"code\":\"plan_not_found\"}", OB_ERR_NOT_FOUND, "plan_not_found",
-     false, "Not Found"},
-    {405, "{\"status\":405,\"error\":\"Method Not Allowed\",\"code\":\"not_allowed\"}", OB_ERR_UPSTREAM, "not_allowed",
+    {403, "{\"status\":403,\"error\":\"Forbidden\",\"code\":\"feature_unavailable\"}", OB_ERR_UPSTREAM, "feature_unavailable",
      false, NULL},
+    {404, "{\"status\":404,\"error\":\"Not Found\",\"code\":\"plan_not_found\"}", OB_ERR_NOT_FOUND, "plan_not_found", false,
+     "Not Found"},
+    {405, "{\"status\":405,\"error\":\"Method Not Allowed\",\"code\":\"not_allowed\"}", OB_ERR_UPSTREAM, "not_allowed", false,
+     NULL},
     {409, "", OB_ERR_CONFLICT, "", false, NULL},
     {418, "teapot", OB_ERR_UPSTREAM, "", false, NULL},
     {422,
@@ -157,8 +157,8 @@ Test(lago_error_mapping, table)
         cr_expect_eq(err.already_exists, m->already_exists, "status %ld", m->status);
         cr_expect(memchr(err.message, '\0', sizeof(err.message)) != NULL, "status %ld: NUL-terminated", m->status);
         if (m->message)
-            cr_expect(strstr(err.message, m->message) != NULL, "status %ld: message \"%s\" lacks \"%s\"", m->status,
-                      err.message, m->message);
+            cr_expect(strstr(err.message, m->message) != NULL, "status %ld: message \"%s\" lacks \"%s\"", m->status, err.message,
+                      m->message);
     }
 }
 
@@ -461,8 +461,7 @@ Test(lago_round_trip, create_subscription_sends_and_reads, .init = setup, .fini 
 {
     START(subscription_created);
     lago_subscription_t sub;
-    cr_assert_eq(lago_api_create_subscription(api, "cus-1", "sub-1", "pro", "anniversary", &sub, &err), OB_OK, "%s",
-                 err.message);
+    cr_assert_eq(lago_api_create_subscription(api, "cus-1", "sub-1", "pro", "anniversary", &sub, &err), OB_OK, "%s", err.message);
     json_t *body = sent_json(0);
     json_t *s = json_object_get(body, "subscription");
     cr_assert_str_eq(json_string_value(json_object_get(s, "external_customer_id")), "cus-1");

@@ -106,17 +106,17 @@ s_token(jwt_alg_t alg, const char *key, const char *data, const char *iss)
 /*  The table                                                                */
 
 typedef enum {
-    SIG_NONE,              /* no X-Lago-Signature header */
-    SIG_EMPTY,             /* an empty one */
-    SIG_HMAC,              /* hmac of signed_body with HMAC_KEY */
-    SIG_HMAC_OTHER_KEY,    /* hmac with another key */
-    SIG_JWT,               /* RS256 with Lago's key, iss = ISSUER */
-    SIG_JWT_ISS_SLASH,     /* same, iss = ISSUER "/" */
-    SIG_JWT_OTHER_ISS,     /* same, iss of another Lago */
-    SIG_JWT_OTHER_KEY,     /* RS256 with a key that is not Lago's */
-    SIG_JWT_HS256_PUBKEY,  /* HS256 keyed with Lago's public key PEM */
-    SIG_JWT_NONE,          /* alg none */
-    SIG_GARBAGE            /* not a token at all */
+    SIG_NONE,             /* no X-Lago-Signature header */
+    SIG_EMPTY,            /* an empty one */
+    SIG_HMAC,             /* hmac of signed_body with HMAC_KEY */
+    SIG_HMAC_OTHER_KEY,   /* hmac with another key */
+    SIG_JWT,              /* RS256 with Lago's key, iss = ISSUER */
+    SIG_JWT_ISS_SLASH,    /* same, iss = ISSUER "/" */
+    SIG_JWT_OTHER_ISS,    /* same, iss of another Lago */
+    SIG_JWT_OTHER_KEY,    /* RS256 with a key that is not Lago's */
+    SIG_JWT_HS256_PUBKEY, /* HS256 keyed with Lago's public key PEM */
+    SIG_JWT_NONE,         /* alg none */
+    SIG_GARBAGE           /* not a token at all */
 } sig_kind_t;
 
 typedef struct {
@@ -125,9 +125,9 @@ typedef struct {
     sig_kind_t kind;
     const char *signed_body;
     const char *sent_body;
-    bool with_hmac_key;    /* LAGO_WEBHOOK_HMAC_KEY configured */
-    bool with_public_key;  /* LAGO_WEBHOOK_PUBLIC_KEY configured */
-    bool with_issuer;      /* LAGO_API_URL configured */
+    bool with_hmac_key;   /* LAGO_WEBHOOK_HMAC_KEY configured */
+    bool with_public_key; /* LAGO_WEBHOOK_PUBLIC_KEY configured */
+    bool with_issuer;     /* LAGO_API_URL configured */
     ob_lago_sig_result_t expected;
 } lago_case_t;
 
@@ -152,8 +152,7 @@ static const lago_case_t s_cases[] = {
     {"jwt, an hmac signature", "jwt", SIG_HMAC, BODY, BODY, true, true, true, OB_LAGO_SIG_MALFORMED},
     {"jwt, not configured", "jwt", SIG_JWT, BODY, BODY, true, false, true, OB_LAGO_SIG_NOT_CONFIGURED},
     {"unknown algorithm", "sha1", SIG_HMAC, BODY, BODY, true, true, true, OB_LAGO_SIG_UNKNOWN_ALGORITHM},
-    {"algorithm that merely starts like one", "hmac256", SIG_HMAC, BODY, BODY, true, true, true,
-     OB_LAGO_SIG_UNKNOWN_ALGORITHM},
+    {"algorithm that merely starts like one", "hmac256", SIG_HMAC, BODY, BODY, true, true, true, OB_LAGO_SIG_UNKNOWN_ALGORITHM},
     {"missing signature header", "hmac", SIG_NONE, BODY, BODY, true, true, true, OB_LAGO_SIG_MISSING},
     {"empty signature header", "jwt", SIG_EMPTY, BODY, BODY, true, true, true, OB_LAGO_SIG_MISSING},
     {"both headers missing", NULL, SIG_NONE, BODY, BODY, true, true, true, OB_LAGO_SIG_MISSING},
@@ -181,8 +180,8 @@ ParameterizedTest(size_t *index, lago_sig, verify)
         break;
     case SIG_HMAC:
     case SIG_HMAC_OTHER_KEY:
-        cr_assert_eq(ob_lago_sig_hmac(c->kind == SIG_HMAC ? HMAC_KEY : "not-lagos-key", c->signed_body,
-                                      strlen(c->signed_body), hmac, sizeof hmac),
+        cr_assert_eq(ob_lago_sig_hmac(c->kind == SIG_HMAC ? HMAC_KEY : "not-lagos-key", c->signed_body, strlen(c->signed_body),
+                                      hmac, sizeof hmac),
                      0);
         signature = strdup(hmac);
         break;
@@ -219,11 +218,9 @@ ParameterizedTest(size_t *index, lago_sig, verify)
     cr_assert_not_null(verifier, "case: %s", c->name);
 
     /*  when the webhook arrives, then the result is the expected one. */
-    ob_lago_sig_result_t got =
-        ob_lago_sig_verify(verifier, c->algorithm, c->algorithm ? strlen(c->algorithm) : 0, signature,
-                           signature ? strlen(signature) : 0, c->sent_body, strlen(c->sent_body));
-    cr_assert_eq(got, c->expected, "case: %s: got %s, want %s", c->name, ob_lago_sig_code(got),
-                 ob_lago_sig_code(c->expected));
+    ob_lago_sig_result_t got = ob_lago_sig_verify(verifier, c->algorithm, c->algorithm ? strlen(c->algorithm) : 0, signature,
+                                                  signature ? strlen(signature) : 0, c->sent_body, strlen(c->sent_body));
+    cr_assert_eq(got, c->expected, "case: %s: got %s, want %s", c->name, ob_lago_sig_code(got), ob_lago_sig_code(c->expected));
 
     ob_lago_sig_destroy(&verifier);
     cr_assert_null(verifier);
@@ -258,8 +255,8 @@ Test(lago_sig, public_key_forms)
         ob_lago_sig_config_t cfg = {NULL, forms[i], ISSUER};
         ob_lago_sig_t *verifier = ob_lago_sig_new(&cfg);
         cr_assert_not_null(verifier, "form %zu", i);
-        cr_assert_eq(ob_lago_sig_verify(verifier, "jwt", 3, token, strlen(token), BODY, strlen(BODY)), OB_LAGO_SIG_OK,
-                     "form %zu", i);
+        cr_assert_eq(ob_lago_sig_verify(verifier, "jwt", 3, token, strlen(token), BODY, strlen(BODY)), OB_LAGO_SIG_OK, "form %zu",
+                     i);
         ob_lago_sig_destroy(&verifier);
     }
     free(token);

@@ -175,7 +175,7 @@ Test(migrate, concurrent_runs_apply_each_file_once)
         cr_assert(children[i] >= 0);
         if (children[i] == 0) {
             ob_pg_t *pg = ob_pg_new(s_conninfo, "test_migrate_child");
-            ob_migrate_result_t result = { 0 };
+            ob_migrate_result_t result = {0};
             int rc = ob_migrate_apply(pg, s_dir, NULL, stderr, &result);
             ob_pg_destroy(&pg);
             _exit(rc == 0 ? result.applied : 100);

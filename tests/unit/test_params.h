@@ -10,12 +10,12 @@
 #include <criterion/parameterized.h>
 #include <stddef.h>
 
-#define OB_TEST_CASE_INDICES(table)                                                                                        \
-    do {                                                                                                                   \
-        static size_t indices_[sizeof(table) / sizeof((table)[0])];                                                        \
-        for (size_t i_ = 0; i_ < sizeof indices_ / sizeof indices_[0]; i_++)                                               \
-            indices_[i_] = i_;                                                                                             \
-        return cr_make_param_array(size_t, indices_, sizeof indices_ / sizeof indices_[0]);                                \
+#define OB_TEST_CASE_INDICES(table)                                                                                                \
+    do {                                                                                                                           \
+        static size_t indices_[sizeof(table) / sizeof((table)[0])];                                                                \
+        for (size_t i_ = 0; i_ < sizeof indices_ / sizeof indices_[0]; i_++)                                                       \
+            indices_[i_] = i_;                                                                                                     \
+        return cr_make_param_array(size_t, indices_, sizeof indices_ / sizeof indices_[0]);                                        \
     } while (0)
 
 #endif

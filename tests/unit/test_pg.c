@@ -54,8 +54,8 @@ static void
 s_admin_exec(const char *sql)
 {
     PGresult *r = PQexec(s_admin, sql);
-    cr_assert(
-      PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql, PQerrorMessage(s_admin));
+    cr_assert(PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK, "%s: %s", sql,
+              PQerrorMessage(s_admin));
     PQclear(r);
 }
 
@@ -107,18 +107,17 @@ Test(pg, classify_maps_sqlstates)
         const char *sqlstate;
         ob_err_t expected;
     } cases[] = {
-        { "23505", OB_ERR_CONFLICT },  { "40001", OB_ERR_TRANSIENT }, { "40P01", OB_ERR_TRANSIENT },
-        { "57014", OB_ERR_TRANSIENT }, { "08006", OB_ERR_TRANSIENT }, { "08001", OB_ERR_TRANSIENT },
-        { "22P02", OB_ERR_INTERNAL },  { "42P01", OB_ERR_INTERNAL },  { "23503", OB_ERR_INTERNAL },
+        {"23505", OB_ERR_CONFLICT},  {"40001", OB_ERR_TRANSIENT}, {"40P01", OB_ERR_TRANSIENT},
+        {"57014", OB_ERR_TRANSIENT}, {"08006", OB_ERR_TRANSIENT}, {"08001", OB_ERR_TRANSIENT},
+        {"22P02", OB_ERR_INTERNAL},  {"42P01", OB_ERR_INTERNAL},  {"23503", OB_ERR_INTERNAL},
     };
     ob_pg_t *pg = ob_pg_new(s_conninfo, "test_pg");
     cr_assert(eq(int,
-                 s_exec_class(pg,
-                              "CREATE FUNCTION raise_state(code text) RETURNS void LANGUAGE plpgsql "
-                              "AS $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = code; END $$"),
+                 s_exec_class(pg, "CREATE FUNCTION raise_state(code text) RETURNS void LANGUAGE plpgsql "
+                                  "AS $$ BEGIN RAISE EXCEPTION 'raised' USING ERRCODE = code; END $$"),
                  OB_OK));
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const char *values[] = { cases[i].sqlstate };
+        const char *values[] = {cases[i].sqlstate};
         PGresult *r = ob_pg_exec_sql(pg, "SELECT raise_state($1)", 1, values, NULL, NULL);
         cr_assert(eq(str, PQresultErrorField(r, PG_DIAG_SQLSTATE), (char *)cases[i].sqlstate));
         cr_assert(eq(int, ob_pg_classify(pg, r), cases[i].expected), "sqlstate %s", cases[i].sqlstate);
@@ -135,7 +134,7 @@ Test(pg, unique_violation_is_a_conflict)
     ob_pg_t *pg = ob_pg_new(s_conninfo, "test_pg");
     cr_assert(eq(int, s_exec_class(pg, "CREATE TABLE events (id text PRIMARY KEY)"), OB_OK));
     cr_assert(eq(int, ob_pg_prepare(pg, "event_insert", "INSERT INTO events (id) VALUES ($1)", 1), 0));
-    const char *values[] = { "evt_1" };
+    const char *values[] = {"evt_1"};
     PGresult *r = ob_pg_exec(pg, "event_insert", 1, values, NULL, NULL);
     cr_assert(eq(int, ob_pg_classify(pg, r), OB_OK));
     PQclear(r);
@@ -163,7 +162,7 @@ Test(pg, prepared_statements_are_registered_once_and_checked)
     cr_assert(eq(int, ob_pg_prepare(pg, "add", "SELECT $1::int + $2::int", 2), 0));
     cr_assert(eq(int, ob_pg_prepare(pg, "add", "SELECT $1::int - $2::int", 2), -1));
     cr_assert(eq(int, ob_pg_ensure(pg), 0));
-    const char *values[] = { "40", "2" };
+    const char *values[] = {"40", "2"};
     PGresult *r = ob_pg_exec(pg, "add", 2, values, NULL, NULL);
     cr_assert(eq(int, ob_pg_classify(pg, r), OB_OK));
     cr_assert(eq(str, PQgetvalue(r, 0, 0), "42"));
@@ -187,9 +186,9 @@ Test(pg, binary_parameters_round_trip)
 {
     ob_pg_t *pg = ob_pg_new(s_conninfo, "test_pg");
     cr_assert(eq(int, ob_pg_prepare(pg, "echo", "SELECT length($1::bytea), encode($1::bytea, 'hex')", 1), 0));
-    const char bytes[] = { 'a', 0, (char)0xff };
-    const char *values[] = { bytes };
-    const int lengths[] = { 3 }, formats[] = { 1 };
+    const char bytes[] = {'a', 0, (char)0xff};
+    const char *values[] = {bytes};
+    const int lengths[] = {3}, formats[] = {1};
     PGresult *r = ob_pg_exec(pg, "echo", 1, values, lengths, formats);
     cr_assert(eq(int, ob_pg_classify(pg, r), OB_OK));
     cr_assert(eq(str, PQgetvalue(r, 0, 0), "3"));
@@ -246,7 +245,7 @@ s_wait_notify(ob_pg_t *pg, s_listener_t *listener, int want)
 {
     int64_t deadline = s_now_ms() + 2000;
     while (listener->notes < want && s_now_ms() < deadline) {
-        struct pollfd pfd = { .fd = ob_pg_socket(pg), .events = POLLIN };
+        struct pollfd pfd = {.fd = ob_pg_socket(pg), .events = POLLIN};
         cr_assert(pfd.fd >= 0);
         poll(&pfd, 1, 100);
         cr_assert(ob_pg_consume_notifies(pg, s_on_notify, listener) >= 0);
@@ -256,7 +255,7 @@ s_wait_notify(ob_pg_t *pg, s_listener_t *listener, int want)
 
 Test(pg, listen_survives_a_reconnect)
 {
-    s_listener_t listener = { 0 };
+    s_listener_t listener = {0};
     ob_pg_t *pg = ob_pg_new(s_conninfo, "test_pg");
     ob_pg_set_on_connect(pg, s_on_connect, &listener);
     cr_assert(eq(int, ob_pg_listen(pg, "jobs ready"), 0), "recorded before connecting");
@@ -270,7 +269,7 @@ Test(pg, listen_survives_a_reconnect)
     s_kill_backend(pg);
     int rc = 0;
     for (int64_t deadline = s_now_ms() + 2000; rc >= 0 && s_now_ms() < deadline;) {
-        struct pollfd pfd = { .fd = ob_pg_socket(pg), .events = POLLIN };
+        struct pollfd pfd = {.fd = ob_pg_socket(pg), .events = POLLIN};
         poll(&pfd, 1, 100);
         rc = ob_pg_consume_notifies(pg, s_on_notify, &listener);
     }
@@ -290,7 +289,7 @@ Test(pg, transactions_commit_roll_back_and_report_failures)
     ob_pg_t *pg = ob_pg_new(s_conninfo, "test_pg");
     cr_assert(eq(int, s_exec_class(pg, "CREATE TABLE t (id int PRIMARY KEY)"), OB_OK));
     cr_assert(eq(int, ob_pg_prepare(pg, "ins", "INSERT INTO t VALUES ($1::int)", 1), 0));
-    const char *one[] = { "1" }, *two[] = { "2" };
+    const char *one[] = {"1"}, *two[] = {"2"};
 
     cr_assert(eq(int, ob_pg_begin(pg), OB_OK));
     cr_assert(ob_pg_in_transaction(pg));
@@ -320,7 +319,7 @@ Test(pg, a_transaction_never_continues_on_a_new_session)
     ob_pg_t *pg = ob_pg_new(s_conninfo, "test_pg");
     cr_assert(eq(int, s_exec_class(pg, "CREATE TABLE t (id int)"), OB_OK));
     cr_assert(eq(int, ob_pg_prepare(pg, "ins", "INSERT INTO t VALUES ($1::int)", 1), 0));
-    const char *one[] = { "1" };
+    const char *one[] = {"1"};
     cr_assert(eq(int, ob_pg_begin(pg), OB_OK));
     PQclear(ob_pg_exec(pg, "ins", 1, one, NULL, NULL));
     s_kill_backend(pg);
@@ -351,7 +350,7 @@ Test(pg, the_raw_connection_does_pipelines)
     for (int i = 0; i < 3; i++) {
         char value[8];
         snprintf(value, sizeof value, "%d", i);
-        const char *values[] = { value };
+        const char *values[] = {value};
         cr_assert(eq(int, PQsendQueryParams(conn, "SELECT $1::int * 10", 1, NULL, values, NULL, NULL, 0), 1));
     }
     cr_assert(eq(int, PQpipelineSync(conn), 1));
@@ -414,14 +413,14 @@ Test(pg_offline, a_silent_server_is_bounded_by_the_connect_timeout, .timeout = 1
 {
     /* Accepts TCP (the kernel does, from the backlog) but never answers. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in addr = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof addr;
     cr_assert(eq(int, bind(fd, (struct sockaddr *)&addr, sizeof addr), 0));
     cr_assert(eq(int, listen(fd, 4), 0));
     cr_assert(eq(int, getsockname(fd, (struct sockaddr *)&addr, &len), 0));
     char conninfo[128];
-    snprintf(
-      conninfo, sizeof conninfo, "host=127.0.0.1 port=%d dbname=x user=x connect_timeout=1 sslmode=disable", ntohs(addr.sin_port));
+    snprintf(conninfo, sizeof conninfo, "host=127.0.0.1 port=%d dbname=x user=x connect_timeout=1 sslmode=disable",
+             ntohs(addr.sin_port));
     ob_pg_t *pg = ob_pg_new(conninfo, "test_pg");
     int64_t start = s_now_ms();
     cr_assert(eq(int, ob_pg_ensure(pg), -1));

@@ -32,8 +32,8 @@ s_pack_copy(int (*pack)(const void *, msgpack_sbuffer *), const void *msg, size_
 Test(proto, envelope_round_trip)
 {
     static const char payload[] = {0x01, 0x00, (char)0xff, 0x7f};
-    ob_envelope_t in = {ob_bytes("stripe"), ob_bytes("webhook.ingest"), ob_bytes("req-1"), 1700000000123LL,
-                        ob_bytes("trace-9"), {payload, sizeof payload}};
+    ob_envelope_t in = {ob_bytes("stripe"), ob_bytes("webhook.ingest"), ob_bytes("req-1"),
+                        1700000000123LL,    ob_bytes("trace-9"),        {payload, sizeof payload}};
     size_t len;
     char *frame = s_pack_copy(PACK_FN(ob_envelope), &in, &len);
     ob_envelope_t out;
@@ -70,8 +70,7 @@ Test(proto, reply_round_trip_with_negative_and_absent_fields)
 
 Test(proto, call_and_lago_round_trip_with_empty_strings)
 {
-    ob_call_t in = {ob_bytes("user_1"), ob_bytes("user"), ob_bytes(""), ob_bytes("starter"), ob_bytes("a=1&b=2"),
-                    ob_bytes("")};
+    ob_call_t in = {ob_bytes("user_1"), ob_bytes("user"), ob_bytes(""), ob_bytes("starter"), ob_bytes("a=1&b=2"), ob_bytes("")};
     size_t len;
     char *frame = s_pack_copy(PACK_FN(ob_call), &in, &len);
     ob_call_t out;
@@ -141,9 +140,18 @@ static const struct bad_frame s_bad_frames[] = {
     {"array32 claiming 4G elements", "\xdd\xff\xff\xff\xff", 5, OB_PROTO_MALFORMED},
     {"array32 claiming 67M elements", "\xdd\x04\x00\x00\x00", 5, OB_PROTO_MALFORMED},
     {"map32 claiming 4G pairs", "\xdf\xff\xff\xff\xff", 5, OB_PROTO_MALFORMED},
-    {"str8 longer than the frame", "\x81\x01\xd9\xff" "abc", 7, OB_PROTO_MALFORMED},
-    {"bin32 longer than the frame", "\x81\x06\xc6\x7f\xff\xff\xff" "x", 8, OB_PROTO_MALFORMED},
-    {"fixstr cut short", "\x81\x01\xaa" "abc", 6, OB_PROTO_MALFORMED},
+    {"str8 longer than the frame",
+     "\x81\x01\xd9\xff"
+     "abc",
+     7, OB_PROTO_MALFORMED},
+    {"bin32 longer than the frame",
+     "\x81\x06\xc6\x7f\xff\xff\xff"
+     "x",
+     8, OB_PROTO_MALFORMED},
+    {"fixstr cut short",
+     "\x81\x01\xaa"
+     "abc",
+     6, OB_PROTO_MALFORMED},
     {"never-used byte 0xc1", "\x81\x01\xc1", 3, OB_PROTO_MALFORMED},
     {"not a map", "\x93\x01\x02\x03", 4, OB_PROTO_NOT_A_MAP},
     {"a bare integer", "\x2a", 1, OB_PROTO_NOT_A_MAP},
@@ -152,8 +160,9 @@ static const struct bad_frame s_bad_frames[] = {
     {"integer where a string belongs", "\x81\x01\x05", 3, OB_PROTO_WRONG_TYPE},
     {"map where bytes belong", "\x81\x06\x80", 3, OB_PROTO_WRONG_TYPE},
     {"uint64 above INT64_MAX", "\x81\x04\xcf\xff\xff\xff\xff\xff\xff\xff\xff", 11, OB_PROTO_WRONG_TYPE},
-    {"nested 40 deep", "\x81\x63\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
-                       "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x90",
+    {"nested 40 deep",
+     "\x81\x63\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91"
+     "\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x91\x90",
      43, OB_PROTO_MALFORMED},
 };
 

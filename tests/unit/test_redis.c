@@ -70,7 +70,7 @@ s_teardown(void)
 static redisReply *
 s_cmd(ob_redis_t *redis, const char *first, ...)
 {
-    const char *argv[16] = { first };
+    const char *argv[16] = {first};
     int argc = 1;
     va_list ap;
     va_start(ap, first);
@@ -93,19 +93,19 @@ Test(redis_url, parses_valid_urls_and_rejects_the_rest)
         const char *url;
         const char *describe; /* NULL: rejected */
     } cases[] = {
-        { "redis://127.0.0.1", "127.0.0.1:6379/0" },
-        { "redis://cache:7000/3", "cache:7000/3" },
-        { "redis://:s3cret@cache:7000", "cache:7000/0" },
-        { "redis://user:p%40ss@[::1]:6380/2", "::1:6380/2" },
-        { "redis://cache/", "cache:6379/0" },
-        { "http://cache:6379", NULL },
-        { "redis://", NULL },
-        { "redis://cache:0", NULL },
-        { "redis://cache:99999", NULL },
-        { "redis://cache/abc", NULL },
-        { "redis://cache/-1", NULL },
-        { "cache:6379", NULL },
-        { "", NULL },
+        {"redis://127.0.0.1", "127.0.0.1:6379/0"},
+        {"redis://cache:7000/3", "cache:7000/3"},
+        {"redis://:s3cret@cache:7000", "cache:7000/0"},
+        {"redis://user:p%40ss@[::1]:6380/2", "::1:6380/2"},
+        {"redis://cache/", "cache:6379/0"},
+        {"http://cache:6379", NULL},
+        {"redis://", NULL},
+        {"redis://cache:0", NULL},
+        {"redis://cache:99999", NULL},
+        {"redis://cache/abc", NULL},
+        {"redis://cache/-1", NULL},
+        {"cache:6379", NULL},
+        {"", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         ob_redis_t *redis = ob_redis_new(cases[i].url);
@@ -135,9 +135,9 @@ Test(redis, values_are_binary_safe)
 {
     char key[64];
     s_key(key, sizeof key, "bin");
-    const char value[] = { 'a', '\0', 'b', (char)0xff };
-    const char *argv[] = { "SET", key, value };
-    const size_t lens[] = { 3, strlen(key), sizeof value };
+    const char value[] = {'a', '\0', 'b', (char)0xff};
+    const char *argv[] = {"SET", key, value};
+    const size_t lens[] = {3, strlen(key), sizeof value};
     redisReply *r = ob_redis_command_argv(s_redis, 3, argv, lens);
     cr_assert(eq(int, r->type, REDIS_REPLY_STATUS));
     freeReplyObject(r);
@@ -166,7 +166,7 @@ Test(redis, pipelines_many_commands)
     char key[64];
     s_key(key, sizeof key, "counter");
     for (int i = 0; i < 100; i++) {
-        const char *argv[] = { "INCR", key };
+        const char *argv[] = {"INCR", key};
         cr_assert(eq(int, ob_redis_append_argv(s_redis, 2, argv, NULL), 0));
     }
     cr_assert(eq(int, ob_redis_pending(s_redis), 100));
@@ -197,7 +197,7 @@ Test(redis, scripts_fall_back_to_eval_when_the_cache_is_empty)
 
     long long answers[4];
     for (int i = 0; i < 4; i++) {
-        const char *argv[] = { key, "3", "60000" };
+        const char *argv[] = {key, "3", "60000"};
         r = ob_redis_script_run(script, s_redis, 1, 3, argv, NULL);
         cr_assert(eq(int, r->type, REDIS_REPLY_INTEGER), "%s", r->type == REDIS_REPLY_ERROR ? r->str : "");
         answers[i] = r->integer;
@@ -254,7 +254,7 @@ Test(redis, selects_the_database_of_the_url)
 
 Test(redis_auth, authenticates_with_the_url_password, .timeout = 20)
 {
-    const char *extra[] = { "--requirepass", "s3cret", NULL };
+    const char *extra[] = {"--requirepass", "s3cret", NULL};
     redis_server_t server;
     if (!redis_server_port() && !getenv("OB_TEST_REDIS_ERROR"))
         cr_skip_test("no redis-server");
@@ -300,7 +300,7 @@ Test(redis_offline, a_down_server_fails_fast_and_backs_off)
     int64_t start = s_now_ms();
     cr_assert(eq(int, ob_redis_ensure(redis), -1));
     cr_assert(s_cmd(redis, "PING", NULL) == NULL);
-    const char *argv[] = { "PING" };
+    const char *argv[] = {"PING"};
     cr_assert(eq(int, ob_redis_append_argv(redis, 1, argv, NULL), -1));
     cr_assert(ob_redis_get_reply(redis) == NULL);
     cr_assert(lt(i64, s_now_ms() - start, 300), "one refused attempt, then back-off without trying");

@@ -25,47 +25,43 @@ static const struct {
     const char *type, *code;
     ob_err_t want;
 } s_mapping[] = {
-    { 200, NULL, NULL, OB_OK },
-    { 201, "", "", OB_OK },
-    { 0, NULL, NULL, OB_ERR_TRANSIENT },
-    { 400, "invalid_request_error", "parameter_missing", OB_ERR_INVALID },
-    { 400, NULL, NULL, OB_ERR_INVALID },
-    { 400, "invalid_request_error", "resource_missing", OB_ERR_NOT_FOUND },
-    { 400, "idempotency_error", NULL, OB_ERR_CONFLICT },
-    { 401, "invalid_request_error", NULL, OB_ERR_UPSTREAM },
-    { 403, "invalid_request_error", "secret_key_required", OB_ERR_UPSTREAM },
-    { 402, "card_error", "card_declined", OB_ERR_PAYMENT },
-    { 402, NULL, NULL, OB_ERR_PAYMENT },
-    { 400, "card_error", "incorrect_cvc", OB_ERR_PAYMENT },
-    { 404, "invalid_request_error", "resource_missing", OB_ERR_NOT_FOUND },
-    { 404, NULL, NULL, OB_ERR_NOT_FOUND },
-    { 409, "idempotency_error", NULL, OB_ERR_CONFLICT },
-    { 409, "invalid_request_error", "lock_timeout", OB_ERR_TRANSIENT },
-    { 429, "invalid_request_error", "rate_limit", OB_ERR_TRANSIENT },
-    { 500, "api_error", NULL, OB_ERR_TRANSIENT },
-    { 502, NULL, NULL, OB_ERR_TRANSIENT },
-    { 503, NULL, NULL, OB_ERR_TRANSIENT },
-    { 424, "api_error", NULL, OB_ERR_UPSTREAM },
-    { 302, NULL, NULL, OB_ERR_UPSTREAM },
+    {200, NULL, NULL, OB_OK},
+    {201, "", "", OB_OK},
+    {0, NULL, NULL, OB_ERR_TRANSIENT},
+    {400, "invalid_request_error", "parameter_missing", OB_ERR_INVALID},
+    {400, NULL, NULL, OB_ERR_INVALID},
+    {400, "invalid_request_error", "resource_missing", OB_ERR_NOT_FOUND},
+    {400, "idempotency_error", NULL, OB_ERR_CONFLICT},
+    {401, "invalid_request_error", NULL, OB_ERR_UPSTREAM},
+    {403, "invalid_request_error", "secret_key_required", OB_ERR_UPSTREAM},
+    {402, "card_error", "card_declined", OB_ERR_PAYMENT},
+    {402, NULL, NULL, OB_ERR_PAYMENT},
+    {400, "card_error", "incorrect_cvc", OB_ERR_PAYMENT},
+    {404, "invalid_request_error", "resource_missing", OB_ERR_NOT_FOUND},
+    {404, NULL, NULL, OB_ERR_NOT_FOUND},
+    {409, "idempotency_error", NULL, OB_ERR_CONFLICT},
+    {409, "invalid_request_error", "lock_timeout", OB_ERR_TRANSIENT},
+    {429, "invalid_request_error", "rate_limit", OB_ERR_TRANSIENT},
+    {500, "api_error", NULL, OB_ERR_TRANSIENT},
+    {502, NULL, NULL, OB_ERR_TRANSIENT},
+    {503, NULL, NULL, OB_ERR_TRANSIENT},
+    {424, "api_error", NULL, OB_ERR_UPSTREAM},
+    {302, NULL, NULL, OB_ERR_UPSTREAM},
 };
 
 Test(stripe_api, maps_stripe_answers_to_outcomes)
 {
     for (size_t i = 0; i < sizeof s_mapping / sizeof s_mapping[0]; i++)
-        cr_expect_eq(stripe_api_map_error(s_mapping[i].status, s_mapping[i].type, s_mapping[i].code),
-                     s_mapping[i].want,
-                     "%ld %s/%s",
-                     s_mapping[i].status,
-                     s_mapping[i].type,
-                     s_mapping[i].code);
+        cr_expect_eq(stripe_api_map_error(s_mapping[i].status, s_mapping[i].type, s_mapping[i].code), s_mapping[i].want,
+                     "%ld %s/%s", s_mapping[i].status, s_mapping[i].type, s_mapping[i].code);
 }
 
 Test(stripe_api, refuses_bad_construction)
 {
     const struct {
         const char *base, *key;
-    } bad[] = { { NULL, "sk_test_1" },      { "https://api.stripe.com", NULL }, { "https://api.stripe.com", "" },
-                { "ftp://x", "sk_test_1" }, { "api.stripe.com", "sk_test_1" },  { "https://api.stripe.com", "sk\r\nX: y" } };
+    } bad[] = {{NULL, "sk_test_1"},      {"https://api.stripe.com", NULL}, {"https://api.stripe.com", ""},
+               {"ftp://x", "sk_test_1"}, {"api.stripe.com", "sk_test_1"},  {"https://api.stripe.com", "sk\r\nX: y"}};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         cr_expect_null(stripe_api_new(bad[i].base, bad[i].key), "case %zu", i);
     stripe_api_t *api = stripe_api_new("https://api.stripe.com/", "sk_test_1");
@@ -90,7 +86,7 @@ static int
 free_port(void)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     socklen_t len = sizeof a;
     cr_assert(bind(fd, (struct sockaddr *)&a, sizeof a) == 0);
     getsockname(fd, (struct sockaddr *)&a, &len);
@@ -121,15 +117,15 @@ start_standin(void)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
     posix_spawn_file_actions_addclose(&fa, out[0]);
-    char *argv[] = { "/usr/bin/python3", script, "--port", port, "--secret-key", SECRET, NULL };
+    char *argv[] = {"/usr/bin/python3", script, "--port", port, "--secret-key", SECRET, NULL};
     extern char **environ;
     cr_assert(posix_spawn(&s_standin, argv[0], &fa, NULL, argv, environ) == 0, "cannot start %s", script);
     posix_spawn_file_actions_destroy(&fa);
     close(out[1]);
 
-    char line[64] = { 0 };
+    char line[64] = {0};
     size_t len = 0;
-    struct pollfd pfd = { .fd = out[0], .events = POLLIN };
+    struct pollfd pfd = {.fd = out[0], .events = POLLIN};
     while (len < sizeof line - 1 && !strchr(line, '\n') && poll(&pfd, 1, 10000) > 0) {
         ssize_t r = read(out[0], line + len, sizeof line - 1 - len);
         if (r <= 0)
@@ -170,8 +166,8 @@ control(const char *method, const char *path, const char *json)
 {
     char url[128];
     snprintf(url, sizeof url, "%s%s", s_base, path);
-    ob_http_request_t req = { .method = method, .url = url, .body = json, .body_len = json ? strlen(json) : 0, .max_attempts = 1 };
-    ob_http_response_t resp = { 0 };
+    ob_http_request_t req = {.method = method, .url = url, .body = json, .body_len = json ? strlen(json) : 0, .max_attempts = 1};
+    ob_http_response_t resp = {0};
     cr_assert_eq(ob_http_send(control_http, &req, &resp), OB_OK);
     cr_assert_eq(resp.status, 200, "%s %s: %s", method, path, resp.body);
     json_t *out = json_loads(resp.body, 0, NULL);
@@ -218,13 +214,13 @@ fail_next(const char *json)
     json_decref(control("POST", "/__control/fail", json));
 }
 
-static const stripe_checkout_params_t CHECKOUT = { .customer = "cus_1",
-                                                   .price_id = "price_pro_m",
-                                                   .client_reference_id = "u42",
-                                                   .success_url = "https://app.test/ok?s={CHECKOUT_SESSION_ID}",
-                                                   .cancel_url = "https://app.test/cancel",
-                                                   .user_id = "u42",
-                                                   .plan_id = "pro" };
+static const stripe_checkout_params_t CHECKOUT = {.customer = "cus_1",
+                                                  .price_id = "price_pro_m",
+                                                  .client_reference_id = "u42",
+                                                  .success_url = "https://app.test/ok?s={CHECKOUT_SESSION_ID}",
+                                                  .cancel_url = "https://app.test/cancel",
+                                                  .user_id = "u42",
+                                                  .plan_id = "pro"};
 
 TestSuite(stripe_standin, .init = setup, .fini = teardown, .timeout = 30);
 
@@ -276,7 +272,7 @@ Test(stripe_standin, a_post_without_a_key_is_refused_before_sending)
 
 Test(stripe_standin, unsafe_ids_are_refused_before_sending)
 {
-    const char *ids[] = { "", "sub_1/../../v1/balance", "sub 1", "sub_1?x=y", "sub_%2e" };
+    const char *ids[] = {"", "sub_1/../../v1/balance", "sub 1", "sub_1?x=y", "sub_%2e"};
     for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++)
         cr_expect_eq(stripe_api_retrieve_subscription(api, ids[i], &res, &err), OB_ERR_INVALID, "%s", ids[i]);
     cr_expect_eq(stripe_api_retrieve_subscription(api, NULL, &res, &err), OB_ERR_INVALID);
@@ -304,8 +300,8 @@ Test(stripe_standin, retrieves_the_balance)
 Test(stripe_standin, creates_a_subscription_checkout_session)
 {
     seed();
-    cr_assert_eq(
-      stripe_api_create_checkout_session(api, "checkout:u42:pro:month:n1", &CHECKOUT, &res, &err), OB_OK, "%s", err.message);
+    cr_assert_eq(stripe_api_create_checkout_session(api, "checkout:u42:pro:month:n1", &CHECKOUT, &res, &err), OB_OK, "%s",
+                 err.message);
     cr_assert(strncmp(str_at(res, "id"), "cs_", 3) == 0);
     cr_assert(strncmp(str_at(res, "url"), "https://checkout.stripe.com/", 28) == 0);
     cr_assert_str_eq(str_at(res, "mode"), "subscription");
@@ -349,9 +345,9 @@ Test(stripe_standin, a_500_is_retried_with_the_same_key)
 
 Test(stripe_standin, outages_and_rate_limits_become_transient_after_retries)
 {
-    const char *failures[] = { "{\"path_prefix\":\"/v1/balance\",\"status\":500,\"count\":9}",
-                               "{\"path_prefix\":\"/v1/balance\",\"status\":429,\"count\":9}",
-                               "{\"path_prefix\":\"/v1/balance\",\"status\":503,\"count\":9}" };
+    const char *failures[] = {"{\"path_prefix\":\"/v1/balance\",\"status\":500,\"count\":9}",
+                              "{\"path_prefix\":\"/v1/balance\",\"status\":429,\"count\":9}",
+                              "{\"path_prefix\":\"/v1/balance\",\"status\":503,\"count\":9}"};
     for (size_t i = 0; i < 3; i++) {
         json_decref(control("POST", "/__control/reset", NULL));
         fail_next(failures[i]);
@@ -448,12 +444,12 @@ Test(stripe_standin, manages_a_subscription)
 Test(stripe_standin, finds_prices_by_lookup_key)
 {
     seed();
-    const char *keys[] = { "pro_yearly", "nope" };
+    const char *keys[] = {"pro_yearly", "nope"};
     cr_assert_eq(stripe_api_list_prices_by_lookup_keys(api, keys, 2, &res, &err), OB_OK);
     cr_assert_eq(json_array_size(json_object_get(res, "data")), 1);
     cr_assert_str_eq(str_at(res, "data.0.id"), "price_pro_y");
 
-    const char *many[11] = { "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k" };
+    const char *many[11] = {"a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k"};
     cr_assert_eq(stripe_api_list_prices_by_lookup_keys(api, many, 11, NULL, &err), OB_ERR_INVALID);
     cr_assert_eq(stripe_api_list_prices_by_lookup_keys(api, many, 0, NULL, &err), OB_ERR_INVALID);
 }
@@ -466,12 +462,12 @@ Test(stripe_standin, creates_a_product_and_moves_a_lookup_key_to_a_new_price)
     snprintf(product, sizeof product, "%s", str_at(res, "id"));
     json_decref(res);
 
-    stripe_price_params_t p = { .product = product,
-                                .unit_amount = 2900,
-                                .currency = "usd",
-                                .interval = "month",
-                                .lookup_key = "team_monthly",
-                                .plan_id = "team" };
+    stripe_price_params_t p = {.product = product,
+                               .unit_amount = 2900,
+                               .currency = "usd",
+                               .interval = "month",
+                               .lookup_key = "team_monthly",
+                               .plan_id = "team"};
     cr_assert_eq(stripe_api_create_price(api, "price:team:m:1", &p, &res, &err), OB_OK, "%s", err.message);
     cr_assert_str_eq(str_at(res, "recurring.interval"), "month");
     cr_assert_eq(json_integer_value(json_object_get(res, "unit_amount")), 2900);
@@ -482,13 +478,13 @@ Test(stripe_standin, creates_a_product_and_moves_a_lookup_key_to_a_new_price)
     char newer[64];
     snprintf(newer, sizeof newer, "%s", str_at(res, "id"));
     json_decref(res);
-    const char *keys[] = { "team_monthly" };
+    const char *keys[] = {"team_monthly"};
     cr_assert_eq(stripe_api_list_prices_by_lookup_keys(api, keys, 1, &res, &err), OB_OK);
     cr_assert_eq(json_array_size(json_object_get(res, "data")), 1);
     cr_assert_str_eq(str_at(res, "data.0.id"), newer);
     json_decref(res);
 
-    stripe_price_params_t once = { .product = product, .unit_amount = 500, .currency = "usd" };
+    stripe_price_params_t once = {.product = product, .unit_amount = 500, .currency = "usd"};
     cr_assert_eq(stripe_api_create_price(api, "price:team:once", &once, &res, &err), OB_OK);
     cr_assert(json_is_null(json_object_get(res, "recurring")));
     cr_assert_str_eq(str_at(res, "type"), "one_time");

@@ -28,15 +28,15 @@ typedef struct {
 Test(stripe_event_head, table)
 {
     static const head_case_t cases[] = {
-        { "{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":1700000000,\"livemode\":true}", 0 },
-        { "{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":1700000000}", 0 },
-        { "{\"type\":\"invoice.paid\",\"created\":1}", -1 },
-        { "{\"id\":\"\",\"type\":\"invoice.paid\",\"created\":1}", -1 },
-        { "{\"id\":7,\"type\":\"invoice.paid\",\"created\":1}", -1 },
-        { "{\"id\":\"evt_1\",\"created\":1}", -1 },
-        { "{\"id\":\"evt_1\",\"type\":\"invoice.paid\"}", -1 },
-        { "{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":\"1\"}", -1 },
-        { "{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":-5}", -1 },
+        {"{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":1700000000,\"livemode\":true}", 0},
+        {"{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":1700000000}", 0},
+        {"{\"type\":\"invoice.paid\",\"created\":1}", -1},
+        {"{\"id\":\"\",\"type\":\"invoice.paid\",\"created\":1}", -1},
+        {"{\"id\":7,\"type\":\"invoice.paid\",\"created\":1}", -1},
+        {"{\"id\":\"evt_1\",\"created\":1}", -1},
+        {"{\"id\":\"evt_1\",\"type\":\"invoice.paid\"}", -1},
+        {"{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":\"1\"}", -1},
+        {"{\"id\":\"evt_1\",\"type\":\"invoice.paid\",\"created\":-5}", -1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *event = s_json(cases[i].body);
@@ -59,13 +59,13 @@ Test(stripe_event_map, plan_from_lookup_key)
     static const struct {
         const char *key;
         const char *plan; /* NULL: no plan */
-    } cases[] = { { "starter_monthly", "starter" },
-                  { "enterprise_yearly", "enterprise" },
-                  { "pro_plus_monthly", "pro_plus" },
-                  { "_monthly", NULL },
-                  { "starter", NULL },
-                  { "starter_weekly", NULL },
-                  { NULL, NULL } };
+    } cases[] = {{"starter_monthly", "starter"},
+                 {"enterprise_yearly", "enterprise"},
+                 {"pro_plus_monthly", "pro_plus"},
+                 {"_monthly", NULL},
+                 {"starter", NULL},
+                 {"starter_weekly", NULL},
+                 {NULL, NULL}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char plan[64];
         int rc = stripe_event_plan_from_lookup_key(cases[i].key, plan, sizeof plan);
@@ -187,16 +187,16 @@ Test(stripe_event_map, types_without_effect_and_checkout_links)
     static const struct {
         const char *type;
         bool handled;
-    } types[] = { { "checkout.session.completed", true },
-                  { "customer.subscription.created", true },
-                  { "customer.subscription.deleted", true },
-                  { "customer.subscription.trial_will_end", true },
-                  { "invoice.paid", true },
-                  { "invoice.payment_failed", true },
-                  { "charge.succeeded", false },
-                  { "customer.subscription.paused", false },
-                  { "invoice.created", false },
-                  { NULL, false } };
+    } types[] = {{"checkout.session.completed", true},
+                 {"customer.subscription.created", true},
+                 {"customer.subscription.deleted", true},
+                 {"customer.subscription.trial_will_end", true},
+                 {"invoice.paid", true},
+                 {"invoice.payment_failed", true},
+                 {"charge.succeeded", false},
+                 {"customer.subscription.paused", false},
+                 {"invoice.created", false},
+                 {NULL, false}};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         cr_expect_eq(stripe_event_is_handled(types[i].type), types[i].handled, "%s", types[i].type);
 
@@ -230,25 +230,23 @@ typedef struct {
 Test(ob_sub_order, table)
 {
     static const order_case_t cases[] = {
-        { 101, "active", "evt_b", 100, "past_due", "evt_a", true },   /* later wins */
-        { 99, "canceled", "evt_b", 100, "active", "evt_a", false },   /* older never rolls back */
-        { 100, "active", "evt_a", 100, "incomplete", "evt_z", true }, /* same second: later status */
-        { 100, "incomplete", "evt_z", 100, "active", "evt_a", false },
-        { 100, "active", "evt_a", 100, "trialing", "evt_b", true },
-        { 100, "past_due", "evt_a", 100, "active", "evt_b", true },
-        { 100, "active", "evt_b", 100, "active", "evt_a", true }, /* same status: greater id, total order */
-        { 100, "active", "evt_a", 100, "active", "evt_b", false },
-        { 100, "active", "evt_a", 100, "active", "evt_a", false },   /* the same event again */
-        { 200, "active", "evt_b", 100, "canceled", "evt_a", false }, /* terminal */
-        { 200, "active", "evt_b", 100, "incomplete_expired", "evt_a", false },
-        { 5, "incomplete", "evt_a", -1, "incomplete", "", true }, /* nothing applied yet */
+        {101, "active", "evt_b", 100, "past_due", "evt_a", true},   /* later wins */
+        {99, "canceled", "evt_b", 100, "active", "evt_a", false},   /* older never rolls back */
+        {100, "active", "evt_a", 100, "incomplete", "evt_z", true}, /* same second: later status */
+        {100, "incomplete", "evt_z", 100, "active", "evt_a", false},
+        {100, "active", "evt_a", 100, "trialing", "evt_b", true},
+        {100, "past_due", "evt_a", 100, "active", "evt_b", true},
+        {100, "active", "evt_b", 100, "active", "evt_a", true}, /* same status: greater id, total order */
+        {100, "active", "evt_a", 100, "active", "evt_b", false},
+        {100, "active", "evt_a", 100, "active", "evt_a", false},   /* the same event again */
+        {200, "active", "evt_b", 100, "canceled", "evt_a", false}, /* terminal */
+        {200, "active", "evt_b", 100, "incomplete_expired", "evt_a", false},
+        {5, "incomplete", "evt_a", -1, "incomplete", "", true}, /* nothing applied yet */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const order_case_t *c = &cases[i];
         cr_expect_eq(ob_sub_order_supersedes(c->created, c->status, c->id, c->stored_created, c->stored_status, c->stored_id),
-                     c->supersedes,
-                     "case %zu",
-                     i);
+                     c->supersedes, "case %zu", i);
     }
     cr_expect_lt(ob_sub_order_rank("incomplete"), ob_sub_order_rank("active"));
     cr_expect_lt(ob_sub_order_rank("unpaid"), ob_sub_order_rank("canceled"));
@@ -265,8 +263,8 @@ Test(stripe_pgarray, binary_layout)
     stripe_pgarray_add(&a, "", 0);
     int len;
     const unsigned char *bytes = (const unsigned char *)stripe_pgarray_finish(&a, &len);
-    static const unsigned char expected[] = { 0, 0, 0, 1, 0, 0, 0, 0, 0, 0,   0,   25, 0, 0, 0,
-                                              2, 0, 0, 0, 1, 0, 0, 0, 2, 'a', 'b', 0,  0, 0, 0 };
+    static const unsigned char expected[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0,   0,   25, 0, 0, 0,
+                                             2, 0, 0, 0, 1, 0, 0, 0, 2, 'a', 'b', 0,  0, 0, 0};
     cr_assert_eq(len, (int)sizeof expected);
     cr_expect_eq(memcmp(bytes, expected, sizeof expected), 0);
     stripe_pgarray_release(&a);

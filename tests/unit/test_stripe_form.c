@@ -14,25 +14,23 @@ static const struct {
     pair_t pairs[4];
     const char *want;
 } s_encodes[] = {
-    { "empty form", { { NULL } }, "" },
-    { "plain pair", { { "email", "ada@example.com" } }, "email=ada%40example.com" },
-    { "two pairs keep their order",
-      { { "mode", "subscription" }, { "customer", "cus_123" } },
-      "mode=subscription&customer=cus_123" },
-    { "metadata key", { { "metadata[user_id]", "42" } }, "metadata%5Buser_id%5D=42" },
-    { "list of objects",
-      { { "line_items[0][price]", "price_1" }, { "line_items[0][quantity]", "1" } },
-      "line_items%5B0%5D%5Bprice%5D=price_1&line_items%5B0%5D%5Bquantity%5D=1" },
-    { "three levels", { { "subscription_data[metadata][plan_id]", "pro" } }, "subscription_data%5Bmetadata%5D%5Bplan_id%5D=pro" },
-    { "empty brackets", { { "expand[]", "data.product" } }, "expand%5B%5D=data.product" },
-    { "empty value unsets", { { "metadata[old]", "" } }, "metadata%5Bold%5D=" },
-    { "space is %20 not +", { { "name", "Pro plan" } }, "name=Pro%20plan" },
-    { "reserved characters",
-      { { "success_url", "https://x.test/ok?session={CHECKOUT_SESSION_ID}&a=b+c" } },
-      "success_url=https%3A%2F%2Fx.test%2Fok%3Fsession%3D%7BCHECKOUT_SESSION_ID%7D%26a%3Db%2Bc" },
-    { "unreserved kept", { { "k", "AZaz09-._~" } }, "k=AZaz09-._~" },
-    { "utf-8 bytes", { { "name", "caf\xc3\xa9" } }, "name=caf%C3%A9" },
-    { "control bytes", { { "k", "a\r\nb" } }, "k=a%0D%0Ab" },
+    {"empty form", {{NULL}}, ""},
+    {"plain pair", {{"email", "ada@example.com"}}, "email=ada%40example.com"},
+    {"two pairs keep their order", {{"mode", "subscription"}, {"customer", "cus_123"}}, "mode=subscription&customer=cus_123"},
+    {"metadata key", {{"metadata[user_id]", "42"}}, "metadata%5Buser_id%5D=42"},
+    {"list of objects",
+     {{"line_items[0][price]", "price_1"}, {"line_items[0][quantity]", "1"}},
+     "line_items%5B0%5D%5Bprice%5D=price_1&line_items%5B0%5D%5Bquantity%5D=1"},
+    {"three levels", {{"subscription_data[metadata][plan_id]", "pro"}}, "subscription_data%5Bmetadata%5D%5Bplan_id%5D=pro"},
+    {"empty brackets", {{"expand[]", "data.product"}}, "expand%5B%5D=data.product"},
+    {"empty value unsets", {{"metadata[old]", ""}}, "metadata%5Bold%5D="},
+    {"space is %20 not +", {{"name", "Pro plan"}}, "name=Pro%20plan"},
+    {"reserved characters",
+     {{"success_url", "https://x.test/ok?session={CHECKOUT_SESSION_ID}&a=b+c"}},
+     "success_url=https%3A%2F%2Fx.test%2Fok%3Fsession%3D%7BCHECKOUT_SESSION_ID%7D%26a%3Db%2Bc"},
+    {"unreserved kept", {{"k", "AZaz09-._~"}}, "k=AZaz09-._~"},
+    {"utf-8 bytes", {{"name", "caf\xc3\xa9"}}, "name=caf%C3%A9"},
+    {"control bytes", {{"k", "a\r\nb"}}, "k=a%0D%0Ab"},
 };
 
 Test(stripe_form, encodes)
@@ -55,16 +53,16 @@ static const struct {
     const char *key;
     const char *why;
 } s_bad_keys[] = {
-    { "", "empty" },
-    { "[x]", "no name" },
-    { "metadata[user_id", "unclosed bracket" },
-    { "metadata]x[", "stray bracket" },
-    { "metadata[a[b]]", "nested bracket" },
-    { "metadata[user id]", "space in segment" },
-    { "a=b", "equals sign" },
-    { "a&b", "ampersand" },
-    { "metadata[x]y", "text after bracket" },
-    { "caf\xc3\xa9", "non-ASCII" },
+    {"", "empty"},
+    {"[x]", "no name"},
+    {"metadata[user_id", "unclosed bracket"},
+    {"metadata]x[", "stray bracket"},
+    {"metadata[a[b]]", "nested bracket"},
+    {"metadata[user id]", "space in segment"},
+    {"a=b", "equals sign"},
+    {"a&b", "ampersand"},
+    {"metadata[x]y", "text after bracket"},
+    {"caf\xc3\xa9", "non-ASCII"},
 };
 
 Test(stripe_form, rejects_malformed_keys_and_stays_failed)

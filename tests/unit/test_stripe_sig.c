@@ -65,10 +65,8 @@ static const sig_case_t s_cases[] = {
     {"valid", "t={t},v1={sig}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_OK},
     {"two v1, the second valid", "t={t},v1={bad},v1={sig}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_OK},
     {"two v1, the first valid", "t={t},v1={sig},v1={bad}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_OK},
-    {"v0 and unknown schemes ignored", "t={t},v0={bad},v1={sig},v9=x,junk", SECRET, BODY, BODY, 0, 0, SECRET,
-     OB_STRIPE_SIG_OK},
-    {"rolled secret: second in the list", "t={t},v1={sig}", ROLLED, BODY, BODY, 0, 0, SECRET ", " ROLLED,
-     OB_STRIPE_SIG_OK},
+    {"v0 and unknown schemes ignored", "t={t},v0={bad},v1={sig},v9=x,junk", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_OK},
+    {"rolled secret: second in the list", "t={t},v1={sig}", ROLLED, BODY, BODY, 0, 0, SECRET ", " ROLLED, OB_STRIPE_SIG_OK},
     {"rolled secret: first in the list", "t={t},v1={sig}", ROLLED, BODY, BODY, 0, 0, ROLLED "," SECRET, OB_STRIPE_SIG_OK},
     {"items in any order", "v1={sig},t={t}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_OK},
     {"the first t wins", "t={t},t=1,v1={sig}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_OK},
@@ -78,8 +76,8 @@ static const sig_case_t s_cases[] = {
     {"no v1", "t={t},v0={sig}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_NO_V1},
     {"t only", "t={t}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_NO_V1},
     {"wrong secret", "t={t},v1={sig}", "whsec_someone_else", BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_MISMATCH},
-    {"body changed by one byte", "t={t},v1={sig}", SECRET, BODY, "{\"id\":\"evt_2\",\"type\":\"invoice.paid\"}", 0, 0,
-     SECRET, OB_STRIPE_SIG_MISMATCH},
+    {"body changed by one byte", "t={t},v1={sig}", SECRET, BODY, "{\"id\":\"evt_2\",\"type\":\"invoice.paid\"}", 0, 0, SECRET,
+     OB_STRIPE_SIG_MISMATCH},
     {"body truncated", "t={t},v1={sig}", SECRET, BODY, "{\"id\":\"evt_1\"", 0, 0, SECRET, OB_STRIPE_SIG_MISMATCH},
     {"timestamp changed", "t={t},v1={sig}", SECRET, BODY, BODY, 0, 1, SECRET, OB_STRIPE_SIG_MISMATCH},
     {"upper-case hex is not Stripe's", "t={t},v1={SIG}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_MISMATCH},
@@ -89,15 +87,13 @@ static const sig_case_t s_cases[] = {
     {"timestamp at the old edge", "t={t},v1={sig}", SECRET, BODY, BODY, -300, 0, SECRET, OB_STRIPE_SIG_OK},
     {"timestamp too far in the future", "t={t},v1={sig}", SECRET, BODY, BODY, 301, 0, SECRET, OB_STRIPE_SIG_TOO_NEW},
     {"timestamp at the future edge", "t={t},v1={sig}", SECRET, BODY, BODY, 300, 0, SECRET, OB_STRIPE_SIG_OK},
-    {"forged and old is a mismatch, not a replay", "t={t},v1={bad}", SECRET, BODY, BODY, -9999, 0, SECRET,
-     OB_STRIPE_SIG_MISMATCH},
+    {"forged and old is a mismatch, not a replay", "t={t},v1={bad}", SECRET, BODY, BODY, -9999, 0, SECRET, OB_STRIPE_SIG_MISMATCH},
     {"garbage header", "garbage", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_MALFORMED},
     {"only separators", ",,=,=,,", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_MALFORMED},
     {"t not a number", "t=abc,v1={sig}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_MALFORMED},
     {"t empty", "t=,v1={sig}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_MALFORMED},
     {"t negative", "t=-5,v1={sig}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_MALFORMED},
-    {"t overflowing", "t=99999999999999999999999,v1={sig}", SECRET, BODY, BODY, 0, 0, SECRET,
-     OB_STRIPE_SIG_MALFORMED},
+    {"t overflowing", "t=99999999999999999999999,v1={sig}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_MALFORMED},
     {"no t", "v1={sig}", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_MALFORMED},
     {"binary bytes", "\x01\xff\x80=\x7f", SECRET, BODY, BODY, 0, 0, SECRET, OB_STRIPE_SIG_MALFORMED},
     {"no secret configured", "t={t},v1={sig}", SECRET, BODY, BODY, 0, 0, "", OB_STRIPE_SIG_NOT_CONFIGURED},
@@ -127,8 +123,7 @@ ParameterizedTest(size_t *index, stripe_sig, verify)
     int64_t signed_at = -1;
     ob_stripe_sig_result_t got =
         ob_stripe_sig_verify(header_ptr, header_len, c->sent_body, strlen(c->sent_body), c->secrets_csv, 300, NOW, &signed_at);
-    cr_assert_eq(got, c->expected, "case: %s: got %s, want %s", c->name, ob_stripe_sig_code(got),
-                 ob_stripe_sig_code(c->expected));
+    cr_assert_eq(got, c->expected, "case: %s: got %s, want %s", c->name, ob_stripe_sig_code(got), ob_stripe_sig_code(c->expected));
     if (got == OB_STRIPE_SIG_OK)
         cr_assert_eq(signed_at, t, "case: %s: signed_at", c->name);
 }
@@ -182,8 +177,7 @@ Test(stripe_sig, signed_at_reports_the_replayed_timestamp)
     cr_assert_eq(ob_stripe_sig_verify(header, strlen(header), BODY, strlen(BODY), SECRET, 300, NOW, &signed_at),
                  OB_STRIPE_SIG_TOO_OLD);
     cr_assert_eq(signed_at, t);
-    cr_assert_eq(ob_stripe_sig_verify("garbage", 7, BODY, strlen(BODY), SECRET, 300, NOW, &signed_at),
-                 OB_STRIPE_SIG_MALFORMED);
+    cr_assert_eq(ob_stripe_sig_verify("garbage", 7, BODY, strlen(BODY), SECRET, 300, NOW, &signed_at), OB_STRIPE_SIG_MALFORMED);
     cr_assert_eq(signed_at, 0);
 }
 
@@ -252,9 +246,9 @@ Test(stripe_sig, random_headers_never_crash)
 
 Test(stripe_sig, every_result_has_a_distinct_code_and_a_message)
 {
-    const ob_stripe_sig_result_t all[] = {OB_STRIPE_SIG_OK,       OB_STRIPE_SIG_MISSING,  OB_STRIPE_SIG_MALFORMED,
-                                          OB_STRIPE_SIG_NO_V1,    OB_STRIPE_SIG_MISMATCH, OB_STRIPE_SIG_TOO_OLD,
-                                          OB_STRIPE_SIG_TOO_NEW,  OB_STRIPE_SIG_NOT_CONFIGURED};
+    const ob_stripe_sig_result_t all[] = {OB_STRIPE_SIG_OK,      OB_STRIPE_SIG_MISSING,       OB_STRIPE_SIG_MALFORMED,
+                                          OB_STRIPE_SIG_NO_V1,   OB_STRIPE_SIG_MISMATCH,      OB_STRIPE_SIG_TOO_OLD,
+                                          OB_STRIPE_SIG_TOO_NEW, OB_STRIPE_SIG_NOT_CONFIGURED};
     size_t count = sizeof all / sizeof all[0];
     for (size_t i = 0; i < count; i++) {
         cr_assert(ob_stripe_sig_code(all[i]) && *ob_stripe_sig_code(all[i]));

@@ -30,29 +30,27 @@ typedef struct {
 } event_case_t;
 
 static const event_case_t s_event_cases[] = {
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\"}", NULL },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"timestamp\":1767225500,"
-      "\"properties\":{\"quantity\":3}}",
-      NULL },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"tokens\",\"timestamp\":1767225599.5}", NULL },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"properties\":null}", NULL },
-    { "[]", "invalid_event" },
-    { "{\"user_id\":\"u1\",\"code\":\"api_calls\"}", "missing_transaction_id" },
-    { "{\"transaction_id\":\"\",\"user_id\":\"u1\",\"code\":\"api_calls\"}", "invalid_transaction_id" },
-    { "{\"transaction_id\":7,\"user_id\":\"u1\",\"code\":\"api_calls\"}", "invalid_transaction_id" },
-    { "{\"transaction_id\":\"a\\u0001b\",\"user_id\":\"u1\",\"code\":\"api_calls\"}", "invalid_transaction_id" },
-    { "{\"transaction_id\":\"t1\",\"code\":\"api_calls\"}", "missing_user_id" },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"\",\"code\":\"api_calls\"}", "invalid_user_id" },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\"}", "missing_code" },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"bogus\"}", "unknown_code" },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"timestamp\":\"yesterday\"}", "invalid_timestamp" },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"timestamp\":1000}", "timestamp_too_old" },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"timestamp\":1767229200}", "timestamp_in_future" },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"properties\":[1]}", "invalid_properties" },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"properties\":{\"quantity\":-1}}",
-      "invalid_quantity" },
-    { "{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"properties\":{\"quantity\":1.5}}",
-      "invalid_quantity" },
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\"}", NULL},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"timestamp\":1767225500,"
+     "\"properties\":{\"quantity\":3}}",
+     NULL},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"tokens\",\"timestamp\":1767225599.5}", NULL},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"properties\":null}", NULL},
+    {"[]", "invalid_event"},
+    {"{\"user_id\":\"u1\",\"code\":\"api_calls\"}", "missing_transaction_id"},
+    {"{\"transaction_id\":\"\",\"user_id\":\"u1\",\"code\":\"api_calls\"}", "invalid_transaction_id"},
+    {"{\"transaction_id\":7,\"user_id\":\"u1\",\"code\":\"api_calls\"}", "invalid_transaction_id"},
+    {"{\"transaction_id\":\"a\\u0001b\",\"user_id\":\"u1\",\"code\":\"api_calls\"}", "invalid_transaction_id"},
+    {"{\"transaction_id\":\"t1\",\"code\":\"api_calls\"}", "missing_user_id"},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"\",\"code\":\"api_calls\"}", "invalid_user_id"},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\"}", "missing_code"},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"bogus\"}", "unknown_code"},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"timestamp\":\"yesterday\"}", "invalid_timestamp"},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"timestamp\":1000}", "timestamp_too_old"},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"timestamp\":1767229200}", "timestamp_in_future"},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"properties\":[1]}", "invalid_properties"},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"properties\":{\"quantity\":-1}}", "invalid_quantity"},
+    {"{\"transaction_id\":\"t1\",\"user_id\":\"u1\",\"code\":\"api_calls\",\"properties\":{\"quantity\":1.5}}", "invalid_quantity"},
 };
 
 Test(usage_events, table, .init = s_setup)
@@ -62,13 +60,10 @@ Test(usage_events, table, .init = s_setup)
         json_t *event = json_loads(c->json, JSON_DECODE_ANY, NULL);
         cr_assert(event != NULL, "case %zu does not parse", i);
         lago_usage_event_t out;
-        lago_events_problem_t problem = { 0 };
+        lago_events_problem_t problem = {0};
         int rc = lago_events_check(event, &s_metrics, NOW, &out, &problem);
         if (c->code)
-            cr_expect(rc == -1 && problem.code && strcmp(problem.code, c->code) == 0,
-                      "case %zu: expected %s, got %s",
-                      i,
-                      c->code,
+            cr_expect(rc == -1 && problem.code && strcmp(problem.code, c->code) == 0, "case %zu: expected %s, got %s", i, c->code,
                       rc == 0 ? "accepted" : problem.code);
         else
             cr_expect(rc == 0, "case %zu: expected accepted, got %s", i, problem.code);
@@ -123,18 +118,18 @@ Test(usage_events, batch_envelope, .init = s_setup)
 Test(usage_events, authorize_body, .init = s_setup)
 {
     static const event_case_t cases[] = {
-        { "{\"transaction_id\":\"t\",\"user_id\":\"u\",\"code\":\"api_calls\"}", NULL },
-        { "{\"transaction_id\":\"t\",\"user_id\":\"u\",\"code\":\"api_calls\",\"quantity\":5}", NULL },
-        { "{\"transaction_id\":\"t\",\"user_id\":\"u\",\"code\":\"api_calls\",\"quantity\":0}", "invalid_quantity" },
-        { "{\"transaction_id\":\"t\",\"user_id\":\"u\",\"code\":\"api_calls\",\"quantity\":\"1\"}", "invalid_quantity" },
-        { "{\"user_id\":\"u\",\"code\":\"api_calls\"}", "missing_transaction_id" },
-        { "{\"transaction_id\":\"t\",\"code\":\"api_calls\"}", "missing_user_id" },
-        { "{\"transaction_id\":\"t\",\"user_id\":\"u\",\"code\":\"nope\"}", "unknown_code" },
+        {"{\"transaction_id\":\"t\",\"user_id\":\"u\",\"code\":\"api_calls\"}", NULL},
+        {"{\"transaction_id\":\"t\",\"user_id\":\"u\",\"code\":\"api_calls\",\"quantity\":5}", NULL},
+        {"{\"transaction_id\":\"t\",\"user_id\":\"u\",\"code\":\"api_calls\",\"quantity\":0}", "invalid_quantity"},
+        {"{\"transaction_id\":\"t\",\"user_id\":\"u\",\"code\":\"api_calls\",\"quantity\":\"1\"}", "invalid_quantity"},
+        {"{\"user_id\":\"u\",\"code\":\"api_calls\"}", "missing_transaction_id"},
+        {"{\"transaction_id\":\"t\",\"code\":\"api_calls\"}", "missing_user_id"},
+        {"{\"transaction_id\":\"t\",\"user_id\":\"u\",\"code\":\"nope\"}", "unknown_code"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *body = json_loads(cases[i].json, 0, NULL);
         lago_usage_event_t out;
-        lago_events_problem_t problem = { 0 };
+        lago_events_problem_t problem = {0};
         int rc = lago_events_check_authorize(body, &s_metrics, NOW, &out, &problem);
         if (cases[i].code)
             cr_expect(rc == -1 && strcmp(problem.code, cases[i].code) == 0, "case %zu", i);
@@ -191,24 +186,20 @@ typedef struct {
 Test(usage_events, lago_webhook_decisions)
 {
     static const webhook_case_t cases[] = {
-        { "{\"webhook_type\":\"invoice.created\",\"object_type\":\"invoice\",\"invoice\":{\"lago_id\":\"i1\","
-          "\"customer\":{\"external_id\":\"user-1\"},\"total_amount_cents\":1900,\"currency\":\"USD\"}}",
-          "invoice_created",
-          "user-1" },
-        { "{\"webhook_type\":\"invoice.payment_failure\",\"object_type\":\"payment_provider_invoice_payment_error\","
-          "\"payment_provider_invoice_payment_error\":{\"lago_invoice_id\":\"i1\",\"external_customer_id\":\"user-2\"}}",
-          "payment_failed",
-          "user-2" },
-        { "{\"webhook_type\":\"subscription.terminated\",\"subscription\":{\"external_id\":\"sub_1\","
-          "\"external_customer_id\":\"user-3\",\"plan_code\":\"starter\"}}",
-          "subscription_terminated",
-          "user-3" },
-        { "{\"webhook_type\":\"event.error\",\"event_error\":{\"status\":422,\"error\":\"Unprocessable entity\"}}",
-          "usage_event_error",
-          NULL },
-        { "{\"webhook_type\":\"events.errors\",\"events_errors\":{\"invalid_code\":[\"tx1\"]}}", "usage_event_error", NULL },
-        { "{\"webhook_type\":\"customer.created\",\"customer\":{}}", "", NULL },
-        { "{\"no_type\":true}", "", NULL },
+        {"{\"webhook_type\":\"invoice.created\",\"object_type\":\"invoice\",\"invoice\":{\"lago_id\":\"i1\","
+         "\"customer\":{\"external_id\":\"user-1\"},\"total_amount_cents\":1900,\"currency\":\"USD\"}}",
+         "invoice_created", "user-1"},
+        {"{\"webhook_type\":\"invoice.payment_failure\",\"object_type\":\"payment_provider_invoice_payment_error\","
+         "\"payment_provider_invoice_payment_error\":{\"lago_invoice_id\":\"i1\",\"external_customer_id\":\"user-2\"}}",
+         "payment_failed", "user-2"},
+        {"{\"webhook_type\":\"subscription.terminated\",\"subscription\":{\"external_id\":\"sub_1\","
+         "\"external_customer_id\":\"user-3\",\"plan_code\":\"starter\"}}",
+         "subscription_terminated", "user-3"},
+        {"{\"webhook_type\":\"event.error\",\"event_error\":{\"status\":422,\"error\":\"Unprocessable entity\"}}",
+         "usage_event_error", NULL},
+        {"{\"webhook_type\":\"events.errors\",\"events_errors\":{\"invalid_code\":[\"tx1\"]}}", "usage_event_error", NULL},
+        {"{\"webhook_type\":\"customer.created\",\"customer\":{}}", "", NULL},
+        {"{\"no_type\":true}", "", NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *webhook = json_loads(cases[i].json, 0, NULL);
@@ -227,15 +218,14 @@ Test(usage_events, lago_webhook_decisions)
 
 Test(usage_events, pg_array_literal_quotes_and_escapes)
 {
-    lago_pgarray_t array = { 0 };
+    lago_pgarray_t array = {0};
     cr_expect(strcmp(lago_pgarray_text(&array), "{}") == 0);
     lago_pgarray_add(&array, "plain");
     lago_pgarray_add(&array, "with \"quote\" and \\ backslash, comma {brace}");
     lago_pgarray_add(&array, NULL);
     lago_pgarray_add(&array, "");
     cr_expect(strcmp(lago_pgarray_text(&array), "{\"plain\",\"with \\\"quote\\\" and \\\\ backslash, comma {brace}\",NULL,\"\"}") ==
-                0,
-              "%s",
-              lago_pgarray_text(&array));
+                  0,
+              "%s", lago_pgarray_text(&array));
     lago_pgarray_release(&array);
 }
