@@ -22,8 +22,8 @@
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
 #include "common/ob_worker.h"
-#include "services/stripe-worker/billing_prices.h"
-#include "services/stripe-worker/stripe_api.h"
+#include "clients/billing_prices.h"
+#include "clients/stripe_api.h"
 
 typedef struct {
     ob_pg_t *pg;          /* borrowed */
@@ -79,14 +79,6 @@ void billing_context_limit_to_deadline(billing_context_t *self, const ob_job_t *
  *  overloaded 503, any other Stripe failure 502. Logs the operation and
  *  Stripe's request id. */
 void billing_reply_stripe_error(ob_job_t *job, const char *operation, ob_err_t err, const stripe_error_t *error);
-
-/*  A stable Idempotency-Key: "<kind>:<sha256 of the parts, 32 hex>" for the
- *  NULL-terminated list of parts (so ids of any length fit Stripe's 255
- *  bytes and nothing personal is sent in a header). bucket_s > 0 adds the
- *  current time window (now / bucket_s) to the parts: a retry within the
- *  window reuses the key, a deliberate repeat later gets a new object. */
-void billing_idempotency_key(char *out, size_t cap, const char *kind, int64_t now_s, int64_t bucket_s, ...)
-    __attribute__((sentinel));
 
 /*  The user's Stripe customer id from the customers table: OB_OK,
  *  OB_ERR_NOT_FOUND (no customer yet), or a database failure. */

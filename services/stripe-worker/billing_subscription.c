@@ -5,10 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clients/billing_prices.h"
+#include "clients/ob_idempotency.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "services/stripe-worker/billing_context.h"
-#include "services/stripe-worker/billing_prices.h"
 #include "services/stripe-worker/billing_sub_sync.h"
 #include "services/stripe-worker/stripe_state.h"
 
@@ -88,7 +89,7 @@ billing_subscription_cancel(void *state, ob_job_t *job)
     ob_err_t err;
     if (at_period_end) {
         char key[96];
-        billing_idempotency_key(key, sizeof key, "cancel", sent_at, CHANGE_WINDOW_S, live.id, "at_period_end", (const char *)NULL);
+        ob_idempotency_key(key, sizeof key, "cancel", sent_at, CHANGE_WINDOW_S, live.id, "at_period_end", (const char *)NULL);
         err = stripe_api_update_subscription_cancel_at_period_end(ctx->stripe, key, live.id, true, &subscription, &serr);
     } else {
         err = stripe_api_cancel_subscription_now(ctx->stripe, live.id, &subscription, &serr);
@@ -169,7 +170,7 @@ billing_subscription_upgrade(void *state, ob_job_t *job)
     }
     int64_t sent_at = (int64_t)time(NULL);
     char key[96];
-    billing_idempotency_key(key, sizeof key, "upgrade", sent_at, CHANGE_WINDOW_S, live.id, item_id, price_id, (const char *)NULL);
+    ob_idempotency_key(key, sizeof key, "upgrade", sent_at, CHANGE_WINDOW_S, live.id, item_id, price_id, (const char *)NULL);
     err = stripe_api_update_subscription_price(ctx->stripe, key, live.id, item_id, price_id, &updated, &serr);
     if (err != OB_OK) {
         billing_reply_stripe_error(job, "change subscription price", err, &serr);

@@ -3,8 +3,9 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "clients/billing_prices.h"
+#include "clients/ob_idempotency.h"
 #include "services/stripe-worker/billing_context.h"
-#include "services/stripe-worker/billing_prices.h"
 #include "services/stripe-worker/stripe_event_map.h"
 #include "services/subscription-worker/subs_status.h"
 
@@ -103,10 +104,10 @@ Test(billing_sub_sync, reads_old_and_new_api_shapes)
 Test(billing_context, idempotency_keys_are_stable_short_and_windowed)
 {
     char a[96], b[96], c[96], d[96];
-    billing_idempotency_key(a, sizeof a, "checkout", 1000, 600, "user", "starter", (const char *)NULL);
-    billing_idempotency_key(b, sizeof b, "checkout", 1100, 600, "user", "starter", (const char *)NULL);
-    billing_idempotency_key(c, sizeof c, "checkout", 1300, 600, "user", "starter", (const char *)NULL);
-    billing_idempotency_key(d, sizeof d, "checkout", 1000, 600, "users", "tarter", (const char *)NULL);
+    ob_idempotency_key(a, sizeof a, "checkout", 1000, 600, "user", "starter", (const char *)NULL);
+    ob_idempotency_key(b, sizeof b, "checkout", 1100, 600, "user", "starter", (const char *)NULL);
+    ob_idempotency_key(c, sizeof c, "checkout", 1300, 600, "user", "starter", (const char *)NULL);
+    ob_idempotency_key(d, sizeof d, "checkout", 1000, 600, "users", "tarter", (const char *)NULL);
     cr_expect_str_eq(a, b);
     cr_expect_str_neq(a, c);
     cr_expect_str_neq(a, d);

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "common/ob_http.h"
-#include "services/lago-worker/lago_api.h"
+#include "clients/lago_api.h"
 
 /* ---- the batch body ---------------------------------------------------------------------- */
 

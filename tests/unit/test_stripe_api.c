@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "common/ob_http.h"
-#include "services/stripe-worker/stripe_api.h"
+#include "clients/stripe_api.h"
 
 /* ---- the mapping --------------------------------------------------------------------------------------- */
 

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "common/ob_sub_order.h"
-#include "services/stripe-worker/stripe_admin.h"
+#include "clients/stripe_admin.h"
 #include "services/stripe-worker/stripe_event_map.h"
 #include "services/stripe-worker/stripe_pgarray.h"
 

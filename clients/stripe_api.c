@@ -3,7 +3,7 @@
  *  Every call goes through s_call(): one place builds the URL and headers,
  *  sends, parses and maps the outcome, and logs it without secrets.
  */
-#include "services/stripe-worker/stripe_api.h"
+#include "clients/stripe_api.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 
 #include "common/ob_http.h"
 #include "common/ob_log.h"
-#include "services/stripe-worker/stripe_form.h"
+#include "clients/stripe_form.h"
 
 #define STRIPE_MAX_LOOKUP_KEYS 10
 

@@ -1,5 +1,5 @@
 /*  stripe_form - Stripe's bracketed form encoding, one growing buffer. */
-#include "services/stripe-worker/stripe_form.h"
+#include "clients/stripe_form.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*  billing_prices - plan -> Stripe price. */
-#include "services/stripe-worker/billing_prices.h"
+#include "clients/billing_prices.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -19,7 +19,7 @@
 
 #include "common/ob_err.h"
 #include "common/ob_pg.h"
-#include "services/stripe-worker/stripe_api.h"
+#include "clients/stripe_api.h"
 
 /*  What a plan sells at one interval. */
 typedef struct {

@@ -4,7 +4,7 @@
  *  {"status":422,"error":"Unprocessable Entity","code":"validation_errors",
  *   "error_details":{"field":["value_already_exist"]}}.
  */
-#include "services/lago-worker/lago_api.h"
+#include "clients/lago_api.h"
 
 #include <errno.h>
 #include <inttypes.h>

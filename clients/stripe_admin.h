@@ -1,6 +1,7 @@
 /*  stripe_admin - the operators' view of the webhook inbox: list events by
- *  status, replay one. Used by the worker's admin methods (behind the
- *  gateway's admin token) and by `billing-admin webhook-events`.
+ *  status, replay one. Used by the stripe-worker's admin methods
+ *  (stripe_admin_methods.c) and by `billing-admin webhook-events`; the
+ *  stripe_events table is the stripe-worker's.
  */
 #ifndef STRIPE_ADMIN_H_INCLUDED
 #define STRIPE_ADMIN_H_INCLUDED
@@ -30,9 +31,5 @@ ob_err_t stripe_admin_list(ob_pg_t *pg, const char *status, int limit, char **js
  *  harmless). *json_out = {"id","status":"pending"}. OB_ERR_NOT_FOUND when
  *  the id is unknown. */
 ob_err_t stripe_admin_replay(ob_pg_t *pg, const char *id, char **json_out);
-
-/*  Methods "admin.events.list" and "admin.events.replay" (state: stripe_state_t). */
-void stripe_admin_events_list(void *state, ob_job_t *job);
-void stripe_admin_events_replay(void *state, ob_job_t *job);
 
 #endif
