@@ -54,6 +54,17 @@ ob_job_reply_json(ob_job_t *job, int status, json_t *body)
 }
 
 void
+ob_job_reply_text(ob_job_t *job, int status, const char *text)
+{
+    json_t *value = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    if (!value) {
+        ob_job_reply_error(job, 500, "internal", "the answer could not be built");
+        return;
+    }
+    ob_job_reply_json(job, status, value);
+}
+
+void
 ob_job_reply_error(ob_job_t *job, int status, const char *code, const char *message)
 {
     size_t len;

@@ -38,6 +38,11 @@ typedef struct {
 /*  Answers with a JSON value; steals the reference. */
 void ob_job_reply_json(ob_job_t *job, int status, json_t *body);
 
+/*  Answers with JSON text built elsewhere (e.g. by Postgres'
+ *  json_build_object, which puts spaces around every colon), re-written
+ *  compact like every other answer; 500 when text is not JSON. Borrows text. */
+void ob_job_reply_text(ob_job_t *job, int status, const char *text);
+
 /*  Answers {"error":{"code","message"}} with the given status. */
 void ob_job_reply_error(ob_job_t *job, int status, const char *code, const char *message);
 

@@ -46,9 +46,7 @@ notifier_admin_list(void *state, ob_job_t *job)
     if (err != OB_OK || PQntuples(result) != 1) {
         ob_job_reply_err(job, err == OB_OK ? OB_ERR_INTERNAL : err, NULL, "the notifications cannot be read now");
     } else {
-        job->body = strdup(PQgetvalue(result, 0, 0));
-        job->body_len = job->body ? strlen(job->body) : 0;
-        job->status = job->body ? 200 : 500;
+        ob_job_reply_text(job, 200, PQgetvalue(result, 0, 0));
     }
     PQclear(result);
 }

@@ -13,10 +13,8 @@
 static void
 s_reply_text(ob_job_t *job, int status, char *json)
 {
-    free(job->body);
-    job->status = status;
-    job->body = json;
-    job->body_len = strlen(json);
+    ob_job_reply_text(job, status, json);
+    free(json);
 }
 
 void

@@ -109,11 +109,9 @@ subs_plans_set_etag(ob_job_t *job)
 static void
 s_reply_text(ob_job_t *job, const char *text)
 {
-    free(job->body);
-    job->body = strdup(text);
-    job->body_len = job->body ? strlen(text) : 0;
-    job->status = job->body ? 200 : 500;
-    subs_plans_set_etag(job);
+    ob_job_reply_text(job, 200, text);
+    if (job->status == 200)
+        subs_plans_set_etag(job);
 }
 
 void
