@@ -36,7 +36,7 @@ static const bad_event_t bad_events[] = {
     {"properties a number", {"tx-1", "sub-1", "api_calls", 0, "3"}},
 };
 
-Test(lago_batch_json, builds_lago_events_shape)
+Test(lago_batch_json, builds_usage_events_shape)
 {
     lago_event_t events[2] = {good, {"tx-2", "sub-1", "api_calls", 0, NULL}};
     char *text = lago_api_events_batch_json(events, 2);

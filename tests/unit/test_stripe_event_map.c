@@ -4,10 +4,10 @@
 #include <jansson.h>
 #include <string.h>
 
-#include "common/ob_sub_order.h"
 #include "clients/stripe_admin.h"
+#include "common/ob_pgarray.h"
+#include "common/ob_sub_order.h"
 #include "services/stripe-worker/stripe_event_map.h"
-#include "services/stripe-worker/stripe_pgarray.h"
 
 static json_t *
 s_json(const char *text)
@@ -255,25 +255,25 @@ Test(ob_sub_order, table)
 
 /* --- small parsers ------------------------------------------------------------ */
 
-Test(stripe_pgarray, binary_layout)
+Test(ob_pgarray, binary_layout)
 {
-    stripe_pgarray_t a;
-    stripe_pgarray_init(&a, STRIPE_PG_OID_TEXT);
-    stripe_pgarray_add(&a, "ab", 2);
-    stripe_pgarray_add(&a, "", 0);
+    ob_pgarray_t a;
+    ob_pgarray_init(&a, OB_PG_OID_TEXT);
+    ob_pgarray_add(&a, "ab", 2);
+    ob_pgarray_add(&a, "", 0);
     int len;
-    const unsigned char *bytes = (const unsigned char *)stripe_pgarray_finish(&a, &len);
+    const unsigned char *bytes = (const unsigned char *)ob_pgarray_finish(&a, &len);
     static const unsigned char expected[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0,   0,   25, 0, 0, 0,
                                              2, 0, 0, 0, 1, 0, 0, 0, 2, 'a', 'b', 0,  0, 0, 0};
     cr_assert_eq(len, (int)sizeof expected);
     cr_expect_eq(memcmp(bytes, expected, sizeof expected), 0);
-    stripe_pgarray_release(&a);
-    stripe_pgarray_init(&a, STRIPE_PG_OID_INT8);
-    stripe_pgarray_add_int8(&a, 258);
-    bytes = (const unsigned char *)stripe_pgarray_finish(&a, &len);
+    ob_pgarray_release(&a);
+    ob_pgarray_init(&a, OB_PG_OID_INT8);
+    ob_pgarray_add_int8(&a, 258);
+    bytes = (const unsigned char *)ob_pgarray_finish(&a, &len);
     cr_expect_eq(len, 20 + 4 + 8);
     cr_expect_eq(bytes[20 + 3], 8);
     cr_expect_eq(bytes[20 + 4 + 6], 1);
     cr_expect_eq(bytes[20 + 4 + 7], 2);
-    stripe_pgarray_release(&a);
+    ob_pgarray_release(&a);
 }

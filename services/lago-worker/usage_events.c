@@ -1,12 +1,12 @@
-/*  lago_events - validation of usage events and authorize requests. */
-#include "services/lago-worker/lago_events.h"
+/*  usage_events - validation of usage events and authorize requests. */
+#include "services/lago-worker/usage_events.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 int
-lago_metrics_add(lago_metrics_t *self, const char *code, bool quota)
+usage_metrics_add(usage_metrics_t *self, const char *code, bool quota)
 {
     if (self->count >= LAGO_METRICS_MAX || strlen(code) >= sizeof self->code[0])
         return -1;
@@ -16,7 +16,7 @@ lago_metrics_add(lago_metrics_t *self, const char *code, bool quota)
 }
 
 bool
-lago_metrics_find(const lago_metrics_t *self, const char *code, bool *quota)
+usage_metrics_find(const usage_metrics_t *self, const char *code, bool *quota)
 {
     for (size_t i = 0; code && i < self->count; i++)
         if (strcmp(self->code[i], code) == 0) {
@@ -28,14 +28,14 @@ lago_metrics_find(const lago_metrics_t *self, const char *code, bool *quota)
 }
 
 static int
-s_refuse(lago_events_problem_t *problem, const char *code, const char *message)
+s_refuse(usage_events_problem_t *problem, const char *code, const char *message)
 {
     problem->code = code;
     problem->message = message;
     return -1;
 }
 
-/*  An identifier: a string of 1..LAGO_EVENTS_ID_MAX bytes without control characters. */
+/*  An identifier: a string of 1..USAGE_EVENTS_ID_MAX bytes without control characters. */
 static bool
 s_is_id(const json_t *value)
 {
@@ -43,7 +43,7 @@ s_is_id(const json_t *value)
         return false;
     size_t len = json_string_length(value);
     const unsigned char *s = (const unsigned char *)json_string_value(value);
-    if (len == 0 || len > LAGO_EVENTS_ID_MAX || strlen((const char *)s) != len)
+    if (len == 0 || len > USAGE_EVENTS_ID_MAX || strlen((const char *)s) != len)
         return false;
     for (size_t i = 0; i < len; i++)
         if (s[i] < 0x20 || s[i] == 0x7f)
@@ -52,7 +52,7 @@ s_is_id(const json_t *value)
 }
 
 static int
-s_check_ids(const json_t *object, const lago_metrics_t *metrics, lago_usage_event_t *out, lago_events_problem_t *problem)
+s_check_ids(const json_t *object, const usage_metrics_t *metrics, usage_event_t *out, usage_events_problem_t *problem)
 {
     const json_t *tx = json_object_get(object, "transaction_id");
     const json_t *user = json_object_get(object, "user_id");
@@ -67,7 +67,7 @@ s_check_ids(const json_t *object, const lago_metrics_t *metrics, lago_usage_even
         return s_refuse(problem, "invalid_user_id", "user_id must be a string of 1-255 printable bytes");
     if (!json_is_string(code))
         return s_refuse(problem, "missing_code", "code is required and must be a string");
-    if (!lago_metrics_find(metrics, json_string_value(code), NULL))
+    if (!usage_metrics_find(metrics, json_string_value(code), NULL))
         return s_refuse(problem, "unknown_code", "code is not a known metric");
     out->transaction_id = json_string_value(tx);
     out->user_id = json_string_value(user);
@@ -76,8 +76,8 @@ s_check_ids(const json_t *object, const lago_metrics_t *metrics, lago_usage_even
 }
 
 int
-lago_events_check(const json_t *event, const lago_metrics_t *metrics, double now, lago_usage_event_t *out,
-                  lago_events_problem_t *problem)
+usage_events_check(const json_t *event, const usage_metrics_t *metrics, double now, usage_event_t *out,
+                   usage_events_problem_t *problem)
 {
     memset(out, 0, sizeof *out);
     if (!json_is_object(event))
@@ -90,9 +90,9 @@ lago_events_check(const json_t *event, const lago_metrics_t *metrics, double now
         if (!json_is_number(timestamp) || !isfinite(json_number_value(timestamp)))
             return s_refuse(problem, "invalid_timestamp", "timestamp must be Unix seconds (a number)");
         double t = json_number_value(timestamp);
-        if (t < now - LAGO_EVENTS_PAST_S)
+        if (t < now - USAGE_EVENTS_PAST_S)
             return s_refuse(problem, "timestamp_too_old", "timestamp is more than 40 days in the past");
-        if (t > now + LAGO_EVENTS_FUTURE_S)
+        if (t > now + USAGE_EVENTS_FUTURE_S)
             return s_refuse(problem, "timestamp_in_future", "timestamp is more than 5 minutes in the future");
         out->occurred_at = t;
     }
@@ -102,12 +102,12 @@ lago_events_check(const json_t *event, const lago_metrics_t *metrics, double now
         if (!json_is_object(properties))
             return s_refuse(problem, "invalid_properties", "properties must be a JSON object");
         size_t size = json_dumpb(properties, NULL, 0, JSON_COMPACT);
-        if (size == 0 || size > LAGO_EVENTS_PROPERTIES_MAX)
+        if (size == 0 || size > USAGE_EVENTS_PROPERTIES_MAX)
             return s_refuse(problem, "properties_too_large", "properties must be at most 4096 bytes of JSON");
         const json_t *quantity = json_object_get(properties, "quantity");
         if (quantity) {
             if (!json_is_integer(quantity) || json_integer_value(quantity) < 0 ||
-                json_integer_value(quantity) > LAGO_EVENTS_QUANTITY_MAX)
+                json_integer_value(quantity) > USAGE_EVENTS_QUANTITY_MAX)
                 return s_refuse(problem, "invalid_quantity", "properties.quantity must be an integer from 0 to 10^9");
             out->quantity = json_integer_value(quantity);
         }
@@ -117,8 +117,8 @@ lago_events_check(const json_t *event, const lago_metrics_t *metrics, double now
 }
 
 int
-lago_events_check_authorize(const json_t *body, const lago_metrics_t *metrics, double now, lago_usage_event_t *out,
-                            lago_events_problem_t *problem)
+usage_events_check_authorize(const json_t *body, const usage_metrics_t *metrics, double now, usage_event_t *out,
+                             usage_events_problem_t *problem)
 {
     memset(out, 0, sizeof *out);
     if (!json_is_object(body))
@@ -130,7 +130,7 @@ lago_events_check_authorize(const json_t *body, const lago_metrics_t *metrics, d
     const json_t *quantity = json_object_get(body, "quantity");
     if (quantity && !json_is_null(quantity)) {
         if (!json_is_integer(quantity) || json_integer_value(quantity) < 1 ||
-            json_integer_value(quantity) > LAGO_EVENTS_QUANTITY_MAX)
+            json_integer_value(quantity) > USAGE_EVENTS_QUANTITY_MAX)
             return s_refuse(problem, "invalid_quantity", "quantity must be an integer from 1 to 10^9");
         out->quantity = json_integer_value(quantity);
     }
@@ -138,14 +138,14 @@ lago_events_check_authorize(const json_t *body, const lago_metrics_t *metrics, d
 }
 
 const json_t *
-lago_events_batch(const json_t *body, lago_events_problem_t *problem)
+usage_events_batch(const json_t *body, usage_events_problem_t *problem)
 {
     const json_t *events = json_object_get(body, "events");
     if (!json_is_array(events)) {
         s_refuse(problem, "missing_events", "the body must be {\"events\":[...]}");
         return NULL;
     }
-    if (json_array_size(events) == 0 || json_array_size(events) > LAGO_EVENTS_BATCH_MAX) {
+    if (json_array_size(events) == 0 || json_array_size(events) > USAGE_EVENTS_BATCH_MAX) {
         s_refuse(problem, "invalid_batch_size", "a batch holds 1 to 100 events");
         return NULL;
     }

@@ -1,29 +1,29 @@
-/*  lago_events - what a usage event and an authorize request must look like
+/*  usage_events - what a usage event and an authorize request must look like
  *  (pure logic: no I/O, tested in tests/unit/test_usage_events.c).
  *
  *  An event is {"transaction_id","user_id","code","timestamp","properties"}:
- *    transaction_id, user_id  1..LAGO_EVENTS_ID_MAX bytes, no control characters
+ *    transaction_id, user_id  1..USAGE_EVENTS_ID_MAX bytes, no control characters
  *    code                     one of the known metric codes (usage_metrics)
  *    timestamp                Unix seconds (number), optional (= now); not older
- *                             than LAGO_EVENTS_PAST_S nor later than LAGO_EVENTS_FUTURE_S
- *    properties               an object, optional, at most LAGO_EVENTS_PROPERTIES_MAX
+ *                             than USAGE_EVENTS_PAST_S nor later than USAGE_EVENTS_FUTURE_S
+ *    properties               an object, optional, at most USAGE_EVENTS_PROPERTIES_MAX
  *                             bytes as JSON; properties.quantity, when present,
- *                             is an integer in 0..LAGO_EVENTS_QUANTITY_MAX (default 1)
+ *                             is an integer in 0..USAGE_EVENTS_QUANTITY_MAX (default 1)
  */
-#ifndef LAGO_EVENTS_H_INCLUDED
-#define LAGO_EVENTS_H_INCLUDED
+#ifndef USAGE_EVENTS_H_INCLUDED
+#define USAGE_EVENTS_H_INCLUDED
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#define LAGO_EVENTS_BATCH_MAX 100
-#define LAGO_EVENTS_ID_MAX 255
-#define LAGO_EVENTS_PROPERTIES_MAX 4096
-#define LAGO_EVENTS_PAST_S (40 * 86400)
-#define LAGO_EVENTS_FUTURE_S 300
-#define LAGO_EVENTS_QUANTITY_MAX 1000000000LL
+#define USAGE_EVENTS_BATCH_MAX 100
+#define USAGE_EVENTS_ID_MAX 255
+#define USAGE_EVENTS_PROPERTIES_MAX 4096
+#define USAGE_EVENTS_PAST_S (40 * 86400)
+#define USAGE_EVENTS_FUTURE_S 300
+#define USAGE_EVENTS_QUANTITY_MAX 1000000000LL
 #define LAGO_METRICS_MAX 32
 
 /*  The known metric codes; quota marks the one(s) the plan's limit applies to. */
@@ -31,13 +31,13 @@ typedef struct {
     char code[LAGO_METRICS_MAX][65];
     bool quota[LAGO_METRICS_MAX];
     size_t count;
-} lago_metrics_t;
+} usage_metrics_t;
 
 /*  Adds a code (0, or -1 when full or too long). */
-int lago_metrics_add(lago_metrics_t *self, const char *code, bool quota);
+int usage_metrics_add(usage_metrics_t *self, const char *code, bool quota);
 
 /*  True when code is known; *quota (may be NULL) says whether a limit applies. */
-bool lago_metrics_find(const lago_metrics_t *self, const char *code, bool *quota);
+bool usage_metrics_find(const usage_metrics_t *self, const char *code, bool *quota);
 
 /*  A checked event. Strings and properties borrow from the JSON they came from. */
 typedef struct {
@@ -47,27 +47,27 @@ typedef struct {
     int64_t quantity;
     double occurred_at;       /* Unix seconds */
     const json_t *properties; /* NULL when absent */
-} lago_usage_event_t;
+} usage_event_t;
 
 /*  A reason an input is refused: a stable code and a sentence. */
 typedef struct {
     const char *code;
     const char *message;
-} lago_events_problem_t;
+} usage_events_problem_t;
 
 /*  Checks one event of a batch against metrics at time now (Unix seconds).
  *  0 and *out filled, or -1 and *problem set. */
-int lago_events_check(const json_t *event, const lago_metrics_t *metrics, double now, lago_usage_event_t *out,
-                      lago_events_problem_t *problem);
+int usage_events_check(const json_t *event, const usage_metrics_t *metrics, double now, usage_event_t *out,
+                       usage_events_problem_t *problem);
 
 /*  Checks an authorize body {"user_id","code","quantity"?,"transaction_id"}:
- *  quantity is an integer 1..LAGO_EVENTS_QUANTITY_MAX (default 1); the event
+ *  quantity is an integer 1..USAGE_EVENTS_QUANTITY_MAX (default 1); the event
  *  happens now. 0 or -1 as above. */
-int lago_events_check_authorize(const json_t *body, const lago_metrics_t *metrics, double now, lago_usage_event_t *out,
-                                lago_events_problem_t *problem);
+int usage_events_check_authorize(const json_t *body, const usage_metrics_t *metrics, double now, usage_event_t *out,
+                                 usage_events_problem_t *problem);
 
-/*  The batch envelope: {"events":[...]} with 1..LAGO_EVENTS_BATCH_MAX entries.
+/*  The batch envelope: {"events":[...]} with 1..USAGE_EVENTS_BATCH_MAX entries.
  *  Returns the array (borrowed) or NULL with *problem set. */
-const json_t *lago_events_batch(const json_t *body, lago_events_problem_t *problem);
+const json_t *usage_events_batch(const json_t *body, usage_events_problem_t *problem);
 
 #endif

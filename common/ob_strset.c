@@ -1,5 +1,5 @@
-/*  lago_strset - a set of borrowed strings. */
-#include "services/lago-worker/lago_strset.h"
+/*  ob_strset - a set of borrowed strings. */
+#include "common/ob_strset.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@ s_hash(const char *s)
 }
 
 int
-lago_strset_init(lago_strset_t *self, size_t n)
+ob_strset_init(ob_strset_t *self, size_t n)
 {
     size_t cap = 16;
     while (cap < 2 * n + 1)
@@ -27,7 +27,7 @@ lago_strset_init(lago_strset_t *self, size_t n)
 }
 
 void
-lago_strset_release(lago_strset_t *self)
+ob_strset_release(ob_strset_t *self)
 {
     free(self->slots);
     memset(self, 0, sizeof *self);
@@ -36,7 +36,7 @@ lago_strset_release(lago_strset_t *self)
 /*  The slot holding s, or the empty slot where it would go. The set is never
  *  more than half full, so an empty slot always exists. */
 static size_t
-s_find(const lago_strset_t *self, const char *s)
+s_find(const ob_strset_t *self, const char *s)
 {
     size_t i = (size_t)s_hash(s) & (self->cap - 1);
     while (self->slots[i] && strcmp(self->slots[i], s) != 0)
@@ -45,13 +45,13 @@ s_find(const lago_strset_t *self, const char *s)
 }
 
 int
-lago_strset_add(lago_strset_t *self, const char *s)
+ob_strset_add(ob_strset_t *self, const char *s)
 {
     if (!self->cap)
         return -1;
     if (2 * (self->count + 1) > self->cap) {
-        lago_strset_t bigger;
-        if (lago_strset_init(&bigger, self->cap) != 0)
+        ob_strset_t bigger;
+        if (ob_strset_init(&bigger, self->cap) != 0)
             return -1;
         for (size_t i = 0; i < self->cap; i++)
             if (self->slots[i])
@@ -68,7 +68,7 @@ lago_strset_add(lago_strset_t *self, const char *s)
 }
 
 bool
-lago_strset_has(const lago_strset_t *self, const char *s)
+ob_strset_has(const ob_strset_t *self, const char *s)
 {
     return self->cap && self->slots[s_find(self, s)] != NULL;
 }

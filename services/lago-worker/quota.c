@@ -1,5 +1,5 @@
-/*  lago_quota - quota counters in Redis. */
-#include "services/lago-worker/lago_quota.h"
+/*  quota - quota counters in Redis. */
+#include "services/lago-worker/quota.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -93,7 +93,7 @@ static const char s_count_lua[] = "local epoch = redis.call('GET', KEYS[1]) or '
 #define S_EPOCH_KEY "ob:quota:epoch"
 #define S_ANSWER_TTL "172800" /* two days; the ledger catches older repeats */
 
-struct _lago_quota_t {
+struct _quota_t {
     ob_redis_script_t *authorize;
     ob_redis_script_t *give_back;
     ob_redis_script_t *set_counter;
@@ -101,10 +101,10 @@ struct _lago_quota_t {
     unsigned sequence;
 };
 
-lago_quota_t *
-lago_quota_new(void)
+quota_t *
+quota_new(void)
 {
-    lago_quota_t *self = calloc(1, sizeof *self);
+    quota_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->authorize = ob_redis_script_new(s_authorize_lua);
@@ -112,16 +112,16 @@ lago_quota_new(void)
     self->set_counter = ob_redis_script_new(s_set_counter_lua);
     self->count = ob_redis_script_new(s_count_lua);
     if (!self->authorize || !self->give_back || !self->set_counter || !self->count)
-        lago_quota_destroy(&self);
+        quota_destroy(&self);
     return self;
 }
 
 void
-lago_quota_destroy(lago_quota_t **self_p)
+quota_destroy(quota_t **self_p)
 {
     if (!self_p || !*self_p)
         return;
-    lago_quota_t *self = *self_p;
+    quota_t *self = *self_p;
     ob_redis_script_destroy(&self->authorize);
     ob_redis_script_destroy(&self->give_back);
     ob_redis_script_destroy(&self->set_counter);
@@ -131,7 +131,7 @@ lago_quota_destroy(lago_quota_t **self_p)
 }
 
 int
-lago_quota_answer_parse(const char *text, lago_quota_answer_t *out)
+quota_answer_parse(const char *text, quota_answer_t *out)
 {
     memset(out, 0, sizeof *out);
     int allowed;
@@ -154,8 +154,8 @@ s_counter_prefix(char *buf, size_t cap, const char *user_id, const char *code)
 }
 
 int
-lago_quota_append_authorize(lago_quota_t *self, ob_redis_t *redis, const char *user_id, const char *code,
-                            const char *transaction_id, int64_t quantity, int64_t now, bool quota, bool allow_ended)
+quota_append_authorize(quota_t *self, ob_redis_t *redis, const char *user_id, const char *code, const char *transaction_id,
+                       int64_t quantity, int64_t now, bool quota, bool allow_ended)
 {
     char answer_key[300], ent_key[300], prefix[600], q[24], t[24];
     snprintf(answer_key, sizeof answer_key, "ob:quota:tx:%s", transaction_id);
@@ -164,7 +164,7 @@ lago_quota_append_authorize(lago_quota_t *self, ob_redis_t *redis, const char *u
     snprintf(q, sizeof q, "%" PRId64, quantity);
     snprintf(t, sizeof t, "%" PRId64, now);
     /* EVALSHA only: pipelined replies cannot fall back to EVAL one by one, so
-     * the caller loads the script first (lago_quota_read_authorize sees NOSCRIPT). */
+     * the caller loads the script first (quota_read_authorize sees NOSCRIPT). */
     const char *argv[] = {"EVALSHA",
                           ob_redis_script_sha1(self->authorize),
                           "3",
@@ -189,39 +189,39 @@ s_elem(const redisReply *reply, size_t i)
 }
 
 void
-lago_quota_read_authorize(ob_redis_t *redis, const char *user_id, const char *code, lago_quota_result_t *out)
+quota_read_authorize(ob_redis_t *redis, const char *user_id, const char *code, quota_result_t *out)
 {
     (void)user_id;
     (void)code;
     memset(out, 0, sizeof *out);
-    out->kind = LAGO_QUOTA_REDIS_DOWN;
+    out->kind = QUOTA_REDIS_DOWN;
     redisReply *reply = ob_redis_get_reply(redis);
     if (!reply)
         return;
     if (reply->type == REDIS_REPLY_ERROR) {
         /* NOSCRIPT (flushed script cache) or a script error: the caller loads and retries. */
-        out->kind = strncmp(reply->str, "NOSCRIPT", 8) == 0 ? LAGO_QUOTA_NOSCRIPT : LAGO_QUOTA_REDIS_DOWN;
-        if (out->kind == LAGO_QUOTA_REDIS_DOWN)
+        out->kind = strncmp(reply->str, "NOSCRIPT", 8) == 0 ? QUOTA_NOSCRIPT : QUOTA_REDIS_DOWN;
+        if (out->kind == QUOTA_REDIS_DOWN)
             ob_log_error("quota script failed: %.200s", reply->str);
         freeReplyObject(reply);
         return;
     }
     const char *kind = s_elem(reply, 0);
-    if (strcmp(kind, "dup") == 0 && lago_quota_answer_parse(s_elem(reply, 1), &out->answer) == 0) {
-        out->kind = LAGO_QUOTA_DUP;
+    if (strcmp(kind, "dup") == 0 && quota_answer_parse(s_elem(reply, 1), &out->answer) == 0) {
+        out->kind = QUOTA_DUP;
     } else if (strcmp(kind, "miss") == 0) {
-        out->kind = LAGO_QUOTA_MISS;
+        out->kind = QUOTA_MISS;
     } else if (strcmp(kind, "nosub") == 0) {
-        out->kind = LAGO_QUOTA_NO_SUB;
+        out->kind = QUOTA_NO_SUB;
     } else if (strcmp(kind, "stale") == 0) {
-        out->kind = LAGO_QUOTA_STALE;
+        out->kind = QUOTA_STALE;
     } else if (strcmp(kind, "rebuild") == 0) {
-        out->kind = LAGO_QUOTA_REBUILD;
+        out->kind = QUOTA_REBUILD;
         snprintf(out->counter_key, sizeof out->counter_key, "%s", s_elem(reply, 1));
         out->period_start = strtoll(s_elem(reply, 2), NULL, 10);
         out->period_end = strtoll(s_elem(reply, 3), NULL, 10);
-    } else if (strcmp(kind, "ok") == 0 && lago_quota_answer_parse(s_elem(reply, 1), &out->answer) == 0) {
-        out->kind = LAGO_QUOTA_ANSWERED;
+    } else if (strcmp(kind, "ok") == 0 && quota_answer_parse(s_elem(reply, 1), &out->answer) == 0) {
+        out->kind = QUOTA_ANSWERED;
         snprintf(out->generation, sizeof out->generation, "%s", s_elem(reply, 2));
         snprintf(out->subscription, sizeof out->subscription, "%s", s_elem(reply, 3));
         snprintf(out->counter_key, sizeof out->counter_key, "%s", s_elem(reply, 4));
@@ -233,7 +233,7 @@ lago_quota_read_authorize(ob_redis_t *redis, const char *user_id, const char *co
 }
 
 int
-lago_quota_load_scripts(lago_quota_t *self, ob_redis_t *redis)
+quota_load_scripts(quota_t *self, ob_redis_t *redis)
 {
     (void)self;
     const char *argv[] = {"SCRIPT", "LOAD", s_authorize_lua};
@@ -259,8 +259,8 @@ s_run(ob_redis_script_t *script, ob_redis_t *redis, int numkeys, int argc, const
 }
 
 int
-lago_quota_give_back(lago_quota_t *self, ob_redis_t *redis, const lago_quota_result_t *taken, int64_t quantity,
-                     const char *transaction_id, bool forget_answer)
+quota_give_back(quota_t *self, ob_redis_t *redis, const quota_result_t *taken, int64_t quantity, const char *transaction_id,
+                bool forget_answer)
 {
     char answer_key[300], q[24];
     snprintf(answer_key, sizeof answer_key, "ob:quota:tx:%s", transaction_id ? transaction_id : "");
@@ -271,7 +271,7 @@ lago_quota_give_back(lago_quota_t *self, ob_redis_t *redis, const lago_quota_res
 }
 
 int
-lago_quota_set_counter(lago_quota_t *self, ob_redis_t *redis, const char *counter_key, int64_t used, int64_t expire_at)
+quota_set_counter(quota_t *self, ob_redis_t *redis, const char *counter_key, int64_t used, int64_t expire_at)
 {
     char n[24], generation[64], at[24];
     struct timeval tv;
@@ -285,8 +285,8 @@ lago_quota_set_counter(lago_quota_t *self, ob_redis_t *redis, const char *counte
 }
 
 int
-lago_quota_count_ingested(lago_quota_t *self, ob_redis_t *redis, const lago_quota_group_t *groups, size_t n_groups,
-                          const int64_t *occurred, const int64_t *quantity, lago_quota_result_t *taken, int64_t *added)
+quota_count_ingested(quota_t *self, ob_redis_t *redis, const quota_group_t *groups, size_t n_groups, const int64_t *occurred,
+                     const int64_t *quantity, quota_result_t *taken, int64_t *added)
 {
     size_t n_events = 0;
     for (size_t g = 0; g < n_groups; g++)
@@ -332,7 +332,7 @@ lago_quota_count_ingested(lago_quota_t *self, ob_redis_t *redis, const lago_quot
 }
 
 int
-lago_quota_bump_epoch(ob_redis_t *redis)
+quota_bump_epoch(ob_redis_t *redis)
 {
     const char *argv[] = {"INCR", S_EPOCH_KEY};
     redisReply *reply = ob_redis_command_argv(redis, 2, argv, NULL);

@@ -1,5 +1,5 @@
-/*  lago_ledger - the usage ledger. */
-#include "services/lago-worker/lago_ledger.h"
+/*  usage_ledger - the usage ledger. */
+#include "services/lago-worker/usage_ledger.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -15,7 +15,7 @@
 #define S_LOCK_KEY(u) "(hashtext(" u ") & 127)"
 
 void
-lago_ledger_prepare(ob_pg_t *pg)
+usage_ledger_prepare(ob_pg_t *pg)
 {
     /* The ordered subquery fixes the order locks are taken in. */
     ob_pg_prepare(pg, "ledger_lock_shared",
@@ -41,113 +41,51 @@ lago_ledger_prepare(ob_pg_t *pg)
 }
 
 ob_err_t
-lago_ledger_lock_users(ob_pg_t *pg, const char *users_json)
+usage_ledger_lock_users(ob_pg_t *pg, const char *users_json)
 {
     const char *values[] = {users_json};
     return ob_pg_run(pg, "ledger_lock_shared", 1, values, NULL);
 }
 
-static void
-s_reserve(lago_pgarray_t *self, size_t more)
-{
-    if (self->failed || self->len + more + 2 <= self->cap)
-        return;
-    size_t cap = self->cap ? self->cap : 4096;
-    while (cap < self->len + more + 2)
-        cap *= 2;
-    char *data = realloc(self->data, cap);
-    if (!data) {
-        self->failed = true;
-        return;
-    }
-    self->data = data;
-    self->cap = cap;
-}
-
 void
-lago_pgarray_add(lago_pgarray_t *self, const char *value)
-{
-    size_t n = value ? strlen(value) : 0;
-    s_reserve(self, 2 * n + 8);
-    if (self->failed)
-        return;
-    char *out = self->data + self->len;
-    *out++ = self->count ? ',' : '{';
-    if (!value) {
-        memcpy(out, "NULL", 4);
-        out += 4;
-    } else {
-        *out++ = '"';
-        for (size_t i = 0; i < n; i++) {
-            if (value[i] == '"' || value[i] == '\\')
-                *out++ = '\\';
-            *out++ = value[i];
-        }
-        *out++ = '"';
-    }
-    self->len = (size_t)(out - self->data);
-    self->count++;
-}
-
-const char *
-lago_pgarray_text(lago_pgarray_t *self)
-{
-    if (self->count == 0)
-        return self->failed ? NULL : "{}";
-    s_reserve(self, 2);
-    if (self->failed)
-        return NULL;
-    self->data[self->len] = '}';
-    self->data[self->len + 1] = '\0';
-    return self->data;
-}
-
-void
-lago_pgarray_release(lago_pgarray_t *self)
-{
-    free(self->data);
-    memset(self, 0, sizeof *self);
-}
-
-void
-lago_ledger_rows_add(lago_ledger_rows_t *self, const lago_usage_event_t *e, const char *subscription)
+usage_ledger_rows_add(usage_ledger_rows_t *self, const usage_event_t *e, const char *subscription)
 {
     char quantity[24], occurred[40];
     snprintf(quantity, sizeof quantity, "%" PRId64, e->quantity);
     snprintf(occurred, sizeof occurred, "%.6f", e->occurred_at);
     char *properties = e->properties ? json_dumps(e->properties, JSON_COMPACT) : NULL;
-    lago_pgarray_add(&self->tx, e->transaction_id);
-    lago_pgarray_add(&self->user, e->user_id);
-    lago_pgarray_add(&self->code, e->code);
-    lago_pgarray_add(&self->quantity, quantity);
-    lago_pgarray_add(&self->occurred, occurred);
-    lago_pgarray_add(&self->properties, properties);
-    lago_pgarray_add(&self->subscription, subscription && subscription[0] ? subscription : NULL);
+    ob_pgarray_text_add(&self->tx, e->transaction_id);
+    ob_pgarray_text_add(&self->user, e->user_id);
+    ob_pgarray_text_add(&self->code, e->code);
+    ob_pgarray_text_add(&self->quantity, quantity);
+    ob_pgarray_text_add(&self->occurred, occurred);
+    ob_pgarray_text_add(&self->properties, properties);
+    ob_pgarray_text_add(&self->subscription, subscription && subscription[0] ? subscription : NULL);
     free(properties);
     self->count++;
 }
 
 void
-lago_ledger_rows_release(lago_ledger_rows_t *self)
+usage_ledger_rows_release(usage_ledger_rows_t *self)
 {
-    lago_pgarray_release(&self->tx);
-    lago_pgarray_release(&self->user);
-    lago_pgarray_release(&self->code);
-    lago_pgarray_release(&self->quantity);
-    lago_pgarray_release(&self->occurred);
-    lago_pgarray_release(&self->properties);
-    lago_pgarray_release(&self->subscription);
+    ob_pgarray_text_release(&self->tx);
+    ob_pgarray_text_release(&self->user);
+    ob_pgarray_text_release(&self->code);
+    ob_pgarray_text_release(&self->quantity);
+    ob_pgarray_text_release(&self->occurred);
+    ob_pgarray_text_release(&self->properties);
+    ob_pgarray_text_release(&self->subscription);
     self->count = 0;
 }
 
 ob_err_t
-lago_ledger_insert(ob_pg_t *pg, lago_ledger_rows_t *rows, const char *source, lago_strset_t *inserted, PGresult **result_out)
+usage_ledger_insert(ob_pg_t *pg, usage_ledger_rows_t *rows, const char *source, ob_strset_t *inserted, PGresult **result_out)
 {
     *result_out = NULL;
-    const char *values[] = {lago_pgarray_text(&rows->tx),           lago_pgarray_text(&rows->user),
-                            lago_pgarray_text(&rows->code),         lago_pgarray_text(&rows->quantity),
-                            lago_pgarray_text(&rows->occurred),     lago_pgarray_text(&rows->properties),
-                            lago_pgarray_text(&rows->subscription), source};
+    const char *values[] = {ob_pgarray_text_value(&rows->tx),           ob_pgarray_text_value(&rows->user),
+                            ob_pgarray_text_value(&rows->code),         ob_pgarray_text_value(&rows->quantity),
+                            ob_pgarray_text_value(&rows->occurred),     ob_pgarray_text_value(&rows->properties),
+                            ob_pgarray_text_value(&rows->subscription), source};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
         if (!values[i])
             return OB_ERR_INTERNAL;
@@ -155,7 +93,7 @@ lago_ledger_insert(ob_pg_t *pg, lago_ledger_rows_t *rows, const char *source, la
     ob_err_t err = ob_pg_classify(pg, result);
     if (err == OB_OK) {
         for (int i = 0; i < PQntuples(result); i++)
-            if (lago_strset_add(inserted, PQgetvalue(result, i, 0)) < 0)
+            if (ob_strset_add(inserted, PQgetvalue(result, i, 0)) < 0)
                 err = OB_ERR_INTERNAL;
     }
     if (err != OB_OK) {
@@ -167,8 +105,8 @@ lago_ledger_insert(ob_pg_t *pg, lago_ledger_rows_t *rows, const char *source, la
 }
 
 ob_err_t
-lago_ledger_rebuild(ob_pg_t *pg, ob_redis_t *redis, lago_quota_t *quota, const char *user_id, const char *code,
-                    int64_t period_start, int64_t period_end, const char *counter_key)
+usage_ledger_rebuild(ob_pg_t *pg, ob_redis_t *redis, quota_t *quota, const char *user_id, const char *code, int64_t period_start,
+                     int64_t period_end, const char *counter_key)
 {
     char start[24];
     snprintf(start, sizeof start, "%" PRId64, period_start);
@@ -187,7 +125,7 @@ lago_ledger_rebuild(ob_pg_t *pg, ob_redis_t *redis, lago_quota_t *quota, const c
         PQclear(result);
     }
     /* Still under the exclusive lock: no increment of this user is in flight. */
-    if (err == OB_OK && lago_quota_set_counter(quota, redis, counter_key, used, period_end > 0 ? period_end + 86400 : 0) != 0)
+    if (err == OB_OK && quota_set_counter(quota, redis, counter_key, used, period_end > 0 ? period_end + 86400 : 0) != 0)
         err = OB_ERR_TRANSIENT;
     if (err == OB_OK)
         return ob_pg_commit(pg);
@@ -196,14 +134,14 @@ lago_ledger_rebuild(ob_pg_t *pg, ob_redis_t *redis, lago_quota_t *quota, const c
 }
 
 ob_err_t
-lago_ledger_load_metrics(ob_pg_t *pg, lago_metrics_t *out)
+usage_ledger_load_metrics(ob_pg_t *pg, usage_metrics_t *out)
 {
     PGresult *result = ob_pg_exec(pg, "ledger_metrics", 0, NULL, NULL, NULL);
     ob_err_t err = ob_pg_classify(pg, result);
     if (err == OB_OK) {
         memset(out, 0, sizeof *out);
         for (int i = 0; i < PQntuples(result); i++)
-            lago_metrics_add(out, PQgetvalue(result, i, 0), PQgetvalue(result, i, 1)[0] == 't');
+            usage_metrics_add(out, PQgetvalue(result, i, 0), PQgetvalue(result, i, 1)[0] == 't');
     }
     PQclear(result);
     return err;
