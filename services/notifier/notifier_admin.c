@@ -1,5 +1,6 @@
 /*  notifier_admin - operators' view of the notification requests. */
 #include "services/notifier/notifier_admin.h"
+#include "services/notifier/notifier_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ notifier_admin_prepare(ob_pg_t *pg)
 void
 notifier_admin_list(void *state, ob_job_t *job)
 {
-    ob_pg_t *pg = state;
+    ob_pg_t *pg = ((notifier_state_t *)state)->pg;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;

@@ -9,6 +9,7 @@
 #include "clients/ob_catalogue.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "services/subscription-worker/subs_state.h"
 
 /*  Postgres builds the JSON itself: one round trip, no per-field copying. */
 #define PLAN_JSON                                                                                                                  \
@@ -117,7 +118,7 @@ s_reply_text(ob_job_t *job, const char *text)
 void
 subs_plans_list(void *state, ob_job_t *job)
 {
-    ob_pg_t *pg = state;
+    ob_pg_t *pg = ((subs_state_t *)state)->pg;
     PGresult *result = ob_pg_exec(pg, "plans_list", 0, NULL, NULL, NULL);
     ob_err_t err = ob_pg_classify(pg, result);
     if (err != OB_OK || PQntuples(result) != 1)
@@ -130,7 +131,7 @@ subs_plans_list(void *state, ob_job_t *job)
 void
 subs_plans_get(void *state, ob_job_t *job)
 {
-    ob_pg_t *pg = state;
+    ob_pg_t *pg = ((subs_state_t *)state)->pg;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;

@@ -16,7 +16,7 @@ void subs_plans_prepare(ob_pg_t *pg);
  *  line per problem to stderr. Returns 0, or -1 (bad file or database). */
 int subs_plans_load_file(ob_pg_t *pg, const char *path);
 
-/*  Methods "plans.list" and "plans.get" (state: the ob_pg_t). */
+/*  Methods "plans.list" and "plans.get" (state: the subs_state_t). */
 void subs_plans_list(void *pg, ob_job_t *job);
 void subs_plans_get(void *pg, ob_job_t *job);
 
