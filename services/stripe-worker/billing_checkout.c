@@ -35,7 +35,8 @@ s_customer(billing_context_t *ctx, ob_job_t *job, const char *user_id, const cha
         return err;
     }
     const char *created = json_string_value(json_object_get(customer, "id"));
-    err = created ? billing_customer_link(ctx, user_id, email, created, customer_id, cap) : OB_ERR_UPSTREAM;
+    err = created ? billing_customer_link(ctx, user_id, email, created, billing_context_wait_ms(job), customer_id, cap)
+                  : OB_ERR_UPSTREAM;
     json_decref(customer);
     if (err != OB_OK)
         ob_job_reply_err(job, err, NULL, "the customer record cannot be stored now");

@@ -84,12 +84,18 @@ void billing_reply_stripe_error(ob_job_t *job, const char *operation, ob_err_t e
  *  OB_ERR_NOT_FOUND (no customer yet), or a database failure. */
 ob_err_t billing_customer_find(billing_context_t *self, const char *user_id, char *customer_id, size_t cap);
 
-/*  Records the link user -> Stripe customer (customers is owned by the
- *  subscription-worker; the stripe-worker only ever adds this link, never
- *  changes an existing one). Writes the customer id that is now on record
- *  into stored (the first writer wins a race). */
+/*  Records the link user -> Stripe customer by asking its owner, the
+ *  subscription-worker (a customer.add request row, billing_owner.h), and
+ *  waiting up to wait_ms for its answer: it only ever adds this link, never
+ *  changes an existing one. Writes the customer id that is now on record
+ *  into stored (the first writer wins a race). OB_ERR_TRANSIENT when the
+ *  owner did not answer in time (the request stays and will apply). */
 ob_err_t billing_customer_link(billing_context_t *self, const char *user_id, const char *email, const char *customer_id,
-                               char *stored, size_t cap);
+                               int wait_ms, char *stored, size_t cap);
+
+/*  How long a method may wait for the subscription-worker: what is left of
+ *  the job's deadline less a margin, at most BILLING_OWNER_WAIT_MS. */
+int billing_context_wait_ms(const ob_job_t *job);
 
 /*  The user's live (trialing, active, past_due) subscription, newest first. */
 typedef struct {

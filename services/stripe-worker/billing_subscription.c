@@ -39,7 +39,8 @@ s_apply_and_reply(billing_context_t *ctx, ob_job_t *job, const char *user_id, co
     snprintf(source, sizeof source, "api:%.*s", (int)job->envelope.request_id.len,
              job->envelope.request_id.ptr ? job->envelope.request_id.ptr : "");
     ob_entitlement_t after;
-    ob_err_t err = billing_sub_sync_apply(ctx->pg, ctx->redis, user_id, subscription, sent_at, source, &after);
+    ob_err_t err =
+        billing_sub_sync_apply(ctx->pg, ctx->redis, user_id, subscription, sent_at, source, billing_context_wait_ms(job), &after);
     if (err != OB_OK) {
         /* Stripe has made the change; the webhook will record it. */
         ob_job_reply_error(job, 503, "stored_later",

@@ -1,7 +1,7 @@
 /*  lago_api: the batch body, the mapping of Lago's answers to outcomes, and a
  *  few round trips against a scripted HTTP server in a thread of the test. */
-#include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <criterion/criterion.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "common/ob_http.h"
 #include "clients/lago_api.h"
+#include "common/ob_http.h"
 
 /* ---- the batch body ---------------------------------------------------------------------- */
 

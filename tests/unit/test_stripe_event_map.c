@@ -1,4 +1,4 @@
-/*  stripe_event_map and ob_sub_order: what a Stripe event means, and which
+/*  stripe_event_map and subs_order: what a Stripe event means, and which
  *  event's state wins. Pure functions, table-driven. */
 #include <criterion/criterion.h>
 #include <jansson.h>
@@ -6,8 +6,8 @@
 
 #include "clients/stripe_admin.h"
 #include "common/ob_pgarray.h"
-#include "common/ob_sub_order.h"
 #include "services/stripe-worker/stripe_event_map.h"
+#include "services/subscription-worker/subs_order.h"
 
 static json_t *
 s_json(const char *text)
@@ -227,7 +227,7 @@ typedef struct {
     bool supersedes;
 } order_case_t;
 
-Test(ob_sub_order, table)
+Test(subs_order, table)
 {
     static const order_case_t cases[] = {
         {101, "active", "evt_b", 100, "past_due", "evt_a", true},   /* later wins */
@@ -245,12 +245,12 @@ Test(ob_sub_order, table)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const order_case_t *c = &cases[i];
-        cr_expect_eq(ob_sub_order_supersedes(c->created, c->status, c->id, c->stored_created, c->stored_status, c->stored_id),
+        cr_expect_eq(subs_order_supersedes(c->created, c->status, c->id, c->stored_created, c->stored_status, c->stored_id),
                      c->supersedes, "case %zu", i);
     }
-    cr_expect_lt(ob_sub_order_rank("incomplete"), ob_sub_order_rank("active"));
-    cr_expect_lt(ob_sub_order_rank("unpaid"), ob_sub_order_rank("canceled"));
-    cr_expect_eq(ob_sub_order_rank("nonsense"), -1);
+    cr_expect_lt(subs_order_rank("incomplete"), subs_order_rank("active"));
+    cr_expect_lt(subs_order_rank("unpaid"), subs_order_rank("canceled"));
+    cr_expect_eq(subs_order_rank("nonsense"), -1);
 }
 
 /* --- small parsers ------------------------------------------------------------ */

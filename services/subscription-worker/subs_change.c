@@ -1,5 +1,5 @@
-/*  ob_sub_apply - Stripe's view of one subscription -> its row, order-proof. */
-#include "common/ob_sub_apply.h"
+/*  subs_change - Stripe's view of one subscription -> its row, order-proof. */
+#include "services/subscription-worker/subs_change.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -7,10 +7,10 @@
 #include <string.h>
 
 #include "common/ob_json.h"
-#include "common/ob_sub_order.h"
+#include "services/subscription-worker/subs_order.h"
 
 void
-ob_sub_apply_prepare(ob_pg_t *pg)
+subs_change_prepare(ob_pg_t *pg)
 {
     ob_pg_prepare(pg, "sub_apply_wake_waiting",
                   "UPDATE subscription_updates SET next_attempt_at = now()"
@@ -193,11 +193,11 @@ s_resolve_user(ob_pg_t *pg, const json_t *m, const s_stored_t *stored, char *out
 /* --- the messages ----------------------------------------------------------- */
 
 ob_err_t
-ob_sub_apply_subscription(ob_pg_t *pg, const json_t *m, bool deleted, ob_sub_apply_result_t *result)
+subs_change_subscription(ob_pg_t *pg, const json_t *m, bool deleted, subs_change_result_t *result)
 {
     memset(result, 0, sizeof *result);
     const char *id = s_str(m, "subscription_id"), *status = s_str(m, "status");
-    if (!id || ob_sub_order_rank(status) < 0)
+    if (!id || subs_order_rank(status) < 0)
         return OB_ERR_INVALID;
     s_int_t start_date = s_int(m, "start_date");
     const char *placeholder[] = {id, s_str(m, "customer_id"), s_opt(&start_date)};
@@ -218,14 +218,14 @@ ob_sub_apply_subscription(ob_pg_t *pg, const json_t *m, bool deleted, ob_sub_app
     if ((err = s_lock(pg, id, &stored)) != OB_OK || (err = s_resolve_user(pg, m, &stored, user, sizeof result->user_id)) != OB_OK)
         return err;
     int64_t created = json_integer_value(json_object_get(m, "event_created"));
-    bool newer = ob_sub_order_supersedes(created, status, s_str(m, "event_id"), stored.created, stored.status, stored.event_id);
+    bool newer = subs_order_supersedes(created, status, s_str(m, "event_id"), stored.created, stored.status, stored.event_id);
     s_change_t change = {
         .user = user[0] ? user : NULL,
         .snapshot = newer,
         .status = newer ? status : NULL,
         .key = newer,
     };
-    if (deleted && !ob_sub_order_is_terminal(stored.status))
+    if (deleted && !subs_order_is_terminal(stored.status))
         change.status = status; /* canceled (or incomplete_expired) whatever the order: it is terminal */
     if ((err = s_update(pg, id, m, &change)) != OB_OK)
         return err;
@@ -236,7 +236,7 @@ ob_sub_apply_subscription(ob_pg_t *pg, const json_t *m, bool deleted, ob_sub_app
 }
 
 ob_err_t
-ob_sub_apply_invoice(ob_pg_t *pg, const json_t *m, bool paid, ob_sub_apply_result_t *result)
+subs_change_invoice(ob_pg_t *pg, const json_t *m, bool paid, subs_change_result_t *result)
 {
     memset(result, 0, sizeof *result);
     const char *id = s_str(m, "subscription_id");
@@ -261,8 +261,8 @@ ob_sub_apply_invoice(ob_pg_t *pg, const json_t *m, bool paid, ob_sub_apply_resul
         proposed = "past_due";
     }
     int64_t created = json_integer_value(json_object_get(m, "event_created"));
-    bool newer = proposed &&
-                 ob_sub_order_supersedes(created, proposed, s_str(m, "event_id"), stored.created, stored.status, stored.event_id);
+    bool newer =
+        proposed && subs_order_supersedes(created, proposed, s_str(m, "event_id"), stored.created, stored.status, stored.event_id);
     /* A failed payment does not renew the period: only a paid invoice moves it. */
     json_t *period_only = json_deep_copy(m);
     if (!paid) {

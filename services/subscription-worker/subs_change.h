@@ -1,7 +1,7 @@
-/*  ob_sub_apply - applies what Stripe says about one subscription (a
+/*  subs_change - applies what Stripe says about one subscription (a
  *  snapshot, a deletion, a paid or failed invoice) to its row in the
  *  subscriptions table, under the row lock and by the order-proof rule
- *  (ob_sub_order.h).
+ *  (subs_order.h).
  *
  *  Ownership: the subscriptions table belongs to the subscription-worker
  *  and this is the subscription-worker's code. Its applier
@@ -18,8 +18,8 @@
  *  transaction and commits nothing; the caller publishes entitlements after
  *  its commit.
  */
-#ifndef OB_SUB_APPLY_H_INCLUDED
-#define OB_SUB_APPLY_H_INCLUDED
+#ifndef SUBS_CHANGE_H_INCLUDED
+#define SUBS_CHANGE_H_INCLUDED
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -32,10 +32,10 @@ typedef struct {
     char user_id[256];          /* the subscription's user now; "" when nobody is known yet */
     char previous_user_id[256]; /* the user it had before, when that was another one; else "" */
     bool newer;                 /* the message's keyed state was taken (its key was the greater) */
-} ob_sub_apply_result_t;
+} subs_change_result_t;
 
 /*  Registers the statements below on pg. */
-void ob_sub_apply_prepare(ob_pg_t *pg);
+void subs_change_prepare(ob_pg_t *pg);
 
 /*  subscription.snapshot (deleted false) or subscription.deleted: creates
  *  the row when it is new (and wakes invoices waiting for it), locks it,
@@ -44,12 +44,12 @@ void ob_sub_apply_prepare(ob_pg_t *pg);
  *  greater; a deletion cancels whatever its order; periods only move
  *  forward. OB_ERR_INVALID for a message without subscription_id or with
  *  an unknown status; database failures as ob_pg_classify. */
-ob_err_t ob_sub_apply_subscription(ob_pg_t *pg, const json_t *message, bool deleted, ob_sub_apply_result_t *result);
+ob_err_t subs_change_subscription(ob_pg_t *pg, const json_t *message, bool deleted, subs_change_result_t *result);
 
 /*  invoice.paid (paid true) or invoice.payment_failed: the status a paid or
  *  failed invoice implies for the stored one, keyed like a snapshot; a paid
  *  invoice moves the period forward. OB_ERR_NOT_FOUND when the subscription
  *  has no row yet (the caller waits for it: not a failure). */
-ob_err_t ob_sub_apply_invoice(ob_pg_t *pg, const json_t *message, bool paid, ob_sub_apply_result_t *result);
+ob_err_t subs_change_invoice(ob_pg_t *pg, const json_t *message, bool paid, subs_change_result_t *result);
 
 #endif

@@ -1,6 +1,6 @@
-/*  ob_sub_order - the order-proof rule for subscription state (pure).
+/*  subs_order - the order-proof rule for subscription state (pure).
  *
- *  The one copy of the rule: common/ob_sub_apply.c applies it for the
+ *  The one copy of the rule: services/subscription-worker/subs_change.c applies it for the
  *  subscription-worker (webhook path) and for the stripe-worker's immediate
  *  update after a billing API change.
  *
@@ -25,22 +25,22 @@
  *  (the pair with the later end wins), from subscription events and from
  *  paid invoices alike, which is commutative too.
  */
-#ifndef OB_SUB_ORDER_H_INCLUDED
-#define OB_SUB_ORDER_H_INCLUDED
+#ifndef SUBS_ORDER_H_INCLUDED
+#define SUBS_ORDER_H_INCLUDED
 
 #include <stdbool.h>
 #include <stdint.h>
 
 /*  The status's place in the precedence, or -1 for an unknown status. */
-int ob_sub_order_rank(const char *status);
+int subs_order_rank(const char *status);
 
 /*  canceled and incomplete_expired: nothing moves a subscription out of them. */
-bool ob_sub_order_is_terminal(const char *status);
+bool subs_order_is_terminal(const char *status);
 
 /*  True when an event (created, status, event_id) may overwrite the state
  *  written by (stored_created, stored_status, stored_event_id). A stored
  *  event id may be NULL or "" (nothing applied yet). */
-bool ob_sub_order_supersedes(int64_t created, const char *status, const char *event_id, int64_t stored_created,
-                             const char *stored_status, const char *stored_event_id);
+bool subs_order_supersedes(int64_t created, const char *status, const char *event_id, int64_t stored_created,
+                           const char *stored_status, const char *stored_event_id);
 
 #endif

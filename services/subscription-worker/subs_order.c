@@ -1,5 +1,5 @@
-/*  ob_sub_order - which Stripe event's state wins. */
-#include "common/ob_sub_order.h"
+/*  subs_order - which Stripe event's state wins. */
+#include "services/subscription-worker/subs_order.h"
 
 #include <string.h>
 
@@ -7,7 +7,7 @@ static const char *const s_precedence[] = {"incomplete", "trialing",           "
                                            "paused",     "incomplete_expired", "canceled", NULL};
 
 int
-ob_sub_order_rank(const char *status)
+subs_order_rank(const char *status)
 {
     for (int i = 0; status && s_precedence[i]; i++)
         if (strcmp(status, s_precedence[i]) == 0)
@@ -16,20 +16,20 @@ ob_sub_order_rank(const char *status)
 }
 
 bool
-ob_sub_order_is_terminal(const char *status)
+subs_order_is_terminal(const char *status)
 {
     return status && (strcmp(status, "canceled") == 0 || strcmp(status, "incomplete_expired") == 0);
 }
 
 bool
-ob_sub_order_supersedes(int64_t created, const char *status, const char *event_id, int64_t stored_created,
-                        const char *stored_status, const char *stored_event_id)
+subs_order_supersedes(int64_t created, const char *status, const char *event_id, int64_t stored_created, const char *stored_status,
+                      const char *stored_event_id)
 {
-    if (ob_sub_order_is_terminal(stored_status))
+    if (subs_order_is_terminal(stored_status))
         return false;
     if (created != stored_created)
         return created > stored_created;
-    int rank = ob_sub_order_rank(status), stored_rank = ob_sub_order_rank(stored_status);
+    int rank = subs_order_rank(status), stored_rank = subs_order_rank(stored_status);
     if (rank != stored_rank)
         return rank > stored_rank;
     if (!stored_event_id || !*stored_event_id)
