@@ -115,6 +115,26 @@ typedef struct {
     char served_by[96]; /* service@host:pid */
 } runtime_t;
 
+/*  The runtime serving on this thread (for ob_worker_keepalive). */
+static _Thread_local runtime_t *s_running;
+
+void
+ob_worker_keepalive(void)
+{
+    runtime_t *rt = s_running;
+    if (!rt || !rt->socket)
+        return;
+    int64_t now = zclock_mono();
+    if (now < rt->next_heartbeat)
+        return;
+    zmsg_t *msg = zmsg_new();
+    char command = OB_WIRE_HEARTBEAT;
+    zmsg_addstr(msg, OB_WIRE_PROTOCOL);
+    zmsg_addmem(msg, &command, 1);
+    zmsg_send(&msg, rt->socket);
+    rt->next_heartbeat = now + rt->heartbeat_ms;
+}
+
 static void
 s_send_command(runtime_t *rt, char command, const char *arg1, const char *arg2)
 {
@@ -304,6 +324,7 @@ ob_worker_run(const ob_worker_config_t *config)
     gethostname(host, sizeof host - 1);
     snprintf(rt.served_by, sizeof rt.served_by, "%s@%s:%d", defaults.service, host, (int)getpid());
     s_connect(&rt);
+    s_running = &rt;
     ob_log_info("serving %s via %s (credit %d)", defaults.service, rt.endpoint, defaults.credit);
 
     int64_t next_tick = zclock_mono();
@@ -361,6 +382,7 @@ ob_worker_run(const ob_worker_config_t *config)
             next_tick = zclock_mono() + defaults.tick_ms;
         }
     }
+    s_running = NULL;
     zsock_destroy(&rt.socket);
     free(rt.jobs);
     free(rt.by_method);

@@ -86,6 +86,12 @@ typedef struct {
  *  HEARTBEAT_MS. Returns the process exit code (0 after a clean goodbye). */
 int ob_worker_run(const ob_worker_config_t *config);
 
+/*  For a handler that must wait (e.g. for another service's request row to
+ *  be applied): sends the broker the heartbeat that is due, so a bounded
+ *  wait is not taken for a dead worker. Call it from the handler's thread
+ *  between short sleeps; a no-op outside a running worker. */
+void ob_worker_keepalive(void);
+
 /*  Asks a running worker to stop as on SIGTERM (for tests). */
 void ob_worker_request_stop(void);
 

@@ -9,6 +9,7 @@
 #include "common/ob_clock.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "common/ob_worker.h"
 
 void
 billing_owner_prepare(ob_pg_t *pg)
@@ -80,6 +81,7 @@ billing_owner_request(ob_pg_t *pg, const char *source, const char *kind, const c
             ob_log_warn("billing: the subscription-worker has not applied %s request %s yet; it stays queued", kind, id);
             return OB_ERR_TRANSIENT;
         }
+        ob_worker_keepalive();
         s_sleep_ms(pause_ms);
         if (pause_ms < 50)
             pause_ms *= 2;
