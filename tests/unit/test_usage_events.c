@@ -1,16 +1,10 @@
-/*  Usage events and authorize requests: what is accepted and why the rest is
- *  refused (services/lago-worker/usage_events.c), plus the quota answer codec,
- *  the forwarding back-off, the in-batch duplicate set and the Lago webhook
- *  decisions. Pure logic, no servers. */
+/*  usage_events: usage events and authorize requests, what is accepted and
+ *  why the rest is refused (services/lago-worker/usage_events.c). Pure logic,
+ *  no servers. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "common/ob_strset.h"
-#include "services/lago-worker/lago_forward.h"
-#include "services/lago-worker/lago_inbox.h"
-#include "services/lago-worker/quota.h"
 #include "services/lago-worker/usage_events.h"
-#include "services/lago-worker/usage_ledger.h"
 
 #define NOW 1767225600.0 /* 2026-01-01T00:00:00Z */
 
@@ -137,95 +131,4 @@ Test(usage_events, authorize_body, .init = s_setup)
             cr_expect(rc == 0 && out.occurred_at == NOW, "case %zu: %s", i, problem.code);
         json_decref(body);
     }
-}
-
-Test(usage_events, quota_answer_codec)
-{
-    quota_answer_t a;
-    cr_expect(quota_answer_parse("1|10|1000|1767225600", &a) == 0);
-    cr_expect(a.allowed && a.used == 10 && a.limit == 1000 && a.resets_at == 1767225600);
-    cr_expect(quota_answer_parse("0|700|700|0", &a) == 0 && !a.allowed && a.resets_at == 0);
-    cr_expect(quota_answer_parse("1|0|-1|0", &a) == 0 && a.limit == -1);
-    cr_expect(quota_answer_parse("2|0|0|0", &a) == -1);
-    cr_expect(quota_answer_parse("1|0|0", &a) == -1);
-    cr_expect(quota_answer_parse("1|0|0|0x", &a) == -1);
-    cr_expect(quota_answer_parse(NULL, &a) == -1);
-}
-
-Test(usage_events, forward_backoff)
-{
-    cr_expect(lago_forward_backoff_s(1, 60) == 1);
-    cr_expect(lago_forward_backoff_s(2, 60) == 2);
-    cr_expect(lago_forward_backoff_s(5, 60) == 16);
-    cr_expect(lago_forward_backoff_s(7, 60) == 60);
-    cr_expect(lago_forward_backoff_s(1000, 60) == 60);
-    cr_expect(lago_forward_backoff_s(3, 2) == 2);
-}
-
-Test(usage_events, strset)
-{
-    ob_strset_t set;
-    cr_assert(ob_strset_init(&set, 2) == 0);
-    char keys[100][8];
-    for (int i = 0; i < 100; i++) {
-        snprintf(keys[i], sizeof keys[i], "k%d", i);
-        cr_expect(ob_strset_add(&set, keys[i]) == 1);
-    }
-    for (int i = 0; i < 100; i++)
-        cr_expect(ob_strset_add(&set, keys[i]) == 0 && ob_strset_has(&set, keys[i]));
-    cr_expect(!ob_strset_has(&set, "k100"));
-    ob_strset_release(&set);
-}
-
-typedef struct {
-    const char *json;
-    const char *kind;
-    const char *user;
-} webhook_case_t;
-
-Test(usage_events, lago_webhook_decisions)
-{
-    static const webhook_case_t cases[] = {
-        {"{\"webhook_type\":\"invoice.created\",\"object_type\":\"invoice\",\"invoice\":{\"lago_id\":\"i1\","
-         "\"customer\":{\"external_id\":\"user-1\"},\"total_amount_cents\":1900,\"currency\":\"USD\"}}",
-         "invoice_created", "user-1"},
-        {"{\"webhook_type\":\"invoice.payment_failure\",\"object_type\":\"payment_provider_invoice_payment_error\","
-         "\"payment_provider_invoice_payment_error\":{\"lago_invoice_id\":\"i1\",\"external_customer_id\":\"user-2\"}}",
-         "payment_failed", "user-2"},
-        {"{\"webhook_type\":\"subscription.terminated\",\"subscription\":{\"external_id\":\"sub_1\","
-         "\"external_customer_id\":\"user-3\",\"plan_code\":\"starter\"}}",
-         "subscription_terminated", "user-3"},
-        {"{\"webhook_type\":\"event.error\",\"event_error\":{\"status\":422,\"error\":\"Unprocessable entity\"}}",
-         "usage_event_error", NULL},
-        {"{\"webhook_type\":\"events.errors\",\"events_errors\":{\"invalid_code\":[\"tx1\"]}}", "usage_event_error", NULL},
-        {"{\"webhook_type\":\"customer.created\",\"customer\":{}}", "", NULL},
-        {"{\"no_type\":true}", "", NULL},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_t *webhook = json_loads(cases[i].json, 0, NULL);
-        cr_assert(webhook, "case %zu", i);
-        lago_inbox_action_t action;
-        lago_inbox_decide(webhook, &action);
-        cr_expect(strcmp(action.kind, cases[i].kind) == 0, "case %zu: %s", i, action.kind);
-        if (cases[i].user)
-            cr_expect(action.user_id && strcmp(action.user_id, cases[i].user) == 0, "case %zu", i);
-        else
-            cr_expect(action.user_id == NULL, "case %zu", i);
-        json_decref(action.payload);
-        json_decref(webhook);
-    }
-}
-
-Test(usage_events, pg_array_literal_quotes_and_escapes)
-{
-    ob_pgarray_text_t array = {0};
-    cr_expect(strcmp(ob_pgarray_text_value(&array), "{}") == 0);
-    ob_pgarray_text_add(&array, "plain");
-    ob_pgarray_text_add(&array, "with \"quote\" and \\ backslash, comma {brace}");
-    ob_pgarray_text_add(&array, NULL);
-    ob_pgarray_text_add(&array, "");
-    cr_expect(strcmp(ob_pgarray_text_value(&array),
-                     "{\"plain\",\"with \\\"quote\\\" and \\\\ backslash, comma {brace}\",NULL,\"\"}") == 0,
-              "%s", ob_pgarray_text_value(&array));
-    ob_pgarray_text_release(&array);
 }
