@@ -113,6 +113,7 @@ typedef struct {
     ob_job_t *jobs;
     ob_job_t **by_method;
     char served_by[96]; /* service@host:pid */
+    bool heard_from_broker;
 } runtime_t;
 
 /*  The runtime serving on this thread (for ob_worker_keepalive). */
@@ -168,6 +169,11 @@ s_connect(runtime_t *rt)
     snprintf(credit, sizeof credit, "%d", rt->config->credit);
     s_send_command(rt, OB_WIRE_READY, rt->config->service, credit);
     rt->broker_expires = zclock_mono() + 3 * rt->heartbeat_ms;
+    if (!rt->heard_from_broker) {
+        rt->heard_from_broker = true;
+        if (rt->config->on_ready)
+            rt->config->on_ready(rt->config->state);
+    }
     rt->next_heartbeat = zclock_mono() + rt->heartbeat_ms;
 }
 

@@ -80,6 +80,9 @@ typedef struct {
      *  every turn since it can change after a reconnect. */
     int (*watch_fd)(void *state);
     void (*on_fd)(void *state);
+    /*  Optional: called once, on the first message from the broker after
+     *  READY (the broker knows this worker from then on). */
+    void (*on_ready)(void *state);
 } ob_worker_config_t;
 
 /*  Runs the worker until SIGTERM or SIGINT. Reads BROKER_ENDPOINT and

@@ -11,8 +11,9 @@
 
 typedef struct _lago_service_t lago_service_t;
 
-/*  Starts serving "lago" on a thread (credit: requests held at once).
- *  NULL when the thread or the session cannot be made. */
+/*  Starts serving "lago" on a thread (credit: requests held at once) and
+ *  waits (up to 5 s) until the broker knows it, so "lago" is served before
+ *  "usage" is. NULL when the thread or the session cannot be made. */
 lago_service_t *lago_service_start(const char *database_url, int credit);
 
 /*  Asks the runtime to stop (as on SIGTERM), waits for it and frees
