@@ -57,6 +57,17 @@ void stripe_api_destroy(stripe_api_t **self_p);
  *  timeout_ms * max_attempts under it. */
 void stripe_api_set_limits(stripe_api_t *self, long timeout_ms, int max_attempts, long backoff_base_ms);
 
+/*  What the last call's answer said about itself (false / 0 before any
+ *  answer and after a call that got none):
+ *    replayed: Stripe answered `Idempotent-Replayed: true`, i.e. the key
+ *      was used before and this is the stored first answer; nothing was
+ *      done now and the object may have changed since.
+ *    date: Stripe's Date header (Unix s), Stripe's clock when it answered;
+ *      the version of the answer's state on the same clock as the
+ *      `created` of Stripe's events, so a local clock never outranks them. */
+bool stripe_api_last_replayed(const stripe_api_t *self);
+long long stripe_api_last_date(const stripe_api_t *self);
+
 /*  The outcome for a Stripe answer (pure, table-tested):
  *    no response, 429, 5xx, 409 other than idempotency_error -> OB_ERR_TRANSIENT
  *    2xx -> OB_OK

@@ -38,6 +38,8 @@ typedef struct {
     int should_retry;    /* Stripe-Should-Retry: -1 absent, 0 false, 1 true */
     long retry_after_ms; /* Retry-After, -1 when absent */
     char request_id[128];
+    bool replayed;
+    long long date;
 } s_attempt_t;
 
 int
@@ -158,6 +160,13 @@ s_on_header(char *line, size_t size, size_t nmemb, void *user)
         at->should_retry = -1;
         at->retry_after_ms = -1;
         at->request_id[0] = '\0';
+        at->replayed = false;
+        at->date = 0;
+    } else if (s_header_value(line, len, "Idempotent-Replayed", value, sizeof value)) {
+        at->replayed = strcasecmp(value, "true") == 0;
+    } else if (s_header_value(line, len, "Date", value, sizeof value)) {
+        time_t when = curl_getdate(value, NULL);
+        at->date = when > 0 ? (long long)when : 0;
     } else if (s_header_value(line, len, "Stripe-Should-Retry", value, sizeof value)) {
         if (strcasecmp(value, "true") == 0)
             at->should_retry = 1;
@@ -323,6 +332,8 @@ ob_http_send(ob_http_t *self, const ob_http_request_t *req, ob_http_response_t *
             resp->body = at.body ? at.body : calloc(1, 1);
             resp->body_len = at.len;
             snprintf(resp->request_id, sizeof resp->request_id, "%s", at.request_id);
+            resp->replayed = at.replayed;
+            resp->date = at.date;
             if (!resp->body) {
                 result = OB_ERR_INTERNAL;
                 break;

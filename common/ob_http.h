@@ -37,6 +37,8 @@ typedef struct {
     char *body;  /* NUL-terminated, owned; freed by ob_http_response_reset */
     size_t body_len;
     char request_id[128]; /* the Request-Id header (Stripe), or "" */
+    bool replayed;        /* Idempotent-Replayed: true (Stripe answered from its idempotency store) */
+    long long date;       /* the Date header as Unix s (the server's clock), 0 when absent or unreadable */
     int attempts;         /* how many attempts were made */
     char error[256];      /* curl's error text when status is 0 */
 } ob_http_response_t;
