@@ -16,6 +16,7 @@
 #include "services/lago-worker/usage_state.h"
 
 /*  Authorize rounds per batch: a miss, then a rebuild, then the answer. */
+#define S_REUSED_MESSAGE "this transaction_id was used for another request (another user, code or quantity); use a new id"
 #define S_ROUNDS 4
 
 typedef enum { S_PENDING, S_DEFERRED, S_DONE } authz_state_t;
@@ -74,6 +75,71 @@ s_reply_degraded(authz_t *a, bool duplicate)
         json_object_set_new(body, "duplicate", json_true());
     ob_job_reply_json(a->job, 200, body);
     a->state = S_DONE;
+}
+
+/*  Refuses (409) the pending requests that reuse the transaction_id of
+ *  another request: of an earlier one in the batch, or of a ledger row with
+ *  another user, code or quantity. A true repeat goes on (a duplicate). */
+static void
+s_refuse_reused(usage_state_t *self, authz_t *all, size_t count)
+{
+    usage_ledger_rows_t rows = {0};
+    for (size_t i = 0; i < count; i++) {
+        authz_t *a = &all[i];
+        if (a->state != S_PENDING)
+            continue;
+        for (size_t j = 0; j < i; j++) {
+            const authz_t *b = &all[j];
+            if (b->event.transaction_id && strcmp(b->event.transaction_id, a->event.transaction_id) == 0) {
+                if (!usage_events_same_request(&a->event, &b->event))
+                    s_reply_error(a, 409, "transaction_id_reused", S_REUSED_MESSAGE);
+                break;
+            }
+        }
+        if (a->state == S_PENDING)
+            usage_ledger_rows_add(&rows, &a->event, NULL);
+    }
+    ob_strset_t mismatched = {0};
+    PGresult *result = NULL;
+    ob_err_t err = ob_strset_init(&mismatched, rows.count ? rows.count : 1) == 0 ? OB_OK : OB_ERR_INTERNAL;
+    if (err == OB_OK && rows.count > 0)
+        err = usage_ledger_mismatches(self->pg, &rows, &mismatched, &result);
+    for (size_t i = 0; i < count; i++) {
+        authz_t *a = &all[i];
+        if (a->state != S_PENDING)
+            continue;
+        if (err != OB_OK)
+            s_reply_error(a, 503, "ledger_unavailable", "the usage ledger cannot be read now; retry");
+        else if (ob_strset_has(&mismatched, a->event.transaction_id))
+            s_reply_error(a, 409, "transaction_id_reused", S_REUSED_MESSAGE);
+    }
+    PQclear(result);
+    ob_strset_release(&mismatched);
+    usage_ledger_rows_release(&rows);
+}
+
+/*  After the round's INSERT: true when a row it skipped as already there
+ *  belongs to another request (a concurrent batch committed it between
+ *  s_refuse_reused and the INSERT). The round then rolls back, and the
+ *  retry is refused by s_refuse_reused. */
+static bool
+s_reused_meanwhile(usage_state_t *self, authz_t **round, size_t m, const ob_strset_t *inserted)
+{
+    usage_ledger_rows_t rows = {0};
+    for (size_t i = 0; i < m; i++)
+        if (round[i]->insert && !ob_strset_has(inserted, round[i]->event.transaction_id))
+            usage_ledger_rows_add(&rows, &round[i]->event, NULL);
+    if (rows.count == 0)
+        return false;
+    ob_strset_t mismatched = {0};
+    PGresult *result = NULL;
+    bool reused = ob_strset_init(&mismatched, rows.count) != 0 ||
+                  usage_ledger_mismatches(self->pg, &rows, &mismatched, &result) != OB_OK || result == NULL ||
+                  PQntuples(result) > 0;
+    PQclear(result);
+    ob_strset_release(&mismatched);
+    usage_ledger_rows_release(&rows);
+    return reused;
 }
 
 /*  Reads the Redis answers of a round (the scripts were appended in order). */
@@ -211,6 +277,8 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
     if (rows.count > 0)
         err = usage_ledger_insert(self->pg, &rows, "authorize", &inserted, &result);
     usage_ledger_rows_release(&rows);
+    if (err == OB_OK && s_reused_meanwhile(self, round, m, &inserted))
+        err = OB_ERR_TRANSIENT;
     /* A COMMIT that fails for lack of a connection may have happened (quota_rules_final). */
     bool outcome_unknown = false;
     int64_t t3 = ob_clock_mono_us();
@@ -304,6 +372,7 @@ usage_authorize(void *state, ob_job_t **jobs, size_t count)
         usage_metrics_find(&self->metrics, a->event.code, &a->quota);
         a->state = S_PENDING;
     }
+    s_refuse_reused(self, all, count);
     for (int r = 0; r < S_ROUNDS; r++) {
         size_t m = 0;
         for (size_t i = 0; i < count; i++)

@@ -20,12 +20,14 @@ typedef struct {
     size_t valid;
     size_t accepted;
     size_t duplicates;
+    json_t *reused; /* indexes of events whose transaction_id names another request, or NULL */
 } ingest_job_t;
 
 typedef struct {
     usage_event_t event;
     size_t job;
-    bool first; /* first time this transaction_id is seen in the batch */
+    size_t index; /* in its request's batch */
+    bool first;   /* first time this transaction_id is seen in the batch (of requests not refused) */
     bool quota;
 } ingest_event_t;
 
@@ -98,6 +100,86 @@ done:
     return counts ? n_groups : 0;
 }
 
+#define S_REUSED_MESSAGE "a transaction_id of the batch was used for another request (another user, code or quantity)"
+
+static int
+s_by_transaction(const void *a, const void *b)
+{
+    const ingest_event_t *x = *(ingest_event_t *const *)a, *y = *(ingest_event_t *const *)b;
+    int c = strcmp(x->event.transaction_id, y->event.transaction_id);
+    return c ? c : (x < y ? -1 : x > y); /* the earlier event first */
+}
+
+static void
+s_mark_reused(ingest_job_t *per, const ingest_event_t *e)
+{
+    ingest_job_t *job = &per[e->job];
+    if (!job->reused)
+        job->reused = json_array();
+    json_array_append_new(job->reused, json_integer((json_int_t)e->index));
+}
+
+/*  A transaction_id names one request for good: marks the requests with an
+ *  event that reuses one for another user, code or quantity, against an
+ *  earlier event of the batch (sorted, n log n) and against the ledger. The
+ *  whole request is refused (409), so nothing of it is recorded. A true
+ *  repeat stays a duplicate. Fails only when the ledger cannot be read. */
+static ob_err_t
+s_find_reused(usage_state_t *self, ingest_job_t *per, ingest_event_t *events, size_t n)
+{
+    ingest_event_t **sorted = calloc(n ? n : 1, sizeof *sorted);
+    if (!sorted)
+        return OB_ERR_INTERNAL;
+    for (size_t i = 0; i < n; i++)
+        sorted[i] = &events[i];
+    qsort(sorted, n, sizeof *sorted, s_by_transaction);
+    usage_ledger_rows_t rows = {0};
+    for (size_t i = 0, run = 0; i < n; i++) {
+        if (i == 0 || strcmp(sorted[i]->event.transaction_id, sorted[run]->event.transaction_id) != 0) {
+            run = i;
+            usage_ledger_rows_add(&rows, &sorted[i]->event, NULL);
+        } else if (!usage_events_same_request(&sorted[i]->event, &sorted[run]->event)) {
+            s_mark_reused(per, sorted[i]);
+        }
+    }
+    free(sorted);
+    ob_strset_t mismatched = {0};
+    PGresult *result = NULL;
+    ob_err_t err = ob_strset_init(&mismatched, rows.count ? rows.count : 1) == 0 ? OB_OK : OB_ERR_INTERNAL;
+    if (err == OB_OK && rows.count > 0)
+        err = usage_ledger_mismatches(self->pg, &rows, &mismatched, &result);
+    for (size_t i = 0; err == OB_OK && i < n; i++)
+        if (ob_strset_has(&mismatched, events[i].event.transaction_id))
+            s_mark_reused(per, &events[i]);
+    PQclear(result);
+    ob_strset_release(&mismatched);
+    usage_ledger_rows_release(&rows);
+    return err;
+}
+
+/*  After the INSERT: true when a row it skipped as already there belongs to
+ *  another request (committed by a concurrent batch after s_find_reused);
+ *  the batch then rolls back and its retry is refused by s_find_reused. */
+static bool
+s_reused_meanwhile(usage_state_t *self, const ingest_event_t *events, size_t n, const ob_strset_t *inserted)
+{
+    usage_ledger_rows_t rows = {0};
+    for (size_t i = 0; i < n; i++)
+        if (events[i].first && !ob_strset_has(inserted, events[i].event.transaction_id))
+            usage_ledger_rows_add(&rows, &events[i].event, NULL);
+    if (rows.count == 0)
+        return false;
+    ob_strset_t mismatched = {0};
+    PGresult *result = NULL;
+    bool reused = ob_strset_init(&mismatched, rows.count) != 0 ||
+                  usage_ledger_mismatches(self->pg, &rows, &mismatched, &result) != OB_OK || result == NULL ||
+                  PQntuples(result) > 0;
+    PQclear(result);
+    ob_strset_release(&mismatched);
+    usage_ledger_rows_release(&rows);
+    return reused;
+}
+
 static void
 s_reject(ingest_job_t *job, size_t index, const usage_events_problem_t *problem)
 {
@@ -149,19 +231,27 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
                 continue;
             }
             e->job = i;
-            e->first = ob_strset_add(&seen, e->event.transaction_id) == 1;
+            e->index = index;
             usage_metrics_find(&self->metrics, e->event.code, &e->quota);
             per[i].valid++;
-            if (e->first) {
-                usage_ledger_rows_add(&rows, &e->event, NULL);
-                if (e->quota && ob_strset_add(&users_seen, e->event.user_id) == 1)
-                    json_array_append_new(users, json_string(e->event.user_id));
-            }
             n++;
         }
     }
+    ob_err_t check = n > 0 ? s_find_reused(self, per, events, n) : OB_OK;
+    /* The rows of the requests not refused, each transaction_id once. */
+    for (size_t k = 0; check == OB_OK && k < n; k++) {
+        ingest_event_t *e = &events[k];
+        if (per[e->job].reused)
+            continue;
+        e->first = ob_strset_add(&seen, e->event.transaction_id) == 1;
+        if (e->first) {
+            usage_ledger_rows_add(&rows, &e->event, NULL);
+            if (e->quota && ob_strset_add(&users_seen, e->event.user_id) == 1)
+                json_array_append_new(users, json_string(e->event.user_id));
+        }
+    }
 
-    ob_err_t err = OB_OK;
+    ob_err_t err = check == OB_OK ? OB_OK : OB_ERR_TRANSIENT;
     PGresult *result = NULL;
     ingest_count_t *counts = NULL;
     size_t groups = 0;
@@ -173,6 +263,8 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
             err = usage_ledger_lock_users(self->pg, users_text);
         if (err == OB_OK)
             err = usage_ledger_insert(self->pg, &rows, "ingest", &inserted, &result);
+        if (err == OB_OK && s_reused_meanwhile(self, events, n, &inserted))
+            err = OB_ERR_TRANSIENT;
         t2 = ob_clock_mono_us();
         if (err == OB_OK && json_array_size(users) > 0) {
             usage_state_settle_dirty(self);
@@ -198,6 +290,8 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
     int64_t t4 = ob_clock_mono_us();
     for (size_t k = 0; k < n; k++) {
         ingest_job_t *job = &per[events[k].job];
+        if (job->reused)
+            continue;
         if (events[k].first && ob_strset_has(&inserted, events[k].event.transaction_id))
             job->accepted++;
         else
@@ -206,7 +300,11 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
     for (size_t i = 0; i < count; i++) {
         if (!per[i].body)
             continue;
-        if (per[i].valid > 0 && err != OB_OK) {
+        if (per[i].reused && err == OB_OK) {
+            ob_job_reply_json(jobs[i], 409,
+                              json_pack("{s:{s:s,s:s},s:O}", "error", "code", "transaction_id_reused", "message",
+                                        S_REUSED_MESSAGE "; nothing of the batch was recorded", "reused", per[i].reused));
+        } else if (per[i].valid > 0 && err != OB_OK) {
             ob_job_reply_error(jobs[i], ob_err_http_status(err == OB_ERR_INVALID ? OB_ERR_INTERNAL : OB_ERR_TRANSIENT),
                                "ledger_unavailable", "the events could not be recorded; retry the same batch");
         } else if (per[i].valid == 0) {
@@ -228,6 +326,7 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
 cleanup:
     for (size_t i = 0; per && i < count; i++) {
         json_decref(per[i].rejected);
+        json_decref(per[i].reused);
         json_decref(per[i].body);
     }
     ob_strset_release(&seen);

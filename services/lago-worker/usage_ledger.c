@@ -30,6 +30,11 @@ usage_ledger_prepare(ob_pg_t *pg)
                   " AS x(t, u, c, q, o, p, s)"
                   " ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id",
                   8);
+    ob_pg_prepare(pg, "ledger_mismatches",
+                  "SELECT x.t FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) AS x(t, u, c, q)"
+                  " JOIN usage_events e ON e.transaction_id = x.t"
+                  " WHERE e.user_id <> x.u OR e.code <> x.c OR e.quantity <> x.q",
+                  4);
     ob_pg_prepare(pg, "ledger_lock_exclusive", "SELECT pg_advisory_xact_lock(" S_LOCK_CLASS ", " S_LOCK_KEY("$1") ")", 1);
     /* No upper bound: a window is only ever rebuilt while it is the user's
      * current one, so later rows belong to it too (a renewal not seen yet). */
@@ -96,6 +101,30 @@ usage_ledger_insert(ob_pg_t *pg, usage_ledger_rows_t *rows, const char *source, 
             if (ob_strset_add(inserted, PQgetvalue(result, i, 0)) < 0)
                 err = OB_ERR_INTERNAL;
     }
+    if (err != OB_OK) {
+        PQclear(result);
+        result = NULL;
+    }
+    *result_out = result;
+    return err;
+}
+
+ob_err_t
+usage_ledger_mismatches(ob_pg_t *pg, usage_ledger_rows_t *rows, ob_strset_t *mismatched, PGresult **result_out)
+{
+    *result_out = NULL;
+    if (rows->count == 0)
+        return OB_OK;
+    const char *values[] = {ob_pgarray_text_value(&rows->tx), ob_pgarray_text_value(&rows->user),
+                            ob_pgarray_text_value(&rows->code), ob_pgarray_text_value(&rows->quantity)};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (!values[i])
+            return OB_ERR_INTERNAL;
+    PGresult *result = ob_pg_exec(pg, "ledger_mismatches", 4, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(pg, result);
+    for (int i = 0; err == OB_OK && i < PQntuples(result); i++)
+        if (ob_strset_add(mismatched, PQgetvalue(result, i, 0)) < 0)
+            err = OB_ERR_INTERNAL;
     if (err != OB_OK) {
         PQclear(result);
         result = NULL;
