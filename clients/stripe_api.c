@@ -75,6 +75,24 @@ stripe_api_set_limits(stripe_api_t *self, long timeout_ms, int max_attempts, lon
     self->backoff_base_ms = backoff_base_ms;
 }
 
+stripe_mode_t
+stripe_key_mode(const char *key)
+{
+    if (!key)
+        return STRIPE_MODE_UNKNOWN;
+    if (strncmp(key, "sk_live_", 8) == 0 || strncmp(key, "rk_live_", 8) == 0)
+        return STRIPE_MODE_LIVE;
+    if (strncmp(key, "sk_test_", 8) == 0 || strncmp(key, "rk_test_", 8) == 0)
+        return STRIPE_MODE_TEST;
+    return STRIPE_MODE_UNKNOWN;
+}
+
+bool
+stripe_mode_matches(stripe_mode_t mode, bool livemode)
+{
+    return mode == STRIPE_MODE_UNKNOWN || (mode == STRIPE_MODE_LIVE) == livemode;
+}
+
 bool
 stripe_api_last_replayed(const stripe_api_t *self)
 {

@@ -43,6 +43,15 @@ typedef struct {
     char request_id[128];  /* Stripe's Request-Id, to quote to Stripe support */
 } stripe_error_t;
 
+/*  The mode of a secret key: sk_live_ / rk_live_ -> LIVE, sk_test_ /
+ *  rk_test_ -> TEST, anything else (NULL, "") -> UNKNOWN. Events carry
+ *  `livemode`, which must match the mode of the key the service runs with. */
+typedef enum { STRIPE_MODE_UNKNOWN = 0, STRIPE_MODE_TEST, STRIPE_MODE_LIVE } stripe_mode_t;
+stripe_mode_t stripe_key_mode(const char *secret_key);
+
+/*  "livemode true" / "livemode false": why an event of the other mode is refused. */
+bool stripe_mode_matches(stripe_mode_t mode, bool livemode);
+
 /*  A client for base_url (e.g. "https://api.stripe.com" or a loopback
  *  stand-in; a trailing '/' is ignored) and secret_key (sk_... or rk_...).
  *  Both are copied. NULL when either is missing or malformed (not

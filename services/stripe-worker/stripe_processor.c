@@ -240,6 +240,13 @@ stripe_processor_run_once(stripe_processor_t *self)
         } else if (!event) {
             snprintf(error, sizeof error, "the stored payload is not JSON");
             err = OB_ERR_INVALID;
+        } else if (!stripe_mode_matches(self->config.mode, json_is_true(json_object_get(event, "livemode")))) {
+            /* Recorded before the check (or by hand): never applied, kept for the operator. */
+            ob_log_warn("stripe event %s: livemode does not match the Stripe key's mode; marked failed", id);
+            const char *fvalues[] = {id, "failed", "livemode does not match the mode of STRIPE_SECRET_KEY"};
+            ob_pg_run(self->pg, "proc_done", 3, fvalues, NULL);
+            json_decref(event);
+            continue;
         } else if (!stripe_event_is_handled(ob_json_str(event, "type"))) {
             /* Fast path: types we never act on are marked ignored together, in one statement. */
             ob_pgarray_add(&ignored, id, strlen(id));
