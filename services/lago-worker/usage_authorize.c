@@ -156,7 +156,7 @@ s_read_round(usage_state_t *self, authz_t **round, size_t m, size_t appended)
         if (step.redis_down)
             usage_state_redis_down(self);
         if (step.counters_dirty)
-            self->counters_dirty = true;
+            usage_state_mark_dirty(self);
         if (step.reload_scripts)
             self->scripts_loaded = false;
         a->dup = step.dup;
@@ -254,6 +254,7 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
 
     /* Redis: one pipelined script call per request. */
     int64_t t1 = ob_clock_mono_us();
+    self->dirty_mark_failed = false;
     usage_state_settle_dirty(self);
     if (!self->scripts_loaded)
         self->scripts_loaded = quota_load_scripts(self->quota, self->redis) == 0;
@@ -279,6 +280,8 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
     usage_ledger_rows_release(&rows);
     if (err == OB_OK && s_reused_meanwhile(self, round, m, &inserted))
         err = OB_ERR_TRANSIENT;
+    if (err == OB_OK && self->dirty_mark_failed)
+        err = OB_ERR_TRANSIENT; /* uncounted rows never commit without their marker */
     /* A COMMIT that fails for lack of a connection may have happened (quota_rules_final). */
     bool outcome_unknown = false;
     int64_t t3 = ob_clock_mono_us();

@@ -59,7 +59,7 @@ s_count_ingested(usage_state_t *self, ingest_event_t *events, size_t n, const ob
     ingest_count_t *counts = NULL;
     size_t m = 0, n_groups = 0;
     if (!sorted || !occurred || !quantity || !groups || !taken || !added) {
-        self->counters_dirty = true;
+        usage_state_mark_dirty(self);
         goto done;
     }
     for (size_t i = 0; i < n; i++)
@@ -76,7 +76,7 @@ s_count_ingested(usage_state_t *self, ingest_event_t *events, size_t n, const ob
         quantity[i] = sorted[i]->event.quantity;
     }
     if (quota_count_ingested(self->quota, self->redis, groups, n_groups, occurred, quantity, taken, added) != 0) {
-        self->counters_dirty = true; /* Redis missed usage: invalidate counters when it is back */
+        usage_state_mark_dirty(self); /* Redis missed usage: invalidate counters when it is back */
         n_groups = 0;
         goto done;
     }
@@ -266,13 +266,17 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
         if (err == OB_OK && s_reused_meanwhile(self, events, n, &inserted))
             err = OB_ERR_TRANSIENT;
         t2 = ob_clock_mono_us();
+        self->dirty_mark_failed = false;
         if (err == OB_OK && json_array_size(users) > 0) {
             usage_state_settle_dirty(self);
             groups = s_count_ingested(self, events, n, &inserted, &counts);
         }
         t3 = ob_clock_mono_us();
         bool outcome_unknown = false;
-        if (err == OB_OK) {
+        if (err == OB_OK && self->dirty_mark_failed) {
+            ob_pg_rollback(self->pg); /* uncounted rows never commit without their marker */
+            err = OB_ERR_TRANSIENT;
+        } else if (err == OB_OK) {
             err = ob_pg_commit(self->pg);
             outcome_unknown = err == OB_ERR_TRANSIENT; /* the rows may be in: keep them counted */
         } else if (ob_pg_in_transaction(self->pg)) {

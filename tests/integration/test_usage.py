@@ -300,6 +300,34 @@ def test_ingested_usage_counts_against_the_quota(stack):
     assert codes == [200, 200, 200, 200, 429]
 
 
+def test_usage_redis_missed_is_counted_after_a_worker_restart(stack):
+    """Issue 12.4: Redis refuses writes during an ingest (the ledger commits, the counter misses the events),
+    then the worker is killed before it could invalidate the counters. The restarted worker must still
+    rebuild them from the ledger (the "dirty" marker is durable), so no over-grant."""
+    start_usage_stack(stack)
+    subscribe(stack, "u-dirty", "starter")
+    ledger(stack, "u-dirty", 990)
+    assert authorize(stack, "u-dirty")[0] == 200                 # counter live in Redis: 991
+    admin = stack.redis()
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", "1")                           # every write is refused (OOM)
+    try:
+        status, _, body = ingest(stack, [event("u-dirty") for _ in range(20)])
+        assert status == 202 and body["accepted"] == 20
+        assert query(stack.db(), "SELECT count(*) FROM usage_counters_dirty") == [(1,)]
+        stack.kill("lago-worker")
+    finally:
+        admin.config_set("maxmemory", "0")
+    stack.start("lago-worker")
+    answers = []
+    wait_until(lambda: answers.append(authorize(stack, "u-dirty")) or answers[-1][0] != 503,
+               timeout=20, message="the restarted worker")
+    status, _, body = answers[-1]
+    assert status == 429, body                                    # 990 + 1 + 20 + 1 > 1000
+    assert body["used"] == 1011
+    assert query(stack.db(), "SELECT count(*) FROM usage_counters_dirty") == [(0,)]
+
+
 @pytest.mark.parametrize("policy", ["closed", "open"])
 def test_redis_down_applies_the_configured_policy(stack, policy):
     start_usage_stack(stack, REDIS_URL="redis://127.0.0.1:1", AUTHORIZE_REDIS_FAILURE_POLICY=policy)
