@@ -423,6 +423,35 @@ def test_an_answer_is_versioned_by_stripes_clock_not_ours(billing):
     assert stored_plan(stack, sub["id"]) == ("starter", "month", prices["starter_monthly"])
 
 
+def test_a_slow_stripe_never_makes_the_stripe_service_look_dead(billing):
+    """Issue 12.7: while the upgrade waits on Stripe (a slow 429 with Retry-After: 1, then a slow 200: far
+    longer than the broker's 3 heartbeats of 200 ms), the stripe-worker keeps heartbeating: the upgrade is
+    answered, and a webhook arriving meanwhile is committed and answered 200, never 503."""
+    import threading
+    from stripe_events import Sub, post_event, DAY
+    stack, stripe, prices = billing
+    sub = live_subscription(stack, stripe, prices)
+    path = f"/v1/subscriptions/{sub['id']}"
+    stripe.fail(path, 429, delay_ms=400, headers={"Retry-After": "1"})
+    stripe.fail(path, None, delay_ms=600)
+    result = {}
+    upgrade = threading.Thread(target=lambda: result.update(answer=call(
+        stack, "POST", "/subscription/upgrade", json_body={"plan_id": "professional", "interval": "year"})))
+    upgrade.start()
+    time.sleep(0.7)
+    now = int(time.time())
+    other = Sub(user_id="user-other")
+    evt = other.event("customer.subscription.created", now, "active", now, now + 30 * DAY)
+    assert post_event(stack, evt) == (200, {"received": True})
+    upgrade.join()
+    status, body = result["answer"]
+    assert status == 200 and body["plan_id"] == "professional", body
+    assert [r["status"] for r in stripe.requests("POST", path)] == [429, 200]
+    assert query(stack, "SELECT count(*) FROM stripe_events WHERE id = %s", (evt["id"],)) == [(1,)]
+    gateway_log = next(p for p in stack.procs if p.name == "gateway").log_path.read_text()
+    assert "heartbeat expired" not in gateway_log
+
+
 @pytest.mark.parametrize("payload,code", [
     ({"plan_id": "gold", "interval": "month"}, "unknown_plan"),
     ({"plan_id": "starter", "interval": "month"}, "same_plan"),
