@@ -78,44 +78,44 @@ s_reply_degraded(authz_t *a, bool duplicate)
 }
 
 /*  Refuses (409) the pending requests that reuse the transaction_id of
- *  another request: of an earlier one in the batch, or of a ledger row with
- *  another user, code or quantity. A true repeat goes on (a duplicate). */
+ *  another request: of a ledger row with another user, code or quantity,
+ *  or, for ids new to the ledger, of an earlier request of the batch. A
+ *  true repeat goes on (a duplicate). */
 static void
 s_refuse_reused(usage_state_t *self, authz_t *all, size_t count)
 {
     usage_ledger_rows_t rows = {0};
+    size_t *row_of = calloc(count ? count : 1, sizeof *row_of);
+    for (size_t i = 0; row_of && i < count; i++)
+        if (all[i].state == S_PENDING) {
+            row_of[i] = rows.count;
+            usage_ledger_rows_add(&rows, &all[i].event, NULL);
+        }
+    usage_ledger_match_t *match = calloc(rows.count ? rows.count : 1, sizeof *match);
+    ob_err_t err = row_of && match ? usage_ledger_match(self->pg, &rows, match) : OB_ERR_INTERNAL;
+    usage_ledger_rows_release(&rows);
     for (size_t i = 0; i < count; i++) {
         authz_t *a = &all[i];
         if (a->state != S_PENDING)
             continue;
-        for (size_t j = 0; j < i; j++) {
+        if (err != OB_OK) {
+            s_reply_error(a, 503, "ledger_unavailable", "the usage ledger cannot be read now; retry");
+            continue;
+        }
+        usage_ledger_match_t m = match[row_of[i]];
+        bool reused = m == USAGE_LEDGER_OTHER;
+        for (size_t j = 0; m == USAGE_LEDGER_ABSENT && j < i; j++) {
             const authz_t *b = &all[j];
             if (b->event.transaction_id && strcmp(b->event.transaction_id, a->event.transaction_id) == 0) {
-                if (!usage_events_same_request(&a->event, &b->event))
-                    s_reply_error(a, 409, "transaction_id_reused", S_REUSED_MESSAGE);
+                reused = !usage_events_same_request(&a->event, &b->event);
                 break;
             }
         }
-        if (a->state == S_PENDING)
-            usage_ledger_rows_add(&rows, &a->event, NULL);
-    }
-    ob_strset_t mismatched = {0};
-    PGresult *result = NULL;
-    ob_err_t err = ob_strset_init(&mismatched, rows.count ? rows.count : 1) == 0 ? OB_OK : OB_ERR_INTERNAL;
-    if (err == OB_OK && rows.count > 0)
-        err = usage_ledger_mismatches(self->pg, &rows, &mismatched, &result);
-    for (size_t i = 0; i < count; i++) {
-        authz_t *a = &all[i];
-        if (a->state != S_PENDING)
-            continue;
-        if (err != OB_OK)
-            s_reply_error(a, 503, "ledger_unavailable", "the usage ledger cannot be read now; retry");
-        else if (ob_strset_has(&mismatched, a->event.transaction_id))
+        if (reused)
             s_reply_error(a, 409, "transaction_id_reused", S_REUSED_MESSAGE);
     }
-    PQclear(result);
-    ob_strset_release(&mismatched);
-    usage_ledger_rows_release(&rows);
+    free(match);
+    free(row_of);
 }
 
 /*  After the round's INSERT: true when a row it skipped as already there
@@ -131,13 +131,11 @@ s_reused_meanwhile(usage_state_t *self, authz_t **round, size_t m, const ob_strs
             usage_ledger_rows_add(&rows, &round[i]->event, NULL);
     if (rows.count == 0)
         return false;
-    ob_strset_t mismatched = {0};
-    PGresult *result = NULL;
-    bool reused = ob_strset_init(&mismatched, rows.count) != 0 ||
-                  usage_ledger_mismatches(self->pg, &rows, &mismatched, &result) != OB_OK || result == NULL ||
-                  PQntuples(result) > 0;
-    PQclear(result);
-    ob_strset_release(&mismatched);
+    usage_ledger_match_t *match = calloc(rows.count, sizeof *match);
+    bool reused = !match || usage_ledger_match(self->pg, &rows, match) != OB_OK;
+    for (size_t i = 0; !reused && i < rows.count; i++)
+        reused = match[i] == USAGE_LEDGER_OTHER;
+    free(match);
     usage_ledger_rows_release(&rows);
     return reused;
 }

@@ -120,40 +120,37 @@ s_mark_reused(ingest_job_t *per, const ingest_event_t *e)
 }
 
 /*  A transaction_id names one request for good: marks the requests with an
- *  event that reuses one for another user, code or quantity, against an
- *  earlier event of the batch (sorted, n log n) and against the ledger. The
- *  whole request is refused (409), so nothing of it is recorded. A true
- *  repeat stays a duplicate. Fails only when the ledger cannot be read. */
+ *  event that reuses one for another user, code or quantity, against the
+ *  ledger and, for ids new to it, against the batch's first use (sorted,
+ *  n log n). The whole request is refused (409), so nothing of it is
+ *  recorded. A true repeat stays a duplicate. Fails only when the ledger
+ *  cannot be read. */
 static ob_err_t
 s_find_reused(usage_state_t *self, ingest_job_t *per, ingest_event_t *events, size_t n)
 {
-    ingest_event_t **sorted = calloc(n ? n : 1, sizeof *sorted);
-    if (!sorted)
-        return OB_ERR_INTERNAL;
-    for (size_t i = 0; i < n; i++)
-        sorted[i] = &events[i];
-    qsort(sorted, n, sizeof *sorted, s_by_transaction);
     usage_ledger_rows_t rows = {0};
-    for (size_t i = 0, run = 0; i < n; i++) {
-        if (i == 0 || strcmp(sorted[i]->event.transaction_id, sorted[run]->event.transaction_id) != 0) {
-            run = i;
-            usage_ledger_rows_add(&rows, &sorted[i]->event, NULL);
-        } else if (!usage_events_same_request(&sorted[i]->event, &sorted[run]->event)) {
-            s_mark_reused(per, sorted[i]);
-        }
-    }
-    free(sorted);
-    ob_strset_t mismatched = {0};
-    PGresult *result = NULL;
-    ob_err_t err = ob_strset_init(&mismatched, rows.count ? rows.count : 1) == 0 ? OB_OK : OB_ERR_INTERNAL;
-    if (err == OB_OK && rows.count > 0)
-        err = usage_ledger_mismatches(self->pg, &rows, &mismatched, &result);
-    for (size_t i = 0; err == OB_OK && i < n; i++)
-        if (ob_strset_has(&mismatched, events[i].event.transaction_id))
-            s_mark_reused(per, &events[i]);
-    PQclear(result);
-    ob_strset_release(&mismatched);
+    for (size_t i = 0; i < n; i++)
+        usage_ledger_rows_add(&rows, &events[i].event, NULL);
+    usage_ledger_match_t *match = calloc(n ? n : 1, sizeof *match);
+    ingest_event_t **fresh = calloc(n ? n : 1, sizeof *fresh);
+    ob_err_t err = match && fresh ? usage_ledger_match(self->pg, &rows, match) : OB_ERR_INTERNAL;
     usage_ledger_rows_release(&rows);
+    size_t m = 0;
+    for (size_t i = 0; err == OB_OK && i < n; i++) {
+        if (match[i] == USAGE_LEDGER_OTHER)
+            s_mark_reused(per, &events[i]);
+        else if (match[i] == USAGE_LEDGER_ABSENT)
+            fresh[m++] = &events[i];
+    }
+    qsort(fresh, m, sizeof *fresh, s_by_transaction);
+    for (size_t i = 1, run = 0; i < m; i++) {
+        if (strcmp(fresh[i]->event.transaction_id, fresh[run]->event.transaction_id) != 0)
+            run = i;
+        else if (!usage_events_same_request(&fresh[i]->event, &fresh[run]->event))
+            s_mark_reused(per, fresh[i]);
+    }
+    free(match);
+    free(fresh);
     return err;
 }
 
@@ -169,13 +166,11 @@ s_reused_meanwhile(usage_state_t *self, const ingest_event_t *events, size_t n, 
             usage_ledger_rows_add(&rows, &events[i].event, NULL);
     if (rows.count == 0)
         return false;
-    ob_strset_t mismatched = {0};
-    PGresult *result = NULL;
-    bool reused = ob_strset_init(&mismatched, rows.count) != 0 ||
-                  usage_ledger_mismatches(self->pg, &rows, &mismatched, &result) != OB_OK || result == NULL ||
-                  PQntuples(result) > 0;
-    PQclear(result);
-    ob_strset_release(&mismatched);
+    usage_ledger_match_t *match = calloc(rows.count, sizeof *match);
+    bool reused = !match || usage_ledger_match(self->pg, &rows, match) != OB_OK;
+    for (size_t i = 0; !reused && i < rows.count; i++)
+        reused = match[i] == USAGE_LEDGER_OTHER;
+    free(match);
     usage_ledger_rows_release(&rows);
     return reused;
 }

@@ -30,10 +30,10 @@ usage_ledger_prepare(ob_pg_t *pg)
                   " AS x(t, u, c, q, o, p, s)"
                   " ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id",
                   8);
-    ob_pg_prepare(pg, "ledger_mismatches",
-                  "SELECT x.t FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) AS x(t, u, c, q)"
-                  " JOIN usage_events e ON e.transaction_id = x.t"
-                  " WHERE e.user_id <> x.u OR e.code <> x.c OR e.quantity <> x.q",
+    ob_pg_prepare(pg, "ledger_match",
+                  "SELECT x.n, e.user_id = x.u AND e.code = x.c AND e.quantity = x.q"
+                  " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) WITH ORDINALITY AS x(t, u, c, q, n)"
+                  " JOIN usage_events e ON e.transaction_id = x.t",
                   4);
     ob_pg_prepare(pg, "ledger_lock_exclusive", "SELECT pg_advisory_xact_lock(" S_LOCK_CLASS ", " S_LOCK_KEY("$1") ")", 1);
     /* No upper bound: a window is only ever rebuilt while it is the user's
@@ -110,9 +110,10 @@ usage_ledger_insert(ob_pg_t *pg, usage_ledger_rows_t *rows, const char *source, 
 }
 
 ob_err_t
-usage_ledger_mismatches(ob_pg_t *pg, usage_ledger_rows_t *rows, ob_strset_t *mismatched, PGresult **result_out)
+usage_ledger_match(ob_pg_t *pg, usage_ledger_rows_t *rows, usage_ledger_match_t *match)
 {
-    *result_out = NULL;
+    for (size_t i = 0; i < rows->count; i++)
+        match[i] = USAGE_LEDGER_ABSENT;
     if (rows->count == 0)
         return OB_OK;
     const char *values[] = {ob_pgarray_text_value(&rows->tx), ob_pgarray_text_value(&rows->user),
@@ -120,16 +121,14 @@ usage_ledger_mismatches(ob_pg_t *pg, usage_ledger_rows_t *rows, ob_strset_t *mis
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
         if (!values[i])
             return OB_ERR_INTERNAL;
-    PGresult *result = ob_pg_exec(pg, "ledger_mismatches", 4, values, NULL, NULL);
+    PGresult *result = ob_pg_exec(pg, "ledger_match", 4, values, NULL, NULL);
     ob_err_t err = ob_pg_classify(pg, result);
-    for (int i = 0; err == OB_OK && i < PQntuples(result); i++)
-        if (ob_strset_add(mismatched, PQgetvalue(result, i, 0)) < 0)
-            err = OB_ERR_INTERNAL;
-    if (err != OB_OK) {
-        PQclear(result);
-        result = NULL;
+    for (int r = 0; err == OB_OK && r < PQntuples(result); r++) {
+        long n = strtol(PQgetvalue(result, r, 0), NULL, 10);
+        if (n >= 1 && (size_t)n <= rows->count)
+            match[n - 1] = PQgetvalue(result, r, 1)[0] == 't' ? USAGE_LEDGER_SAME : USAGE_LEDGER_OTHER;
     }
-    *result_out = result;
+    PQclear(result);
     return err;
 }
 

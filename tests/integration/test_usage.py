@@ -202,6 +202,9 @@ def test_a_reused_transaction_id_is_refused_by_ingest_and_nothing_of_its_batch_i
     # Inside one batch: the second use of tx-i3 is for another user.
     status, _, body = ingest(stack, [event("u-a", tx="tx-i3"), event("u-b", tx="tx-i3")])
     assert status == 409 and body["reused"] == [1], body
+    # Only the reuse is named: the repeat of the ledger's own request next to it is not.
+    status, _, body = ingest(stack, [event("u-b", tx="tx-i1"), event("u-a", tx="tx-i1")])
+    assert status == 409 and body["reused"] == [0], body
     # A true repeat is still a duplicate; authorize and ingest share the ids.
     status, _, body = ingest(stack, [event("u-a", tx="tx-i1")])
     assert status == 202 and (body["accepted"], body["duplicates"]) == (0, 1)
