@@ -11,8 +11,8 @@
 #include "services/notifier/notifier_template.h"
 #include "services/notifier/notifier_unsubscribe.h"
 
-static const char *const s_dates[] = {"current_period_start", "current_period_end", "trial_end", "next_payment_attempt",
-                                      "window_end",           "canceled_at",        NULL};
+static const char *const s_dates[] = {"current_period_start", "current_period_end", "trial_end",    "next_payment_attempt",
+                                      "window_end",           "canceled_at",        "access_until", NULL};
 
 static void
 s_add_date(json_t *values, const char *name, const json_t *v)

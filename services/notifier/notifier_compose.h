@@ -4,7 +4,7 @@
  *  plus: user_id, email, plan, amount_display ("19.00 USD" from amount in
  *  cents and currency), <name>_date (YYYY-MM-DD) for every Unix-time or
  *  ISO 8601 member among current_period_start, current_period_end,
- *  trial_end, next_payment_attempt, window_end; portal_url, base_url and
+ *  trial_end, next_payment_attempt, window_end, canceled_at, access_until; portal_url, base_url and
  *  unsubscribe_url (empty for mail nobody may unsubscribe from).
  *
  *  The Message-ID depends only on the request (its id and dedupe key) and
