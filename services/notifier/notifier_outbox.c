@@ -91,7 +91,8 @@ notifier_outbox_prepare(ob_pg_t *pg)
     ob_pg_prepare(
         pg, "outbox_claim_webhooks",
         "UPDATE webhook_messages m SET locked_until = now() + make_interval(secs => $2::int), attempts = m.attempts + 1"
-        " FROM (SELECT id FROM webhook_messages WHERE id IN ("
+        " FROM (SELECT id FROM webhook_messages WHERE status = 'pending' AND next_attempt_at <= now()"
+        "   AND (locked_until IS NULL OR locked_until < now()) AND id IN ("
         "     SELECT id FROM (SELECT w.id, row_number() OVER (PARTITION BY w.endpoint_id ORDER BY w.next_attempt_at) AS rn"
         "       FROM webhook_messages w JOIN webhook_endpoints e ON e.id = w.endpoint_id"
         "       WHERE w.status = 'pending' AND w.next_attempt_at <= now()"

@@ -83,10 +83,15 @@ def wait_for(predicate, timeout=20.0, message="condition not met", interval=0.05
 
 
 def admin_call(stack, method, path, json_body=None, timeout=15.0):
-    """An admin request, retried while the notifier is not connected yet (503)."""
+    """An admin request, retried while the gateway or the notifier is not up yet (503)."""
     deadline = time.monotonic() + timeout
     while True:
-        status, _, body = stack.http(method, path, json=json_body, headers=admin(stack))
+        try:
+            status, _, body = stack.http(method, path, json=json_body, headers=admin(stack))
+        except OSError:  # the gateway is not listening yet
+            if time.monotonic() > deadline:
+                raise
+            status, body = 503, None
         if status != 503 or time.monotonic() > deadline:
             return status, body
         time.sleep(0.05)
@@ -109,8 +114,14 @@ class Receiver:
     def _control(self, path, body=None):
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(self.base + path, data=data, method="POST" if data else "GET")
-        with urllib.request.urlopen(request, timeout=5) as response:
-            return json.loads(response.read())
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return json.loads(response.read())
+        except OSError as error:
+            import subprocess
+            listening = subprocess.run(["ss", "-ltnp"], capture_output=True, text=True).stdout
+            raise RuntimeError(f"receiver {self.base} alive={self.proc.alive()}: {error}\n"
+                               + "\n".join(l for l in listening.splitlines() if str(self.port) in l)) from error
 
     def requests(self, name):
         return self._control(f"/_control/requests?name={name}")

@@ -101,3 +101,139 @@ def test_a_tampered_or_foreign_signature_fails_the_independent_verifier(stack):
         verify_standard_webhook(endpoint["secret"], request["headers"], request["body"].replace("100", "999"))
     with pytest.raises(Exception):
         verify_standard_webhook("whsec_" + base64.b64encode(b"x" * 32).decode(), request["headers"], request["body"])
+
+
+# -- webhook delivery ------------------------------------------------------------------------------
+
+
+def test_an_endpoint_answering_503_twice_then_200_gets_it_on_the_third_attempt_with_the_same_id(stack):
+    receiver = Receiver(stack)
+    stack.start("gateway")
+    start_notifier(stack)
+    endpoint = create_endpoint(stack, receiver.url("flaky"), events=["payment.succeeded"])
+    receiver.script("flaky", [{"status": 503, "retry_after": 1}, {"status": 503}])
+    insert_notification(stack, "receipt", "user-r", {"amount": 4900, "currency": "usd"})
+
+    hooks = wait_for(lambda: len(receiver.requests("flaky")) >= 3 and verified(receiver, "flaky", endpoint["secret"]),
+                     30, "three attempts")
+    assert len({headers["webhook-id"] for headers, _ in hooks}) == 1
+    assert len({json.dumps(body, sort_keys=True) for _, body in hooks}) == 1  # the same body every time
+    message_id = hooks[0][0]["webhook-id"]
+    status, body = admin_call(stack, "GET", f"{ADMIN_MESSAGES}?status=sent&endpoint={endpoint['id']}")
+    assert status == 200 and [m["id"] for m in body["messages"]] == [message_id]
+    assert body["messages"][0]["attempts"] == 3 and body["messages"][0]["last_status"] == 200
+    status, body = admin_call(stack, "GET", f"{ADMIN_MESSAGES}/{message_id}/attempts")
+    assert status == 200 and [(a["attempt"], a["status"], a["ok"]) for a in body["attempts"]] == [
+        (1, 503, False), (2, 503, False), (3, 200, True)]
+    assert all(a["duration_ms"] >= 0 for a in body["attempts"]) and '"ok": true' in body["attempts"][2]["response"]
+    time.sleep(1.5)  # nothing more is sent once it succeeded
+    assert len(receiver.requests("flaky")) == 3
+
+
+def test_410_disables_the_endpoint_and_tells_the_operator(stack):
+    receiver = Receiver(stack)
+    stack.start("gateway")
+    start_notifier(stack)
+    gone = create_endpoint(stack, receiver.url("gone"))
+    other = create_endpoint(stack, receiver.url("other"))
+    receiver.script("gone", [{"status": 410}])
+    insert_notification(stack, "receipt", "user-g", {"amount": 100})
+    wait_for(lambda: len(receiver.requests("gone")) == 1 and len(receiver.requests("other")) == 1, 20, "both got one")
+
+    state = wait_for(lambda: (lambda s: s if s[1]["enabled"] is False else None)(
+        admin_call(stack, "GET", f"{ADMIN_ENDPOINTS}/{gone['id']}")), 10, "disabled")[1]
+    assert "410" in state["disabled_reason"] and state["disabled_at"]
+    status, body = admin_call(stack, "GET", f"{ADMIN_MESSAGES}?status=failed&endpoint={gone['id']}")
+    assert status == 200 and len(body["messages"]) == 1 and body["messages"][0]["last_status"] == 410
+    operators = wait_for(lambda: notification_rows(stack, "webhook_endpoint_disabled"), 10, "operator notification")
+    assert len(operators) == 1
+    status, body = admin_call(stack, "GET", "/api/v1/admin/notifications")
+    assert any(n["kind"] == "webhook_endpoint_disabled" and n["payload"]["endpoint_id"] == gone["id"]
+               for n in body["notifications"])
+
+    # Later messages go to the live endpoint only; enabling it again resumes delivery.
+    insert_notification(stack, "receipt", "user-g", {"amount": 200})
+    wait_for(lambda: len(receiver.requests("other")) == 2, 20, "second message at the live endpoint")
+    assert len(receiver.requests("gone")) == 1
+    status, body = admin_call(stack, "PATCH", f"{ADMIN_ENDPOINTS}/{gone['id']}", {"enabled": True})
+    assert status == 200 and body["enabled"] is True and body["disabled_reason"] is None
+    insert_notification(stack, "receipt", "user-g", {"amount": 300})
+    wait_for(lambda: len(receiver.requests("gone")) == 2, 20, "delivered again once enabled")
+
+
+def test_a_slow_endpoint_does_not_delay_the_others(stack):
+    receiver = Receiver(stack)
+    stack.start("gateway")
+    start_notifier(stack, WEBHOOK_TIMEOUT_MS="20000", NOTIFIER_LEASE_S="60")
+    slow = create_endpoint(stack, receiver.url("slow"))
+    fast = create_endpoint(stack, receiver.url("fast"))
+    receiver.hold("slow")
+    try:
+        for i in range(3):
+            insert_notification(stack, "receipt", f"user-s{i}", {"amount": i})
+        # Every message reaches the fast endpoint while the slow one still holds its first request.
+        wait_for(lambda: len(admin_call(stack, "GET", f"{ADMIN_MESSAGES}?endpoint={fast['id']}&status=sent")[1]
+                             ["messages"]) == 3, 20, "the fast endpoint got everything")
+        assert len(receiver.requests("fast")) == 3 and 1 <= len(receiver.requests("slow")) <= 3
+        status, body = admin_call(stack, "GET", f"{ADMIN_MESSAGES}?endpoint={slow['id']}&status=sent")
+        assert body["messages"] == []  # its first request is still held
+    finally:
+        receiver.release("slow")
+    wait_for(lambda: len(admin_call(stack, "GET", f"{ADMIN_MESSAGES}?endpoint={slow['id']}&status=sent")[1]["messages"])
+             == 3, 30, "the slow endpoint got everything too")
+
+
+def test_kill_9_of_the_notifier_mid_delivery_delivers_each_message_with_the_same_id(stack):
+    receiver = Receiver(stack)
+    stack.start("gateway")
+    notifier = start_notifier(stack, WEBHOOK_TIMEOUT_MS="3000")
+    endpoint = create_endpoint(stack, receiver.url("k"))
+    receiver.hold("k")
+    insert_notification(stack, "receipt", "user-k", {"amount": 1})
+    wait_for(lambda: receiver.requests("k"), 20, "the first attempt is in flight")
+    stack.kill(notifier, signal.SIGKILL)
+    notifier.popen.wait(5)
+    receiver.release("k")
+    start_notifier(stack)
+    status, body = wait_for(lambda: (lambda r: r if r[1].get("messages") else None)(
+        admin_call(stack, "GET", f"{ADMIN_MESSAGES}?status=sent")), 30, "sent after the lease ran out")
+    assert len(body["messages"]) == 1
+    hooks = verified(receiver, "k", endpoint["secret"])
+    assert len(hooks) >= 2 and len({headers["webhook-id"] for headers, _ in hooks}) == 1
+    assert hooks[0][0]["webhook-id"] == body["messages"][0]["id"]
+    with stack.db().cursor() as cur:
+        cur.execute("SELECT count(*) FROM webhook_messages")
+        assert cur.fetchone()[0] == 1
+
+
+def test_kill_9_of_the_notifier_mid_smtp_delivers_the_mail_with_the_same_message_id(stack):
+    sink = SmtpSink(stack)
+    stack.start("gateway")
+    notifier = start_notifier(stack, sink)
+    sink.hold()
+    insert_notification(stack, "receipt", "user-km", {"amount": 1}, email_address="km@example.com")
+    wait_for(lambda: "DATA" in sink.proc.log() or notification_rows(stack)[0]["attempts"] >= 1, 20, "in flight")
+    time.sleep(0.3)
+    stack.kill(notifier, signal.SIGKILL)
+    notifier.popen.wait(5)
+    sink.release()
+    start_notifier(stack, sink)
+    row = wait_for(lambda: (lambda r: r if r and r[0]["status"] == "sent" else None)(notification_rows(stack)), 30,
+                   "sent after the lease")[0]
+    mails = sink.to("km@example.com")
+    assert len(mails) >= 1 and {m["message-id"] for m in mails} == {row["message_id"]}
+
+
+def test_two_notifiers_send_every_mail_and_webhook_once(stack):
+    sink, receiver = SmtpSink(stack), Receiver(stack)
+    stack.start("gateway")
+    start_notifier(stack, sink)
+    start_notifier(stack, sink)
+    create_endpoint(stack, receiver.url("scale"))
+    for i in range(20):
+        insert_notification(stack, "receipt", f"user-{i}", {"amount": i}, email_address=f"u{i}@example.com")
+    wait_for(lambda: len(sink.messages()) >= 20 and len(receiver.requests("scale")) >= 20, 30, "all delivered")
+    time.sleep(1)
+    assert sorted(m.envelope["rcpt_tos"][0] for m in sink.messages()) == sorted(f"u{i}@example.com" for i in range(20))
+    assert len({r["headers"]["webhook-id"] for r in receiver.requests("scale")}) == 20
+    assert len(receiver.requests("scale")) == 20
