@@ -237,3 +237,205 @@ def test_two_notifiers_send_every_mail_and_webhook_once(stack):
     assert sorted(m.envelope["rcpt_tos"][0] for m in sink.messages()) == sorted(f"u{i}@example.com" for i in range(20))
     assert len({r["headers"]["webhook-id"] for r in receiver.requests("scale")}) == 20
     assert len(receiver.requests("scale")) == 20
+
+
+# -- e-mail ------------------------------------------------------------------------------------------
+
+
+def test_smtp_down_then_up_delivers_the_mail(stack):
+    sink = SmtpSink(stack, start=False)  # nothing listens on its port yet
+    stack.start("gateway")
+    start_notifier(stack, sink)
+    insert_notification(stack, "receipt", "user-down", {"amount": 700, "currency": "usd"},
+                        email_address="down@example.com")
+    row = wait_for(lambda: (lambda r: r if r and r[0]["attempts"] >= 2 else None)(notification_rows(stack)), 20,
+                   "failed attempts")[0]
+    assert row["status"] == "pending" and row["last_error"]
+    sink.start()
+    wait_for(lambda: sink.to("down@example.com"), 20, "the mail arrived once the server was up")
+    row = wait_for(lambda: (lambda r: r if r[0]["status"] == "sent" else None)(notification_rows(stack)), 10, "sent")[0]
+    assert row["email_to"] == "down@example.com" and len(sink.to("down@example.com")) == 1
+    with stack.db().cursor() as cur:
+        cur.execute("SELECT ok, error IS NOT NULL FROM delivery_attempts WHERE channel = 'email' ORDER BY id")
+        attempts = cur.fetchall()
+    assert attempts[-1] == (True, False) and all(a == (False, True) for a in attempts[:-1]) and len(attempts) >= 3
+
+
+def test_without_smtp_settings_mail_stays_pending(stack):
+    stack.start("gateway")
+    notifier = start_notifier(stack)
+    notifier.wait_for_log("SMTP_URL is not set")
+    insert_notification(stack, "receipt", "user-nosmtp", {"amount": 1}, email_address="nosmtp@example.com")
+    time.sleep(1)
+    assert [(r["status"], r["attempts"]) for r in notification_rows(stack)] == [("pending", 0)]
+
+
+def test_a_template_value_with_script_arrives_escaped_in_html(stack):
+    sink = SmtpSink(stack)
+    stack.start("gateway")
+    start_notifier(stack, sink)
+    evil = '<script>alert("x")</script>'
+    insert_notification(stack, "welcome", "user-xss", {"plan": evil, "current_period_end": 1900000000},
+                        email_address="xss@example.com")
+    mail = wait_for(lambda: sink.to("xss@example.com"), 20, "the mail")[0]
+    text, html = bodies(mail)
+    assert "<script>" not in html and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
+    assert evil in text and "2030-03-17" in text  # plain text carries the value as is
+    assert "\n" not in mail["subject"] and evil in mail["subject"]
+
+
+def test_unsubscribe_link_stops_optional_mail_but_not_payment_mail(stack):
+    sink = SmtpSink(stack)
+    stack.start("gateway")
+    start_notifier(stack, sink)
+    insert_notification(stack, "trial_will_end", "user-u", {"trial_end": 1900000000}, email_address="u@example.com")
+    mail = wait_for(lambda: sink.to("u@example.com"), 20, "the first mail")[0]
+    link = mail["list-unsubscribe"].strip("<>")
+    text, html = bodies(mail)
+    assert link in text and link.replace("&", "&amp;") in html
+    path = link[len(stack.url("")):]
+
+    # A forged or altered link is refused; a GET only reports (link scanners follow GETs).
+    query = urllib.parse.parse_qs(urllib.parse.urlsplit(link).query)
+    forged = f"/api/v1/notifications/unsubscribe?user=someone-else&sig={query['sig'][0]}"
+    status, _, body = stack.http("POST", forged, body="List-Unsubscribe=One-Click",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 403 and body["error"]["code"] == "invalid_signature"
+    status, _, body = stack.http("GET", path)
+    assert status == 200 and body == {"user_id": "user-u", "unsubscribed": False}
+    # RFC 8058 one-click: POST with List-Unsubscribe=One-Click.
+    status, _, body = stack.http("POST", path, body="List-Unsubscribe=One-Click",
+                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 200 and body == {"user_id": "user-u", "unsubscribed": True}
+    status, _, body = stack.http("GET", path)
+    assert body["unsubscribed"] is True
+
+    insert_notification(stack, "trial_will_end", "user-u", {"trial_end": 1900000001})
+    insert_notification(stack, "receipt", "user-u", {"amount": 1900, "currency": "usd"})
+    wait_for(lambda: len(sink.to("u@example.com")) == 2, 20, "the receipt still arrives")
+    rows = wait_for(lambda: (lambda r: r if all(x["status"] != "pending" for x in r) else None)(
+        notification_rows(stack)), 10, "all settled")
+    assert [(r["kind"], r["status"]) for r in rows] == [("trial_will_end", "sent"), ("trial_will_end", "skipped"),
+                                                         ("receipt", "sent")]
+    assert rows[1]["last_error"] == "the user unsubscribed"
+    assert sink.to("u@example.com")[1]["subject"].startswith("Receipt")
+
+
+def test_at_most_one_payment_failed_mail_per_user_per_day_but_every_webhook(stack):
+    sink, receiver = SmtpSink(stack), Receiver(stack)
+    start_billing(stack)
+    start_notifier(stack, sink)
+    create_endpoint(stack, receiver.url("pf"), events=["payment.failed"])
+    sub, now = subscribed_user(stack, "user-pf")
+    deliver(stack, sub.invoice(now + 5, False, now, now + 30 * DAY),
+            sub.invoice(now + 6, False, now, now + 30 * DAY))
+    wait_for(lambda: len(receiver.requests("pf")) == 2, 20, "both webhooks")
+    rows = wait_for(lambda: (lambda r: r if len(r) == 2 and all(x["status"] != "pending" for x in r) else None)(
+        notification_rows(stack, "payment_failed")), 20, "both settled")
+    assert sorted(r["status"] for r in rows) == ["sent", "skipped"]
+    assert len(sink.to("user-pf@example.com")) == 1
+
+
+# -- the endpoints API ------------------------------------------------------------------------------
+
+
+def test_endpoints_admin_api_create_list_get_patch_rotate_delete(stack):
+    receiver = Receiver(stack)
+    stack.start("gateway")
+    start_notifier(stack, WEBHOOK_SECRET_OVERLAP_S="3600")
+    created = create_endpoint(stack, receiver.url("crud"), events=["payment.succeeded", "trial.will_end"],
+                              description="billing mirror")
+    assert set(created) >= {"id", "url", "events", "secret", "description", "enabled"}
+    assert created["events"] == ["payment.succeeded", "trial.will_end"] and created["enabled"] is True
+    status, body = admin_call(stack, "GET", ADMIN_ENDPOINTS)
+    assert status == 200 and [e["id"] for e in body["endpoints"]] == [created["id"]]
+    assert "secret" not in body["endpoints"][0]  # shown once
+    status, body = admin_call(stack, "GET", f"{ADMIN_ENDPOINTS}/{created['id']}")
+    assert status == 200 and "secret" not in body and body["description"] == "billing mirror"
+    status, body = admin_call(stack, "PATCH", f"{ADMIN_ENDPOINTS}/{created['id']}", {"events": ["*"]})
+    assert status == 200 and body["events"] == ["*"] and body["url"] == created["url"]
+
+    # Rotation: both secrets sign while the old one is still valid.
+    status, rotated = admin_call(stack, "POST", f"{ADMIN_ENDPOINTS}/{created['id']}/rotate-secret")
+    assert status == 200 and rotated["secret"] != created["secret"] and rotated["previous_secret_expires_at"]
+    insert_notification(stack, "receipt", "user-rot", {"amount": 1})
+    request = wait_for(lambda: receiver.requests("crud"), 20, "a webhook")[0]
+    assert len(request["headers"]["webhook-signature"].split(" ")) == 2
+    verify_standard_webhook(created["secret"], request["headers"], request["body"])
+    verify_standard_webhook(rotated["secret"], request["headers"], request["body"])
+
+    # Replay sends the same message (same id) again.
+    message_id = request["headers"]["webhook-id"]
+    wait_for(lambda: admin_call(stack, "GET", f"{ADMIN_MESSAGES}?status=sent")[1]["messages"], 10, "sent")
+    status, body = admin_call(stack, "POST", f"{ADMIN_MESSAGES}/{message_id}/replay")
+    assert status == 202 and body == {"id": message_id, "status": "pending"}
+    wait_for(lambda: len(receiver.requests("crud")) == 2, 20, "replayed")
+    assert receiver.requests("crud")[1]["headers"]["webhook-id"] == message_id
+
+    status, body = admin_call(stack, "DELETE", f"{ADMIN_ENDPOINTS}/{created['id']}")
+    assert status == 200 and body == {"id": created["id"], "deleted": True}
+    status, body = admin_call(stack, "GET", f"{ADMIN_ENDPOINTS}/{created['id']}")
+    assert status == 404 and body["error"]["code"] == "not_found"
+    status, body = admin_call(stack, "POST", f"{ADMIN_MESSAGES}/msg_nope/replay")
+    assert status == 404
+
+
+def test_recover_requeues_every_failed_message_since_a_time(stack):
+    receiver = Receiver(stack)
+    stack.start("gateway")
+    start_notifier(stack, WEBHOOK_RETRY_SCHEDULE="0")  # one attempt only
+    endpoint = create_endpoint(stack, receiver.url("rec"))
+    receiver.script("rec", [{"status": 500}, {"status": 500}])
+    insert_notification(stack, "receipt", "user-rec", {"amount": 1})
+    insert_notification(stack, "receipt", "user-rec", {"amount": 2})
+    wait_for(lambda: len(admin_call(stack, "GET", f"{ADMIN_MESSAGES}?status=failed")[1]["messages"]) == 2, 20,
+             "both failed")
+    status, body = admin_call(stack, "POST", f"{ADMIN_ENDPOINTS}/{endpoint['id']}/recover",
+                              {"since": "2000-01-01T00:00:00Z"})
+    assert status == 202 and body == {"id": endpoint["id"], "requeued": 2}
+    wait_for(lambda: len(admin_call(stack, "GET", f"{ADMIN_MESSAGES}?status=sent")[1]["messages"]) == 2, 20,
+             "both sent after recovery")
+    status, body = admin_call(stack, "POST", f"{ADMIN_ENDPOINTS}/{endpoint['id']}/recover", {"since": "yesterday"})
+    assert status == 400 and body["error"]["code"] == "invalid_since"
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/x", "http://10.1.2.3/x", "http://localhost/x",
+                                 "http://[::1]/x", "http://169.254.169.254/latest/meta-data", "http://192.168.0.10/",
+                                 "ftp://example.com/x", "http://user:pw@example.com/x", "not a url"])
+def test_private_or_unusable_targets_are_refused(stack, url):
+    stack.start("gateway")
+    start_notifier(stack, WEBHOOK_ALLOW_PRIVATE_TARGETS="false")
+    status, body = admin_call(stack, "POST", ADMIN_ENDPOINTS, {"url": url, "events": ["*"]})
+    assert status == 400 and body["error"]["code"] == "invalid_url", body
+
+
+def test_delivery_to_a_name_that_resolves_privately_is_refused_at_connect_time(stack):
+    receiver = Receiver(stack)
+    stack.start("gateway")
+    start_notifier(stack, WEBHOOK_ALLOW_PRIVATE_TARGETS="false", WEBHOOK_RETRY_SCHEDULE="0")
+    # What a name resolving (or re-resolving) to loopback looks like once connected: the URL check is
+    # bypassed by storing the row directly, so only the connect-time check stands in the way.
+    with stack.db().cursor() as cur:
+        cur.execute("INSERT INTO webhook_endpoints (id, url, events, secret) VALUES ('ep_rebind', %s, '{*}', %s)",
+                    (receiver.url("r"), "whsec_" + base64.b64encode(b"k" * 32).decode()))
+    insert_notification(stack, "receipt", "user-ssrf", {"amount": 1})
+    message = wait_for(lambda: admin_call(stack, "GET", f"{ADMIN_MESSAGES}?status=failed")[1]["messages"], 20,
+                       "refused")[0]
+    assert "not public" in message["last_error"] and receiver.requests("r") == []
+
+
+@pytest.mark.parametrize("body,code", [
+    ({"events": ["*"]}, "invalid_url"),
+    ({"url": "http://127.0.0.1/x"}, "invalid_events"),
+    ({"url": "http://127.0.0.1/x", "events": []}, "invalid_events"),
+    ({"url": "http://127.0.0.1/x", "events": ["invoice.paid"]}, "invalid_events"),
+    ({"url": "http://127.0.0.1/x", "events": ["*"], "description": 5}, "invalid_description"),
+    ({"url": "http://127.0.0.1/x", "events": ["*"], "enabled": False}, "invalid_enabled"),
+])
+def test_bad_endpoint_bodies_get_400_json(stack, body, code):
+    stack.start("gateway")
+    start_notifier(stack)
+    status, answer = admin_call(stack, "POST", ADMIN_ENDPOINTS, body)
+    assert status == 400 and set(answer) == {"error"} and answer["error"]["code"] == code
+    status, _, answer = stack.http("POST", ADMIN_ENDPOINTS, json=body)
+    assert status == 401
