@@ -45,15 +45,15 @@ s_key(const char *secret, unsigned char *key, size_t *key_len)
     size_t len = strlen(b64);
     if (len == 0 || len % 4 != 0 || len > 88)
         return -1;
+    size_t pad = b64[len - 1] == '=' ? (b64[len - 2] == '=' ? 2 : 1) : 0;
+    for (size_t i = 0; i < len - pad; i++)
+        if (!strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", b64[i]) || !b64[i])
+            return -1;
     unsigned char buf[90];
     int n = EVP_DecodeBlock(buf, (const unsigned char *)b64, (int)len);
     if (n < 0)
         return -1;
-    /* EVP_DecodeBlock counts the padding's zero bytes. */
-    if (b64[len - 1] == '=')
-        n--;
-    if (b64[len - 2] == '=')
-        n--;
+    n -= (int)pad; /* EVP_DecodeBlock counts the padding's zero bytes */
     if (n <= 0 || n > 64)
         return -1;
     memcpy(key, buf, (size_t)n);
