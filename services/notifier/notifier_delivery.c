@@ -117,6 +117,8 @@ s_add(notifier_delivery_t *self, notifier_transfer_t *t)
     }
 }
 
+static const char s_no_address_yet[] = "no e-mail address on file";
+
 /*  Why no mail is due for a claimed request, or NULL when one is. */
 static const char *
 s_skip_reason(notifier_delivery_t *self, const notifier_kind_t *kind, const char *id, const char *user_id, const char *address,
@@ -128,7 +130,7 @@ s_skip_reason(notifier_delivery_t *self, const notifier_kind_t *kind, const char
     if (strcmp(channel, "email") != 0)
         return "webhook only";
     if (!address || !address[0])
-        return "no e-mail address on file";
+        return s_no_address_yet;
     char checked[320];
     if (notifier_mime_address(address, checked, sizeof checked) != 0 || strcmp(checked, address) != 0)
         return "the e-mail address on file is unusable";
@@ -171,6 +173,14 @@ s_start_emails(notifier_delivery_t *self, int slots)
             s_skip_reason(self, kind, id, user_id, address, strcmp(PQgetvalue(r, i, 7), "t") == 0, PQgetvalue(r, i, 8), &err);
         if (err != OB_OK)
             continue; /* the lease runs out and it is claimed again */
+        if (skip == s_no_address_yet) {
+            /* The customer's link (with the address) may still be on its way. */
+            long next = notifier_retry_next_ms(&self->settings->email_retry, attempt, 0, s_unit());
+            if (next >= 0) {
+                notifier_outbox_defer_email(self->pg, id, skip, next);
+                continue;
+            }
+        }
         if (skip) {
             notifier_outbox_skip_email(self->pg, id, skip);
             continue;

@@ -80,6 +80,11 @@ notifier_outbox_prepare(ob_pg_t *pg)
                   "UPDATE notifications SET status = 'skipped', last_error = $2, locked_until = NULL"
                   " WHERE id = $1::bigint AND status = 'pending'",
                   2);
+    ob_pg_prepare(pg, "outbox_defer_email",
+                  "UPDATE notifications SET last_error = $2, locked_until = NULL,"
+                  " next_attempt_at = now() + make_interval(secs => $3::float8 / 1000.0)"
+                  " WHERE id = $1::bigint AND status = 'pending'",
+                  3);
     ob_pg_prepare(pg, "outbox_record_email",
                   "WITH a AS (INSERT INTO delivery_attempts (notification_id, channel, attempt, ok, status_code, duration_ms,"
                   "   response, error) VALUES ($1::bigint, 'email', $2::int, $3::boolean, $4::int, $5::int, $6, $7))"
@@ -181,6 +186,15 @@ notifier_outbox_skip_email(ob_pg_t *pg, const char *id, const char *reason)
 {
     const char *values[] = {id, reason};
     return ob_pg_run(pg, "outbox_skip_email", 2, values, NULL);
+}
+
+ob_err_t
+notifier_outbox_defer_email(ob_pg_t *pg, const char *id, const char *reason, long retry_in_ms)
+{
+    char retry[24];
+    snprintf(retry, sizeof retry, "%ld", retry_in_ms);
+    const char *values[] = {id, reason, retry};
+    return ob_pg_run(pg, "outbox_defer_email", 3, values, NULL);
 }
 
 ob_err_t

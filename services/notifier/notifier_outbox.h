@@ -36,6 +36,10 @@ ob_err_t notifier_outbox_take_cap(ob_pg_t *pg, const char *user_id, const char *
 /*  Marks the e-mail skipped (no attempt was made) with reason. */
 ob_err_t notifier_outbox_skip_email(ob_pg_t *pg, const char *id, const char *reason);
 
+/*  Looks at the e-mail again in retry_in_ms (no attempt was made: the
+ *  address may not be known yet), with reason. */
+ob_err_t notifier_outbox_defer_email(ob_pg_t *pg, const char *id, const char *reason, long retry_in_ms);
+
 typedef struct {
     const char *id;
     int attempt;
