@@ -29,6 +29,22 @@ quota_notify_prepare(ob_pg_t *pg)
                   "   'plan', (SELECT plan_id FROM user_entitlements WHERE user_id = $1))"
                   " ON CONFLICT (dedupe_key) DO NOTHING",
                   6);
+    ob_pg_prepare(
+        pg, "quota_notify_ingested",
+        "INSERT INTO notifications (dedupe_key, kind, user_id, payload)"
+        " SELECT 'quota:' || g.user_id || ':' || g.code || ':'"
+        "   || coalesce(extract(epoch FROM e.usage_period_end)::bigint, 0) || ':' || t.threshold,"
+        " 'quota_threshold', g.user_id, jsonb_build_object('metric', g.code, 'used', u.used,"
+        "   'limit', e.api_calls_limit, 'window_end', extract(epoch FROM e.usage_period_end)::bigint,"
+        "   'threshold', t.threshold, 'plan', e.plan_id)"
+        " FROM json_to_recordset($1::json) AS g(user_id text, code text, added bigint)"
+        " JOIN user_entitlements e ON e.user_id = g.user_id AND e.live AND e.api_calls_limit > 0"
+        " CROSS JOIN LATERAL (SELECT f.used FROM usage_used(g.user_id, e.usage_period_start, e.usage_period_end) f"
+        "   WHERE f.code = g.code AND f.quota) u"
+        " CROSS JOIN LATERAL (VALUES (80, (e.api_calls_limit * 80 + 99) / 100), (100, e.api_calls_limit)) AS t(threshold, at)"
+        " WHERE g.added > 0 AND u.used >= t.at AND (t.threshold = 100 OR t.at < e.api_calls_limit)"
+        " ON CONFLICT (dedupe_key) DO NOTHING",
+        1);
 }
 
 ob_err_t
@@ -48,4 +64,11 @@ quota_notify_add(ob_pg_t *pg, const char *user_id, const char *metric, int64_t u
         err = ob_pg_run(pg, "quota_notify_insert", 6, values, NULL);
     }
     return err;
+}
+
+ob_err_t
+quota_notify_ingested(ob_pg_t *pg, const char *groups)
+{
+    const char *values[] = {groups};
+    return ob_pg_run(pg, "quota_notify_ingested", 1, values, NULL);
 }
