@@ -15,15 +15,24 @@
 #include "services/notifier/notifier_endpoints.h"
 #include "services/notifier/notifier_messages.h"
 #include "services/notifier/notifier_settings.h"
+#include "services/notifier/notifier_state.h"
 #include "services/notifier/notifier_unsubscribe.h"
 
 static const ob_worker_method_t s_methods[] = {
-    {"admin.notifications.list", notifier_admin_list, NULL},     {"admin.endpoints.create", notifier_endpoints_create, NULL},
-    {"admin.endpoints.list", notifier_endpoints_list, NULL},     {"admin.endpoints.get", notifier_endpoints_get, NULL},
-    {"admin.endpoints.update", notifier_endpoints_update, NULL}, {"admin.endpoints.delete", notifier_endpoints_delete, NULL},
-    {"admin.endpoints.rotate", notifier_endpoints_rotate, NULL}, {"admin.endpoints.recover", notifier_endpoints_recover, NULL},
-    {"admin.messages.list", notifier_messages_list, NULL},       {"admin.messages.attempts", notifier_messages_attempts, NULL},
-    {"admin.messages.replay", notifier_messages_replay, NULL},   {"unsubscribe.check", notifier_unsubscribe_check, NULL},
+    /* operators: requests, endpoints, messages */
+    {"admin.notifications.list", notifier_admin_list, NULL},
+    {"admin.endpoints.create", notifier_endpoints_create, NULL},
+    {"admin.endpoints.list", notifier_endpoints_list, NULL},
+    {"admin.endpoints.get", notifier_endpoints_get, NULL},
+    {"admin.endpoints.update", notifier_endpoints_update, NULL},
+    {"admin.endpoints.delete", notifier_endpoints_delete, NULL},
+    {"admin.endpoints.rotate", notifier_endpoints_rotate, NULL},
+    {"admin.endpoints.recover", notifier_endpoints_recover, NULL},
+    {"admin.messages.list", notifier_messages_list, NULL},
+    {"admin.messages.attempts", notifier_messages_attempts, NULL},
+    {"admin.messages.replay", notifier_messages_replay, NULL},
+    /* users: the signed unsubscribe link */
+    {"unsubscribe.check", notifier_unsubscribe_check, NULL},
     {"unsubscribe.apply", notifier_unsubscribe_apply, NULL},
 };
 
@@ -51,12 +60,12 @@ main(void)
     notifier_endpoints_prepare(pg);
     notifier_messages_prepare(pg);
     notifier_unsubscribe_prepare(pg);
-    notifier_api_t api = {.pg = pg, .settings = &settings};
+    notifier_state_t state = {.pg = pg, .settings = &settings};
     ob_worker_config_t config = {
         .service = "notifier",
         .methods = s_methods,
         .method_count = sizeof s_methods / sizeof s_methods[0],
-        .state = &api,
+        .state = &state,
         .credit = 16,
     };
     int rc = ob_worker_run(&config);

@@ -10,7 +10,7 @@
 #include "common/ob_json.h"
 #include "services/notifier/notifier_kinds.h"
 #include "services/notifier/notifier_reply.h"
-#include "services/notifier/notifier_settings.h"
+#include "services/notifier/notifier_state.h"
 #include "services/notifier/notifier_sign.h"
 #include "services/notifier/notifier_ssrf.h"
 
@@ -80,7 +80,7 @@ s_param(ob_job_t *job, const ob_call_t *call)
  *  returns -1 on the first bad one. *events_json gets the events as JSON
  *  (malloc'd) when present. */
 static int
-s_check_fields(notifier_api_t *api, ob_job_t *job, const json_t *body, bool create, char **events_json)
+s_check_fields(notifier_state_t *api, ob_job_t *job, const json_t *body, bool create, char **events_json)
 {
     *events_json = NULL;
     const json_t *url = json_object_get(body, "url");
@@ -130,7 +130,7 @@ s_check_fields(notifier_api_t *api, ob_job_t *job, const json_t *body, bool crea
 void
 notifier_endpoints_create(void *state, ob_job_t *job)
 {
-    notifier_api_t *api = state;
+    notifier_state_t *api = state;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;
@@ -155,13 +155,13 @@ notifier_endpoints_create(void *state, ob_job_t *job)
 void
 notifier_endpoints_list(void *state, ob_job_t *job)
 {
-    notifier_api_t *api = state;
+    notifier_state_t *api = state;
     notifier_reply_query(api->pg, job, 200, "endpoints_list", 0, NULL, "none");
 }
 
 /*  The handlers that take only the id. */
 static void
-s_by_id(notifier_api_t *api, ob_job_t *job, const char *statement)
+s_by_id(notifier_state_t *api, ob_job_t *job, const char *statement)
 {
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
@@ -189,7 +189,7 @@ notifier_endpoints_delete(void *api, ob_job_t *job)
 void
 notifier_endpoints_update(void *state, ob_job_t *job)
 {
-    notifier_api_t *api = state;
+    notifier_state_t *api = state;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;
@@ -210,7 +210,7 @@ notifier_endpoints_update(void *state, ob_job_t *job)
 void
 notifier_endpoints_rotate(void *state, ob_job_t *job)
 {
-    notifier_api_t *api = state;
+    notifier_state_t *api = state;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;
@@ -231,7 +231,7 @@ notifier_endpoints_rotate(void *state, ob_job_t *job)
 void
 notifier_endpoints_recover(void *state, ob_job_t *job)
 {
-    notifier_api_t *api = state;
+    notifier_state_t *api = state;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;

@@ -7,7 +7,7 @@
 
 #include "common/ob_query.h"
 #include "services/notifier/notifier_reply.h"
-#include "services/notifier/notifier_settings.h"
+#include "services/notifier/notifier_state.h"
 
 void
 notifier_messages_prepare(ob_pg_t *pg)
@@ -37,7 +37,7 @@ notifier_messages_prepare(ob_pg_t *pg)
 void
 notifier_messages_list(void *state, ob_job_t *job)
 {
-    notifier_api_t *api = state;
+    notifier_state_t *api = state;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;
@@ -58,7 +58,7 @@ notifier_messages_list(void *state, ob_job_t *job)
 }
 
 static void
-s_by_id(notifier_api_t *api, ob_job_t *job, int status, const char *statement)
+s_by_id(notifier_state_t *api, ob_job_t *job, int status, const char *statement)
 {
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)

@@ -1,9 +1,6 @@
 /*  notifier_reply - one statement, one answer. */
 #include "services/notifier/notifier_reply.h"
 
-#include <stdlib.h>
-#include <string.h>
-
 ob_err_t
 notifier_reply_query(ob_pg_t *pg, ob_job_t *job, int status, const char *statement, int nparams, const char *const *values,
                      const char *not_found_message)
@@ -18,9 +15,7 @@ notifier_reply_query(ob_pg_t *pg, ob_job_t *job, int status, const char *stateme
         ob_job_reply_error(job, 404, "not_found", not_found_message);
         err = OB_ERR_NOT_FOUND;
     } else {
-        job->body = strdup(PQgetvalue(r, 0, 0));
-        job->body_len = job->body ? strlen(job->body) : 0;
-        job->status = job->body ? status : 500;
+        ob_job_reply_text(job, status, PQgetvalue(r, 0, 0));
     }
     PQclear(r);
     return err;

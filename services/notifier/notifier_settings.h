@@ -41,10 +41,4 @@ typedef struct {
  *  problem to err and returns their count (0 = usable). */
 int notifier_settings_load(notifier_settings_t *settings, FILE *err);
 
-/*  What the admin API handlers share: their Postgres session and the settings. */
-typedef struct {
-    ob_pg_t *pg;
-    const notifier_settings_t *settings;
-} notifier_api_t;
-
 #endif

@@ -11,7 +11,7 @@
 
 #include "common/ob_query.h"
 #include "services/notifier/notifier_reply.h"
-#include "services/notifier/notifier_settings.h"
+#include "services/notifier/notifier_state.h"
 
 int
 notifier_unsubscribe_token(const char *secret, const char *user_id, char *out, size_t cap)
@@ -76,7 +76,7 @@ notifier_unsubscribe_prepare(ob_pg_t *pg)
 
 /*  Checks the link; answers 403 itself and returns -1 when it is not ours. */
 static int
-s_verified_user(notifier_api_t *api, ob_job_t *job, char *user, size_t cap)
+s_verified_user(notifier_state_t *api, ob_job_t *job, char *user, size_t cap)
 {
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
@@ -96,7 +96,7 @@ s_verified_user(notifier_api_t *api, ob_job_t *job, char *user, size_t cap)
 }
 
 static void
-s_run(notifier_api_t *api, ob_job_t *job, const char *statement)
+s_run(notifier_state_t *api, ob_job_t *job, const char *statement)
 {
     char user[257];
     if (s_verified_user(api, job, user, sizeof user) != 0)
