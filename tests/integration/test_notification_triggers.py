@@ -115,3 +115,27 @@ def test_quota_80_and_100_percent_notify_once_per_window_and_mail_once_a_day(sta
     assert [r["status"] for r in rows] == ["sent", "skipped"]  # one quota mail per user and day
     mails = sink.to("user-quota@example.test")
     assert len(mails) == 1 and mails[0]["subject"] == "You have used 80% of your API calls"
+
+
+def test_the_jwt_email_claim_stored_at_checkout_is_where_the_welcome_goes(stack):
+    """No checkout.session.completed arrives: the address is the one the billing API stored from the
+    user's JWT (customer.add), and the subscription names the user in its metadata."""
+    import billing_helpers
+
+    sink = SmtpSink(stack)
+    stripe = billing_helpers.start_billing(stack)
+    billing_helpers.setup_prices(stack)
+    start_notifier(stack, sink)
+    status, body = billing_helpers.call(stack, "POST", "/checkout/create", user="user-jwt", email="jwt.user@example.org",
+                                        json_body={"plan_id": "starter", "interval": "month"})
+    assert status == 200, body
+    assert len(stripe.requests("POST", "/v1/customers")) == 1
+    (customer_id, stored) = billing_helpers.query(
+        stack, "SELECT stripe_customer_id, email FROM customers WHERE user_id = 'user-jwt'")[0]
+    assert stored == "jwt.user@example.org"
+    now = int(time.time())
+    sub = Sub(user_id="user-jwt", plan="starter", customer=customer_id)
+    deliver(stack, sub.event("customer.subscription.created", now, "active", now, now + 30 * DAY))
+    wait_settled(stack)
+    mail = wait_for(lambda: sink.to("jwt.user@example.org"), 20, "the welcome at the JWT address")[0]
+    assert mail["subject"].startswith("Welcome to Ops Center")
