@@ -7,7 +7,7 @@ from notify_support import (Receiver, SmtpSink, bodies, create_endpoint, notific
                             wait_for)
 from stripe_events import DAY, Sub, post_event, price, wait_settled
 from test_stripe_webhooks import start_billing
-from usage_support import authorize, start_usage_stack, subscribe
+from usage_support import authorize, event, ingest, start_usage_stack, subscribe
 
 
 def deliver(stack, *events):
@@ -139,3 +139,20 @@ def test_the_jwt_email_claim_stored_at_checkout_is_where_the_welcome_goes(stack)
     wait_settled(stack)
     mail = wait_for(lambda: sink.to("jwt.user@example.org"), 20, "the welcome at the JWT address")[0]
     assert mail["subject"].startswith("Welcome to Ops Center")
+
+
+def test_ingested_usage_reaching_80_percent_requests_the_threshold_once(stack):
+    receiver = Receiver(stack)
+    start_usage_stack(stack)
+    start_notifier(stack)
+    endpoint = create_endpoint(stack, receiver.url("ingest"), events=["usage.threshold_reached"])
+    subscribe(stack, "user-ingest", "starter")  # 1,000 calls a month
+    for quantity in (700, 50, 60, 10):  # 700, 750, 810 (80%), 820
+        status, _, body = ingest(stack, [event("user-ingest", quantity=quantity)])
+        assert status == 202 and body["accepted"] == 1, body
+    hooks = wait_for(lambda: by_type(receiver, "ingest", endpoint["secret"]).get("usage.threshold_reached"), 20,
+                     "the webhook")
+    time.sleep(0.5)
+    hooks = by_type(receiver, "ingest", endpoint["secret"])["usage.threshold_reached"]
+    assert [(h["data"]["threshold"], h["data"]["used"], h["data"]["limit"]) for h in hooks] == [(80, 810, 1000)]
+    assert [r["kind"] for r in notification_rows(stack)] == ["quota_threshold"]
