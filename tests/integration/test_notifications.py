@@ -440,3 +440,21 @@ def test_bad_endpoint_bodies_get_400_json(stack, body, code):
     assert status == 400 and set(answer) == {"error"} and answer["error"]["code"] == code
     status, _, answer = stack.http("POST", ADMIN_ENDPOINTS, json=body)
     assert status == 401
+
+
+def test_an_endpoint_failing_every_attempt_for_the_configured_time_is_disabled(stack):
+    receiver = Receiver(stack)
+    stack.start("gateway")
+    start_notifier(stack, WEBHOOK_DISABLE_AFTER_S="2", WEBHOOK_RETRY_SCHEDULE="0,1,1,1,1,1,1,1")
+    endpoint = create_endpoint(stack, receiver.url("down"))
+    receiver.script("down", [{"status": 500}] * 20)
+    insert_notification(stack, "receipt", "user-down", {"amount": 1})
+    state = wait_for(lambda: (lambda s: s if s[1]["enabled"] is False else None)(
+        admin_call(stack, "GET", f"{ADMIN_ENDPOINTS}/{endpoint['id']}")), 20, "disabled")[1]
+    assert state["disabled_reason"].startswith("every attempt failed since") and state["failing_since"]
+    assert len(notification_rows(stack, "webhook_endpoint_disabled")) == 1
+    notifier = [p for p in stack.procs if p.name == "notifier"][0]
+    notifier.wait_for_log("webhook endpoint " + endpoint["id"] + " disabled")
+    attempts = len(receiver.requests("down"))
+    time.sleep(1.5)  # a disabled endpoint gets nothing more
+    assert len(receiver.requests("down")) == attempts
