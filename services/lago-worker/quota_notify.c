@@ -29,22 +29,27 @@ quota_notify_prepare(ob_pg_t *pg)
                   "   'plan', (SELECT plan_id FROM user_entitlements WHERE user_id = $1))"
                   " ON CONFLICT (dedupe_key) DO NOTHING",
                   6);
-    ob_pg_prepare(
-        pg, "quota_notify_ingested",
-        "INSERT INTO notifications (dedupe_key, kind, user_id, payload)"
-        " SELECT 'quota:' || g.user_id || ':' || g.code || ':'"
-        "   || coalesce(extract(epoch FROM e.usage_period_end)::bigint, 0) || ':' || t.threshold,"
-        " 'quota_threshold', g.user_id, jsonb_build_object('metric', g.code, 'used', u.used,"
-        "   'limit', e.api_calls_limit, 'window_end', extract(epoch FROM e.usage_period_end)::bigint,"
-        "   'threshold', t.threshold, 'plan', e.plan_id)"
-        " FROM json_to_recordset($1::json) AS g(user_id text, code text, added bigint)"
-        " JOIN user_entitlements e ON e.user_id = g.user_id AND e.live AND e.api_calls_limit > 0"
-        " CROSS JOIN LATERAL (SELECT f.used FROM usage_used(g.user_id, e.usage_period_start, e.usage_period_end) f"
-        "   WHERE f.code = g.code AND f.quota) u"
-        " CROSS JOIN LATERAL (VALUES (80, (e.api_calls_limit * 80 + 99) / 100), (100, e.api_calls_limit)) AS t(threshold, at)"
-        " WHERE g.added > 0 AND u.used >= t.at AND (t.threshold = 100 OR t.at < e.api_calls_limit)"
-        " ON CONFLICT (dedupe_key) DO NOTHING",
-        1);
+    /* One sum per user and metric of the batch, and none once the window's 100% is requested. */
+    ob_pg_prepare(pg, "quota_notify_ingested",
+                  "WITH g AS (SELECT user_id, code, sum(added) AS added FROM json_to_recordset($1::json)"
+                  "   AS x(user_id text, code text, added bigint) GROUP BY user_id, code),"
+                  " c AS (SELECT g.user_id, g.code, e.api_calls_limit AS lim, e.plan_id, e.usage_period_start,"
+                  "   e.usage_period_end, coalesce(extract(epoch FROM e.usage_period_end)::bigint, 0) AS window_end"
+                  "   FROM g JOIN user_entitlements e ON e.user_id = g.user_id AND e.live AND e.api_calls_limit > 0"
+                  "   WHERE g.added > 0)"
+                  " INSERT INTO notifications (dedupe_key, kind, user_id, payload)"
+                  " SELECT 'quota:' || c.user_id || ':' || c.code || ':' || c.window_end || ':' || t.threshold,"
+                  " 'quota_threshold', c.user_id, jsonb_build_object('metric', c.code, 'used', u.used, 'limit', c.lim,"
+                  "   'window_end', nullif(c.window_end, 0), 'threshold', t.threshold, 'plan', c.plan_id)"
+                  " FROM c"
+                  " CROSS JOIN LATERAL (SELECT f.used FROM usage_used(c.user_id, c.usage_period_start, c.usage_period_end) f"
+                  "   WHERE f.code = c.code AND f.quota) u"
+                  " CROSS JOIN LATERAL (VALUES (80, (c.lim * 80 + 99) / 100), (100, c.lim)) AS t(threshold, at)"
+                  " WHERE NOT EXISTS (SELECT 1 FROM notifications n"
+                  "     WHERE n.dedupe_key = 'quota:' || c.user_id || ':' || c.code || ':' || c.window_end || ':100')"
+                  "   AND u.used >= t.at AND (t.threshold = 100 OR t.at < c.lim)"
+                  " ON CONFLICT (dedupe_key) DO NOTHING",
+                  1);
 }
 
 ob_err_t
