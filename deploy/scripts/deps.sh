@@ -97,6 +97,8 @@ if ((EUID != 0)); then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-apt-get update
-apt-get install -y --no-install-recommends "${missing[@]}"
+# Quiet: errors still reach stderr; dpkg's full output is in /var/log/apt/term.log.
+apt-get -qq update
+echo "deps: apt-get install -y --no-install-recommends ${missing[*]}"
+apt-get -qq install -y --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: installed ${#missing[@]} packages"
