@@ -29,9 +29,11 @@
 # directories, for running next to another checkout's builds.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=deploy/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT=$OB_ROOT
 PREFIX=${OB_BUILD_PREFIX:-build}
-PYTHON=/usr/bin/python3
+PYTHON=$OB_PYTHON
 cd "$ROOT"
 
 PASSED=0
