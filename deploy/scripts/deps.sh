@@ -12,8 +12,9 @@
 # packages (coreutils, util-linux's runuser, grep, sed, findutils, tar) come with
 # every Debian system and are not listed.
 #
-# Does nothing when every package is installed already (checked with dpkg-query,
-# so it needs neither root nor the network then). Otherwise, as root: one
+# Does nothing when every package is installed already, or provided by an
+# installed package (checked with dpkg-query, so it needs neither root nor the
+# network then). Otherwise, as root: one
 # `apt-get update` and one `apt-get install`. Not root: prints the exact sudo
 # command line and exits 1.
 set -euo pipefail
@@ -76,12 +77,20 @@ if $list; then
     exit 0
 fi
 
+# Installed: a package dpkg lists as installed, or one an installed package
+# Provides (nodesource's nodejs provides npm, and conflicts with Debian's).
+declare -A have=()
+while IFS=$'\t' read -r status name provides; do
+    [[ "$status" == installed ]] || continue
+    have[$name]=1
+    while read -r virtual _; do
+        [[ -n "$virtual" ]] && have[$virtual]=1
+    done < <(tr ',' '\n' <<<"$provides")
+done < <(dpkg-query -W -f='${db:Status-Status}\t${Package}\t${Provides}\n' 2>/dev/null || true)
+
 missing=()
 for pkg in "${wanted[@]}"; do
-    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
-    if [[ "$status" != "installed" ]]; then
-        missing+=("$pkg")
-    fi
+    [[ -n "${have[$pkg]:-}" ]] || missing+=("$pkg")
 done
 
 if ((${#missing[@]} == 0)); then
