@@ -158,9 +158,9 @@ format_check() {
     banner "format"
     local files=() bad=0 file
     if git -C "$ROOT" rev-parse --git-dir >/dev/null 2>&1; then
-        mapfile -t files < <(git -C "$ROOT" ls-files -- '*.c' '*.h')
+        mapfile -t files < <(git -C "$ROOT" ls-files -- '*.c' '*.h' | sed "s|^|$ROOT/|")
     else
-        mapfile -t files < <(find common proto gateway services tests -name '*.[ch]' | sort)
+        mapfile -t files < <(find "$ROOT" -name '*.[ch]' -not -path "$ROOT/$PREFIX*" | sort)
     fi
     if ! command -v clang-format >/dev/null; then
         step "format" FAILED "no clang-format (deps.sh installs it)"
@@ -212,7 +212,7 @@ rebuild_check() {
 }
 
 unit() {
-    local flavour=$1 dir=$2 counts passed failed line
+    local flavour=$1 dir=$2 counts passed failed line lost=0
     banner "unit tests ($flavour)"
     rm -f "$dir/Testing/Temporary/LastTest.log"
     local status=0
@@ -228,16 +228,18 @@ unit() {
     while IFS= read -r line; do
         if [[ "$line" == "NOTRUN "* ]]; then
             not_run "unit $flavour: ${line#NOTRUN }"
+            lost=$((lost + 1))
         fi
     done <<<"$counts"
     if ((passed + failed == 0)); then
         not_run "unit $flavour: ctest found no test (CMake builds them only with libcriterion-dev)"
         failed=1
+        lost=1
     fi
     if ((status != 0 && failed == 0)); then
         failed=1
     fi
-    record "unit $flavour" "$passed" "$failed"
+    record "unit $flavour" "$passed" "$failed" "$( ((lost == 0)) || echo "$lost NOT RUN")"
 }
 
 integration() {
@@ -252,23 +254,25 @@ integration() {
         record "integration $flavour" 0 1 "pytest exited $status without results"
         return
     fi
-    local counts passed failed skipped line
+    local counts passed failed skipped line lost=0
     counts=$(count_junit "$junit")
     read -r passed failed skipped <<<"$(head -n 1 <<<"$counts")"
     while IFS= read -r line; do
         if [[ "$line" == "NOTRUN "* ]]; then
             not_run "integration $flavour: ${line#NOTRUN }"
+            lost=$((lost + 1))
         fi
     done <<<"$counts"
     # 5: pytest collected nothing.
     if ((status == 5 || passed + failed + skipped == 0)); then
         not_run "integration $flavour: pytest collected no test"
         failed=$((failed + 1))
+        lost=$((lost + 1))
     fi
     if ((status != 0 && failed == 0)); then
         failed=1
     fi
-    record "integration $flavour" "$passed" "$failed" "$skipped skipped"
+    record "integration $flavour" "$passed" "$failed" "$skipped skipped$( ((lost == 0)) || echo ", $lost NOT RUN")"
 
     # The harness fails a test whose processes logged a report; this catches
     # any that slipped through (a process outside a Stack, a late write).
