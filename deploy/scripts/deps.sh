@@ -5,6 +5,8 @@
 #   deps.sh GROUP...           only these groups (the Dockerfile: build, runtime)
 #   deps.sh --list [GROUP...]  prints the package names, one a line, and exits
 #
+# Stands alone (the Dockerfile copies only this file): it sources no lib.sh.
+#
 # PACKAGES below is the one list (deploy/Dockerfile installs from it too). Every
 # package the programs, the scripts, the build and the tests use is named here,
 # even when another package pulls it in today: the install uses

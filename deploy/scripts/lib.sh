@@ -5,7 +5,8 @@
 #
 # Defines OB_ROOT (the checkout), OB_PYTHON (Debian's python3: the tests'
 # packages are Debian's), OB_WORKERS and OB_SERVICES (the one list of
-# processes; tests/integration/harness.py mirrors it), and the helpers below.
+# processes; tests/integration/harness.py reads OB_WORKERS from this file, so
+# keep it on one line), and the helpers below.
 # The private stores: ob_pg_start / ob_pg_stop (a Postgres cluster of our own,
 # run as the postgres user when we are root) and ob_redis_start /
 # ob_redis_stop (a redis-server of our own, from a config file).

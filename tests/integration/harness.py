@@ -15,6 +15,7 @@ Standard library plus python3-psycopg2 and python3-redis (Debian packages).
 import json as jsonlib
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -29,7 +30,18 @@ from pathlib import Path
 from support import ADMIN_TOKEN, SERVICE_TOKEN, poll_until
 
 REPO = Path(__file__).resolve().parents[2]
-WORKERS = ("stripe-worker", "subscription-worker", "lago-worker", "notifier")
+
+
+def _workers():
+    """The one worker list: OB_WORKERS in deploy/scripts/lib.sh."""
+    text = (REPO / "deploy" / "scripts" / "lib.sh").read_text()
+    match = re.search(r"^OB_WORKERS=\(([^)]*)\)", text, re.M)
+    if not match:
+        raise RuntimeError("deploy/scripts/lib.sh has no OB_WORKERS=(...) line")
+    return tuple(match[1].split())
+
+
+WORKERS = _workers()
 SERVICES = ("gateway",) + WORKERS
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 CRASH_SIGNALS = (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL)
