@@ -100,8 +100,8 @@ if ((${#missing[@]} == 0)); then
     exit 0
 fi
 
-echo "deps: missing: ${missing[*]}"
 if ((EUID != 0)); then
+    echo "deps: missing: ${missing[*]}" >&2
     echo "deps: run as root, or:" >&2
     echo "sudo apt-get update && sudo apt-get install -y --no-install-recommends ${missing[*]}" >&2
     exit 1
@@ -110,6 +110,6 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 # Quiet: errors still reach stderr; dpkg's full output is in /var/log/apt/term.log.
 apt-get -qq update
-echo "deps: apt-get install -y --no-install-recommends ${missing[*]}"
+echo "deps: installing ${#missing[@]} missing packages: apt-get install -y --no-install-recommends ${missing[*]}"
 apt-get -qq install -y --no-install-recommends "${missing[@]}" >/dev/null
 echo "deps: installed ${#missing[@]} packages"
