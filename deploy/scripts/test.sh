@@ -278,6 +278,7 @@ integration() {
     # any that slipped through (a process outside a Stack, a late write).
     if [[ "$flavour" == asan ]]; then
         local reports
+        STEP_START=$SECONDS
         reports=$(grep -rlE "ERROR: (Address|Leak)Sanitizer|runtime error:" "$basetemp" 2>/dev/null || true)
         if [[ -n "$reports" ]]; then
             echo "sanitizer reports in:" >&2
