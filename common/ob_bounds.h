@@ -18,9 +18,9 @@
  *  limit (2704 bytes) in every composite index. */
 #define OB_BOUND_ID_MAX 255
 
-/*  Other short strings from outside kept in rows (email, billing reason,
- *  currency, status words). */
-#define OB_BOUND_TEXT_MAX 320
+/*  Other text from outside kept in rows (emails, invoice URLs, billing
+ *  reasons, currency and status words). */
+#define OB_BOUND_TEXT_MAX 2048
 
 /*  Unix seconds: 0 (1970) to 253402300799 (9999-12-31T23:59:59Z), inside
  *  what Postgres' timestamptz and to_timestamp() accept. */
