@@ -40,8 +40,9 @@ def send(port, data, quiet=1.0, total=10.0):
     return out, closed
 
 
-def parse_responses(data):
-    """[(status, {lower-case name: value}, body bytes)] for every response in data."""
+def parse_responses(data, head_first=False):
+    """[(status, {lower-case name: value}, body bytes)] for every response in data.
+    head_first: the first (final) response answers a HEAD request, so it has no body."""
     responses = []
     while data:
         head, sep, rest = data.partition(b"\r\n\r\n")
@@ -58,8 +59,15 @@ def parse_responses(data):
                 raise Malformed(f"bad header line {line!r}")
             headers[name.decode("latin-1").lower()] = value.strip().decode("latin-1")
         status = int(parts[1])
+        # h2o's fixed 400 for an unparsable head carries its body even after HEAD.
+        fixed_400 = status == 400 and rest.startswith(b"Bad Request") and headers.get("content-length") == "11"
+        if head_first and status >= 200 and not fixed_400:
+            head_first = False
+            responses.append((status, headers, b""))
+            data = rest
+            continue
         if "content-length" not in headers:
-            if status in (101, 204, 304):
+            if 100 <= status < 200 or status in (204, 304):
                 responses.append((status, headers, b""))
                 data = rest
                 continue
@@ -77,7 +85,8 @@ def json_error(headers, body):
     if not headers.get("content-type", "").startswith("application/json"):
         raise Malformed(f"not JSON: {headers.get('content-type')!r} {body[:200]!r}")
     parsed = json.loads(body)
-    if not (isinstance(parsed, dict) and set(parsed) == {"error"} and isinstance(parsed["error"], dict)
+    # Details may ride beside "error" (usage ingest lists its rejected events).
+    if not (isinstance(parsed, dict) and "error" in parsed and isinstance(parsed["error"], dict)
             and isinstance(parsed["error"].get("code"), str) and parsed["error"]["code"]
             and isinstance(parsed["error"].get("message"), str) and parsed["error"]["message"]):
         raise Malformed(f"not the error shape: {body[:200]!r}")
