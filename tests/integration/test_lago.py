@@ -225,7 +225,7 @@ def test_a_captured_lago_webhook_replayed_under_a_new_unique_key_acts_once(stack
         assert status == 200 and body.get("duplicate") is True, body
     db = stack.db()
     assert query(db, "SELECT unique_key, webhook_type FROM lago_webhooks") == [("lago-original", "invoice.created")]
-    wait_until(lambda: query(db, "SELECT count(*) FROM lago_webhooks WHERE status = 'processed'")[0][0] == 1,
+    wait_for(lambda: query(db, "SELECT count(*) FROM lago_webhooks WHERE status = 'processed'")[0][0] == 1,
                message="webhook processing")
     assert query(db, "SELECT kind, user_id FROM notifications") == [("invoice_created", "u-wh")]
 

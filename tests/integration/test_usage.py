@@ -323,7 +323,7 @@ def test_usage_redis_missed_is_counted_after_a_worker_restart(stack):
         admin.config_set("maxmemory", "0")
     stack.start("lago-worker")
     answers = []
-    wait_until(lambda: answers.append(authorize(stack, "u-dirty")) or answers[-1][0] != 503,
+    wait_for(lambda: answers.append(authorize(stack, "u-dirty")) or answers[-1][0] != 503,
                timeout=20, message="the restarted worker")
     status, _, body = answers[-1]
     assert status == 429, body                                    # 990 + 1 + 20 + 1 > 1000
