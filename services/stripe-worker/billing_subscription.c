@@ -3,6 +3,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "clients/billing_prices.h"
 #include "clients/ob_idempotency.h"
@@ -75,9 +76,15 @@ s_apply_and_reply(billing_context_t *ctx, ob_job_t *job, const char *user_id, co
         s_reply_on_record(ctx, job, user_id);
         return;
     }
+    /* Within one second of Stripe's clock the order rule compares ids: the
+     * answer received later must sort later (request ids do not), so the id
+     * leads with when it was received, in ms. Events ("evt_...") still sort
+     * after every "api:" answer of their second. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
     char source[200];
-    snprintf(source, sizeof source, "api:%.*s", (int)job->envelope.request_id.len,
-             job->envelope.request_id.ptr ? job->envelope.request_id.ptr : "");
+    snprintf(source, sizeof source, "api:%013lld:%.*s", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+             (int)job->envelope.request_id.len, job->envelope.request_id.ptr ? job->envelope.request_id.ptr : "");
     ob_entitlement_t after;
     ob_err_t err =
         billing_sub_sync_apply(ctx->pg, ctx->redis, user_id, subscription, version, source, billing_context_wait_ms(job), &after);
