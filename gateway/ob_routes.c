@@ -18,6 +18,10 @@ static const ob_route_t s_routes[] = {
     {"POST", "/api/v1/billing/subscription/cancel", OB_AUTH_USER, OB_SERVICE_STRIPE, "subscription.cancel", false},
     {"POST", "/api/v1/billing/subscription/upgrade", OB_AUTH_USER, OB_SERVICE_STRIPE, "subscription.upgrade", false},
     {"GET", "/api/v1/billing/subscription-status", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "status.get", false},
+    /* entitlements (internal services; the pages use /me) */
+    {"GET", "/api/v1/entitlements/me", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "entitlements.me", false},
+    {"POST", "/api/v1/entitlements/check", OB_AUTH_SERVICE, OB_SERVICE_SUBSCRIPTION, "entitlements.check", false},
+    {"GET", "/api/v1/entitlements/{}", OB_AUTH_SERVICE, OB_SERVICE_SUBSCRIPTION, "entitlements.get", false},
     /* operators */
     {"GET", "/api/v1/admin/webhook-events", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.list", false},
     {"POST", "/api/v1/admin/webhook-events/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.replay", false},

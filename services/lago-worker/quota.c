@@ -17,9 +17,12 @@
 static const char s_authorize_lua[] =
     "local a = redis.call('GET', KEYS[1])\n"
     "if a then return {'dup', a} end\n"
-    "local e = redis.call('HMGET', KEYS[2], 'live', 'limit', 'period_start', 'period_end', 'subscription', 'plan')\n"
+    "local e = redis.call('HMGET', KEYS[2], 'live', 'limit', 'period_start', 'period_end', 'subscription', 'plan',"
+    " 'access_until')\n"
     "if not e[1] then return {'miss'} end\n"
     "if e[1] ~= '1' or not e[6] or e[6] == '' then return {'nosub'} end\n"
+    "local au = tonumber(e[7]) or 0\n"
+    "if au > 0 and tonumber(ARGV[3]) >= au then return {'nosub'} end\n"
     "local limit = tonumber(e[2]) or 0\n"
     "local ps = e[3] or '0'\n"
     "local pe = tonumber(e[4]) or 0\n"

@@ -17,6 +17,7 @@ OWNERS = {
     "customers": "subscription-worker",
     "subscriptions": "subscription-worker",
     "subscription_updates": "subscription-worker",
+    "entitlement_versions": "subscription-worker",
     "notifications": "notifier",
     "stripe_events": "stripe-worker",
     "stripe_prices": "stripe-worker",
