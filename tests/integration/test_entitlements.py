@@ -1,0 +1,225 @@
+"""Entitlements (issue 18) and a Redis copy that is never stale for long (issue 12, item 3),
+against real Postgres and Redis: GET /api/v1/entitlements/{user_id} and /me,
+POST /api/v1/entitlements/check, and what authorize does when the copy is lost or stale.
+
+Subscriptions are written by direct SQL, as their owner (the subscription-worker) would
+commit them; the triggers of migration 040 record the change in entitlement_versions, and
+the owner publishes it (or every reader rebuilds a missing copy from Postgres)."""
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from usage_support import SERVICE, authorize, query, start_usage_stack, subscribe, user_jwt, wait_until
+
+
+def check(stack, user, feature=None, features=None, headers=SERVICE):
+    body = {"user_id": user}
+    if feature is not None:
+        body["feature"] = feature
+    if features is not None:
+        body["features"] = features
+    return stack.http("POST", "/api/v1/entitlements/check", json=body, headers=headers)
+
+
+def allowed(stack, user, feature):
+    status, _, body = check(stack, user, feature)
+    assert status == 200, body
+    return body
+
+
+def set_subscription(stack, sub_id, **fields):
+    """Changes the subscription row as its owner would (one committed UPDATE)."""
+    sets = ", ".join(f"{name} = %s" for name in fields)
+    query(stack.db(), f"UPDATE subscriptions SET {sets}, updated_at = now() WHERE id = %s", (*fields.values(), sub_id))
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+def test_professional_may_use_tts_and_starter_is_told_which_plan_has_it(stack):
+    start_usage_stack(stack)
+    subscribe(stack, "u-pro", "professional")
+    subscribe(stack, "u-starter", "starter")
+    assert allowed(stack, "u-pro", "tts") == {"allowed": True}
+    assert allowed(stack, "u-starter", "tts") == {"allowed": False, "reason": "plan_lacks_feature",
+                                                  "upgrade_to": "professional"}
+    assert allowed(stack, "u-starter", "bolt_diy")["upgrade_to"] == "enterprise"
+    assert allowed(stack, "u-starter", "byok") == {"allowed": True}
+    assert allowed(stack, "u-nobody", "chat") == {"allowed": False, "reason": "no_live_subscription",
+                                                  "upgrade_to": "starter"}
+
+
+def test_a_batch_check_answers_every_feature_at_once(stack):
+    start_usage_stack(stack)
+    subscribe(stack, "u-batch", "starter")
+    status, _, body = check(stack, "u-batch", features=["chat", "tts", "bolt_diy"])
+    assert status == 200
+    assert body["results"] == {
+        "chat": {"allowed": True},
+        "tts": {"allowed": False, "reason": "plan_lacks_feature", "upgrade_to": "professional"},
+        "bolt_diy": {"allowed": False, "reason": "plan_lacks_feature", "upgrade_to": "enterprise"},
+    }
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"feature": "tts"}, "invalid_user_id"),
+    ({"user_id": "", "feature": "tts"}, "invalid_user_id"),
+    ({"user_id": "u"}, "invalid_feature"),
+    ({"user_id": "u", "feature": "tts", "features": ["tts"]}, "invalid_feature"),
+    ({"user_id": "u", "feature": ""}, "invalid_feature"),
+    ({"user_id": "u", "feature": 7}, "invalid_feature"),
+    ({"user_id": "u", "features": []}, "invalid_features"),
+    ({"user_id": "u", "features": ["x"] * 65}, "invalid_features"),
+    ({"user_id": "u", "features": ["ok", 3]}, "invalid_features"),
+])
+def test_bad_checks_get_a_400_with_a_code(stack, body, code):
+    start_usage_stack(stack)
+    status, _, answer = stack.http("POST", "/api/v1/entitlements/check", json=body, headers=SERVICE)
+    assert status == 400 and answer["error"]["code"] == code
+
+
+def test_checks_need_a_service_token_and_me_needs_a_user(stack):
+    start_usage_stack(stack)
+    assert check(stack, "u", "tts", headers={})[0] == 401
+    assert stack.http("GET", "/api/v1/entitlements/u")[0] == 401
+    assert stack.http("GET", "/api/v1/entitlements/me", headers=SERVICE)[0] in (401, 403)
+
+
+def test_the_entitlement_document_for_services_and_for_the_signed_in_user(stack):
+    start_usage_stack(stack)
+    subscribe(stack, "u-doc", "professional")
+    status, _, doc = stack.http("GET", "/api/v1/entitlements/u-doc", headers=SERVICE)
+    assert status == 200
+    assert doc["plan"] == "professional" and doc["status"] == "active" and doc["entitled"] is True
+    assert "tts" in doc["features"] and doc["byok"] is True and doc["seats"] == 1
+    assert doc["quota"]["limit"] == 10000 and doc["quota"]["period"] == "month"
+    assert doc["overrides"] == [] and doc["valid_until"] is not None
+    assert authorize(stack, "u-doc")[0] == 200
+    status, _, doc = stack.http("GET", "/api/v1/entitlements/u-doc", headers=SERVICE)
+    assert doc["quota"]["used"] == 1
+
+    status, _, mine = stack.http("GET", "/api/v1/entitlements/me",
+                                 headers={"Authorization": f"Bearer {user_jwt('u-doc')}"})
+    assert status == 200 and mine["user_id"] == "u-doc" and mine["plan"] == "professional"
+    status, _, none = stack.http("GET", "/api/v1/entitlements/u-none", headers=SERVICE)
+    assert status == 200 and none["plan"] is None and none["entitled"] is False and none["features"] == []
+
+
+def test_cancel_at_period_end_keeps_tts_until_the_end_then_not(stack):
+    start_usage_stack(stack)
+    now = datetime.now(timezone.utc)
+    sub = subscribe(stack, "u-leaving", "professional", period_start=now - timedelta(days=29),
+                    period_end=now + timedelta(seconds=3))
+    set_subscription(stack, sub, cancel_at_period_end=True)
+    wait_until(lambda: stack.redis().hget("ob:ent:u-leaving", "cancel_at_period_end") == "1",
+               message="the owner publishes the change")
+    assert allowed(stack, "u-leaving", "tts") == {"allowed": True}
+    assert authorize(stack, "u-leaving")[0] == 200
+    # No webhook arrives at the end: the period end alone takes the features away.
+    wait_until(lambda: not allowed(stack, "u-leaving", "tts")["allowed"], timeout=10, message="the period end")
+    assert allowed(stack, "u-leaving", "tts") == {"allowed": False, "reason": "subscription_ended",
+                                                  "upgrade_to": None}
+    assert authorize(stack, "u-leaving")[0] == 403
+
+
+def test_past_due_keeps_access_for_the_grace_period_then_loses_it(stack):
+    stack.env["PAST_DUE_GRACE_S"] = "3"
+    start_usage_stack(stack)
+    subscribe(stack, "u-late", "professional", status="past_due")
+    since = query(stack.db(), "SELECT past_due_since IS NOT NULL FROM subscriptions WHERE user_id = 'u-late'")
+    assert since == [(True,)]
+    assert allowed(stack, "u-late", "tts") == {"allowed": True}
+    assert authorize(stack, "u-late")[0] == 200
+    wait_until(lambda: not allowed(stack, "u-late", "tts")["allowed"], timeout=10, message="the end of the grace")
+    assert allowed(stack, "u-late", "tts") == {"allowed": False, "reason": "past_due", "upgrade_to": None}
+    assert authorize(stack, "u-late")[0] == 403
+    # Paying again restores it at once.
+    set_subscription(stack, query(stack.db(), "SELECT id FROM subscriptions WHERE user_id = 'u-late'")[0][0],
+                     status="active")
+    wait_until(lambda: allowed(stack, "u-late", "tts")["allowed"], message="the owner publishes the payment")
+
+
+def test_a_plan_gaining_a_feature_reaches_its_subscribers_without_a_migration(stack):
+    start_usage_stack(stack)
+    subscribe(stack, "u-cat", "starter")
+    assert not allowed(stack, "u-cat", "tts")["allowed"]
+    query(stack.db(), "UPDATE plans SET features = features || '[\"tts\"]'::jsonb WHERE id = 'starter'")
+    wait_until(lambda: allowed(stack, "u-cat", "tts")["allowed"], message="the owner republishes the plan's subscribers")
+
+
+# --- the copy is never stale for long (issue 12, item 3) ------------------------------------------
+
+def test_copies_expire_and_carry_the_version_they_were_built_from(stack):
+    stack.env["ENTITLEMENTS_TTL_S"] = "120"
+    start_usage_stack(stack)
+    subscribe(stack, "u-ttl", "trial")
+    assert authorize(stack, "u-ttl")[0] == 200
+    r = stack.redis()
+    assert 0 < r.ttl("ob:ent:u-ttl") <= 120
+    version = query(stack.db(), "SELECT version FROM entitlement_versions WHERE user_id = 'u-ttl'")[0][0]
+    wait_until(lambda: r.hget("ob:ent:u-ttl", "seq") == str(version), message="the versioned copy")
+    # An older version never overwrites a newer copy.
+    r.hset("ob:ent:u-ttl", "seq", str(version + 1000))
+    r.hset("ob:ent:u-ttl", "plan", "from-the-future")
+    query(stack.db(), "UPDATE entitlement_versions SET published_at = '-infinity' WHERE user_id = 'u-ttl'")
+    wait_until(lambda: query(stack.db(), "SELECT published_at > now() - interval '1 minute' FROM entitlement_versions"
+                                         " WHERE user_id = 'u-ttl'") == [(True,)], message="a refresh")
+    assert r.hget("ob:ent:u-ttl", "plan") == "from-the-future"
+
+
+def test_a_cancellation_committed_just_before_the_owner_was_killed_stops_authorizations(stack):
+    start_usage_stack(stack)
+    sub = subscribe(stack, "u-crash", "starter")
+    assert authorize(stack, "u-crash")[0] == 200
+    assert stack.redis().hget("ob:ent:u-crash", "live") == "1"
+    # Given the owner dies (kill -9) right after committing a cancellation, before publishing it
+    stack.kill("subscription-worker")
+    set_subscription(stack, sub, status="canceled", canceled_at=datetime.now(timezone.utc))
+    owed = query(stack.db(), "SELECT published_version < version FROM entitlement_versions WHERE user_id = 'u-crash'")
+    assert owed == [(True,)], "the publish owed is recorded with the change"
+    # when it restarts, then the copy is corrected and authorizations stop within seconds
+    stack.start("subscription-worker")
+    wait_until(lambda: authorize(stack, "u-crash")[0] == 403, timeout=10, message="authorize refuses the canceled user")
+    assert stack.redis().hget("ob:ent:u-crash", "live") == "0"
+    assert query(stack.db(), "SELECT published_version = version FROM entitlement_versions"
+                             " WHERE user_id = 'u-crash'") == [(True,)]
+
+
+def test_a_publish_redis_refused_is_owed_in_a_row_and_retried(stack):
+    start_usage_stack(stack)
+    sub = subscribe(stack, "u-refused", "starter")
+    assert authorize(stack, "u-refused")[0] == 200
+    r = stack.redis()
+    # Given Redis refuses every write (as a read-only replica or an out-of-memory Redis does)
+    r.config_set("min-replicas-to-write", "1")
+    try:
+        set_subscription(stack, sub, status="canceled")
+        # then the failed publish is recorded durably, with its error
+        wait_until(lambda: query(stack.db(), "SELECT attempts > 0 AND last_error IS NOT NULL AND published_version < version"
+                                             " FROM entitlement_versions WHERE user_id = 'u-refused'") == [(True,)],
+                   message="the failure recorded on the row")
+    finally:
+        r.config_set("min-replicas-to-write", "0")
+    # and once Redis takes writes again, the retry lands and authorizations stop
+    wait_until(lambda: r.hget("ob:ent:u-refused", "live") == "0", timeout=40, message="the retried publish")
+    assert authorize(stack, "u-refused")[0] == 403
+
+
+def test_a_stale_copy_restored_into_redis_is_replaced_and_trial_copies_are_refreshed(stack):
+    # A Redis restored from an old snapshot (or a writer of the old code) holds a copy
+    # that says live, with no TTL, for a trial whose window never ends.
+    stack.env["ENTITLEMENTS_TTL_S"] = "6"
+    start_usage_stack(stack)
+    sub = subscribe(stack, "u-trial", "trial")
+    assert authorize(stack, "u-trial")[0] == 200
+    r = stack.redis()
+    old_copy = r.hgetall("ob:ent:u-trial")
+    assert old_copy["period"] == "total" and old_copy["live"] == "1"
+    set_subscription(stack, sub, status="canceled")
+    wait_until(lambda: r.hget("ob:ent:u-trial", "live") == "0", message="the cancellation published")
+    r.delete("ob:ent:u-trial")
+    r.hset("ob:ent:u-trial", mapping=old_copy)
+    assert r.ttl("ob:ent:u-trial") == -1
+    wait_until(lambda: authorize(stack, "u-trial")[0] == 403, timeout=15, message="the stale copy replaced")
+    assert r.hget("ob:ent:u-trial", "live") == "0" and r.ttl("ob:ent:u-trial") > 0
