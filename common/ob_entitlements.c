@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/ob_config.h"
 #include "common/ob_entitlement_check.h"
@@ -29,18 +30,34 @@ ob_entitlements_prepare(ob_pg_t *pg)
 {
     /* One statement, one snapshot: the version is the one of this state. The
      * user may have no subscription left (version known, no state). */
+    /* Overrides in force (migration 041) are folded in: granted features
+     * join the plan's, quota calls raise the limit (a one-time top-up only in
+     * the window it was granted in), and the copy expires when the first of
+     * them does, so the next reader rebuilds without it. */
     ob_pg_prepare(pg, "entitlements_load",
                   "SELECT e.subscription_id, coalesce(e.plan_id, ''), e.status, coalesce(e.interval, ''), e.live,"
-                  " coalesce(e.api_calls_limit, -1), e.api_calls_period,"
+                  " coalesce(e.api_calls_limit + ov.calls, -1), e.api_calls_period,"
                   " coalesce(extract(epoch FROM e.usage_period_start)::bigint, 0),"
                   " coalesce(extract(epoch FROM e.usage_period_end)::bigint, 0),"
                   " coalesce(extract(epoch FROM e.current_period_end)::bigint, 0), e.cancel_at_period_end,"
-                  " coalesce(extract(epoch FROM e.trial_end)::bigint, 0), e.features::text,"
+                  " coalesce(extract(epoch FROM e.trial_end)::bigint, 0),"
+                  " (e.features || coalesce((SELECT jsonb_agg(f) FROM jsonb_array_elements_text(ov.features) f"
+                  "   WHERE NOT e.features ? f), '[]'::jsonb))::text,"
                   " coalesce(extract(epoch FROM e.past_due_since)::bigint, 0), e.byok, e.seats,"
-                  " coalesce(v.version, 0)"
+                  " coalesce(v.version, 0), ov.list::text, coalesce(floor(extract(epoch FROM ov.until))::bigint, 0)"
                   " FROM (SELECT $1::text AS user_id) q"
                   " LEFT JOIN user_entitlements e ON e.user_id = q.user_id"
-                  " LEFT JOIN entitlement_versions v ON v.user_id = q.user_id",
+                  " LEFT JOIN entitlement_versions v ON v.user_id = q.user_id"
+                  " LEFT JOIN LATERAL ("
+                  "  SELECT coalesce(sum(o.calls), 0) AS calls,"
+                  "   coalesce(jsonb_agg(DISTINCT o.feature) FILTER (WHERE o.kind = 'feature'), '[]'::jsonb) AS features,"
+                  "   min(o.expires_at) AS until,"
+                  "   coalesce(jsonb_agg(jsonb_build_object('id', o.id, 'kind', o.kind, 'feature', o.feature, 'calls', o.calls,"
+                  "    'recurring', o.recurring, 'expires_at', floor(extract(epoch FROM o.expires_at))::bigint,"
+                  "    'reason', o.reason) ORDER BY o.id), '[]'::jsonb) AS list"
+                  "  FROM entitlement_overrides o"
+                  "  WHERE o.user_id = q.user_id AND o.revoked_at IS NULL AND o.expires_at > now()"
+                  "   AND (o.kind <> 'quota' OR o.recurring OR o.window_start = e.usage_period_start)) ov ON true",
                   1);
 }
 
@@ -56,6 +73,7 @@ s_nothing(const char *user_id, ob_entitlement_t *out)
     memset(out, 0, sizeof *out);
     s_copy(out->user_id, sizeof out->user_id, user_id);
     s_copy(out->features, sizeof out->features, "[]");
+    s_copy(out->overrides, sizeof out->overrides, "[]");
     s_copy(out->period, sizeof out->period, "month");
 }
 
@@ -88,6 +106,8 @@ ob_entitlements_load(ob_pg_t *pg, const char *user_id, ob_entitlement_t *out)
         out->byok = PQgetvalue(result, 0, 14)[0] == 't';
         out->seats = strtoll(PQgetvalue(result, 0, 15), NULL, 10);
         out->access_until = ob_entitlement_access_until(out, ob_entitlements_grace_s());
+        s_copy(out->overrides, sizeof out->overrides, PQgetvalue(result, 0, 17));
+        out->overrides_until = strtoll(PQgetvalue(result, 0, 18), NULL, 10);
     }
     PQclear(result);
     return err;
@@ -124,7 +144,12 @@ ob_entitlements_publish(ob_redis_t *redis, const ob_entitlement_t *e, bool if_mi
     snprintf(until, sizeof until, "%" PRId64, e->access_until);
     snprintf(seats, sizeof seats, "%" PRId64, e->seats);
     snprintf(version, sizeof version, "%" PRId64, e->version);
-    snprintf(ttl, sizeof ttl, "%" PRId64, ob_entitlements_ttl_s());
+    int64_t lifetime = ob_entitlements_ttl_s(), now = (int64_t)time(NULL);
+    if (e->overrides_until > 0 && e->overrides_until - now < lifetime)
+        lifetime = e->overrides_until > now ? e->overrides_until - now : 1;
+    snprintf(ttl, sizeof ttl, "%" PRId64, lifetime);
+    char overrides_until[24];
+    snprintf(overrides_until, sizeof overrides_until, "%" PRId64, e->overrides_until);
     const char *argv[] = {"EVAL",
                           s_publish_lua,
                           "1",
@@ -165,7 +190,11 @@ ob_entitlements_publish(ob_redis_t *redis, const ob_entitlement_t *e, bool if_mi
                           "seats",
                           seats,
                           "features",
-                          e->features};
+                          e->features,
+                          "overrides",
+                          e->overrides,
+                          "overrides_until",
+                          overrides_until};
     int argc = (int)(sizeof argv / sizeof argv[0]);
     redisReply *reply = ob_redis_command_argv(redis, argc, argv, NULL);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? (int)reply->integer : -1;
@@ -223,6 +252,8 @@ ob_entitlements_fetch(ob_redis_t *redis, const char *user_id, ob_entitlement_t *
         out->access_until = (value = s_field(reply, "access_until")) ? strtoll(value, NULL, 10) : 0;
         out->byok = (value = s_field(reply, "byok")) && strcmp(value, "1") == 0;
         out->seats = (value = s_field(reply, "seats")) ? strtoll(value, NULL, 10) : 0;
+        s_copy(out->overrides, sizeof out->overrides, (value = s_field(reply, "overrides")) ? value : "[]");
+        out->overrides_until = (value = s_field(reply, "overrides_until")) ? strtoll(value, NULL, 10) : 0;
         out->version = (value = s_field(reply, "seq")) ? strtoll(value, NULL, 10) : 0;
     }
     freeReplyObject(reply);

@@ -25,8 +25,8 @@
  *                      past_due_since, access_until (Unix s; 0 = none: after
  *                      it a live copy no longer authorizes: the end of a
  *                      past_due grace or of a period canceled at its end),
- *                      byok 0|1, seats, features (JSON array), seq (the
- *                      version)
+ *                      byok 0|1, seats, features (JSON array, with granted
+ *                      ones), overrides (JSON array), seq (the version)
  *  A user with no subscription is published as live 0, plan "", so a miss
  *  is told apart from "known to have nothing".
  */
@@ -60,8 +60,10 @@ typedef struct {
     int64_t access_until;   /* see the layout above; 0 = none */
     bool byok;
     int64_t seats;
-    char features[1024]; /* JSON array text */
-    int64_t version;     /* entitlement_versions.version; 0 = never changed */
+    char features[1024];     /* JSON array text */
+    int64_t version;         /* entitlement_versions.version; 0 = never changed */
+    char overrides[2048];    /* the overrides in force, a JSON array (already folded into features and limit) */
+    int64_t overrides_until; /* when the first of them expires (the copy's TTL ends by then); 0 = none */
 } ob_entitlement_t;
 
 /*  ENTITLEMENTS_TTL_S (default 300, at least 2): how long a copy lives. */

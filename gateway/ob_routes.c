@@ -25,6 +25,8 @@ static const ob_route_t s_routes[] = {
     /* operators */
     {"GET", "/api/v1/admin/webhook-events", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.list", false},
     {"POST", "/api/v1/admin/webhook-events/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.replay", false},
+    {"POST", "/api/v1/admin/users/{}/overrides", OB_AUTH_ADMIN, OB_SERVICE_SUBSCRIPTION, "overrides.create", false},
+    {"GET", "/api/v1/admin/users/{}/overrides", OB_AUTH_ADMIN, OB_SERVICE_SUBSCRIPTION, "overrides.list", false},
     {"GET", "/api/v1/admin/notifications", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.notifications.list", false},
     /* usage (metering and quota) and Lago */
     {"POST", "/api/v1/usage/events", OB_AUTH_SERVICE, OB_SERVICE_USAGE, "usage.ingest", false},

@@ -13,21 +13,28 @@
 #include "clients/ob_catalogue.h"
 #include "services/subscription-worker/subs_apply.h"
 #include "services/subscription-worker/subs_entitlements.h"
+#include "services/subscription-worker/subs_overrides.h"
 #include "services/subscription-worker/subs_plans.h"
 #include "services/subscription-worker/subs_publish.h"
 #include "services/subscription-worker/subs_state.h"
 #include "services/subscription-worker/subs_status.h"
 
 static const ob_config_spec_t s_settings[] = {
-    {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},       {"REDIS_URL", OB_CONFIG_REDIS_URL, false, 0, 0},
-    {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0}, {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
-    {"PLANS_FILE", OB_CONFIG_STRING, false, 0, 0},        {"SUBSCRIPTION_UPDATE_MAX_ATTEMPTS", OB_CONFIG_INT, false, 1, 1000},
+    {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},         {"REDIS_URL", OB_CONFIG_REDIS_URL, false, 0, 0},
+    {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},   {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
+    {"PLANS_FILE", OB_CONFIG_STRING, false, 0, 0},          {"SUBSCRIPTION_UPDATE_MAX_ATTEMPTS", OB_CONFIG_INT, false, 1, 1000},
+    {"ENTITLEMENTS_TTL_S", OB_CONFIG_INT, false, 2, 86400}, {"PAST_DUE_GRACE_S", OB_CONFIG_INT, false, 0, 31536000},
 };
 
 static const ob_worker_method_t s_methods[] = {
-    {"plans.list", subs_plans_list, NULL},           {"plans.get", subs_plans_get, NULL},
-    {"status.get", subs_status_get, NULL},           {"entitlements.get", subs_entitlements_get, NULL},
-    {"entitlements.me", subs_entitlements_me, NULL}, {"entitlements.check", subs_entitlements_check, NULL},
+    {"plans.list", subs_plans_list, NULL},
+    {"plans.get", subs_plans_get, NULL},
+    {"status.get", subs_status_get, NULL},
+    {"entitlements.get", subs_entitlements_get, NULL},
+    {"entitlements.me", subs_entitlements_me, NULL},
+    {"entitlements.check", subs_entitlements_check, NULL},
+    {"overrides.create", subs_overrides_create, NULL},
+    {"overrides.list", subs_overrides_list, NULL},
 };
 
 static int
@@ -87,6 +94,7 @@ main(void)
     }
     subs_status_prepare(pg);
     subs_entitlements_prepare(pg);
+    subs_overrides_prepare(pg);
     subs_publish_prepare(pg);
     ob_worker_config_t config = {
         .service = "subscription",

@@ -130,11 +130,16 @@ s_document(subs_state_t *self, const ob_entitlement_t *e, int64_t now)
     if (!subscribed)
         json_object_set_new(quota, "limit", json_integer(0));
     json_object_set_new(doc, "quota", quota);
-    json_object_set_new(doc, "overrides", json_array());
+    json_t *overrides = json_loads(e->overrides, 0, NULL);
+    json_object_set_new(doc, "overrides", json_is_array(overrides) ? overrides : json_array());
+    if (!json_is_array(overrides))
+        json_decref(overrides);
     /* valid_until: the answer holds until this instant unless something changes first. */
     int64_t until = e->access_until;
     if (e->period_end > 0 && (until == 0 || e->period_end < until))
         until = e->period_end;
+    if (e->overrides_until > 0 && (until == 0 || e->overrides_until < until))
+        until = e->overrides_until;
     json_object_set_new(doc, "valid_until", entitled && until > 0 ? ob_json_time(until) : json_null());
     json_object_set_new(doc, "current_period_end", ob_json_time(e->current_period_end));
     json_object_set_new(doc, "cancel_at_period_end", json_boolean(subscribed && e->cancel_at_period_end));

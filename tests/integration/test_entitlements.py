@@ -223,3 +223,76 @@ def test_a_stale_copy_restored_into_redis_is_replaced_and_trial_copies_are_refre
     assert r.ttl("ob:ent:u-trial") == -1
     wait_until(lambda: authorize(stack, "u-trial")[0] == 403, timeout=15, message="the stale copy replaced")
     assert r.hget("ob:ent:u-trial", "live") == "0" and r.ttl("ob:ent:u-trial") > 0
+
+
+# --- overrides and top-ups (operators) ------------------------------------------------------------
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+
+
+def grant(stack, user, **body):
+    body.setdefault("reason", "support ticket 42")
+    body.setdefault("expires_in_s", 3600)
+    return stack.http("POST", f"/api/v1/admin/users/{user}/overrides", json=body, headers=ADMIN)
+
+
+def limit_of(stack, user):
+    return stack.http("GET", f"/api/v1/entitlements/{user}", headers=SERVICE)[2]["quota"]["limit"]
+
+
+def test_an_override_of_500_calls_lets_a_starter_user_reach_1500_and_expires_on_time(stack):
+    from usage_support import ledger
+    start_usage_stack(stack)
+    subscribe(stack, "u-raise", "starter")
+    ledger(stack, "u-raise", 1000)
+    assert authorize(stack, "u-raise")[0] == 429
+    status, _, override = grant(stack, "u-raise", kind="quota", calls=500, expires_in_s=4, reason="launch week")
+    assert status == 201, override
+    assert override["calls"] == 500 and override["recurring"] is True
+    # Applied at once: no wait.
+    status, _, answer = authorize(stack, "u-raise", quantity=500)
+    assert status == 200 and answer["used"] == 1500 and answer["limit"] == 1500
+    assert authorize(stack, "u-raise")[0] == 429
+    doc = stack.http("GET", "/api/v1/entitlements/u-raise", headers=SERVICE)[2]
+    assert [(o["kind"], o["calls"], o["reason"]) for o in doc["overrides"]] == [("quota", 500, "launch week")]
+    # Expires on time: the copy's TTL ends with the override.
+    assert stack.redis().ttl("ob:ent:u-raise") <= 4
+    wait_until(lambda: limit_of(stack, "u-raise") == 1000, timeout=10, message="the override's expiry")
+    assert stack.http("GET", "/api/v1/entitlements/u-raise", headers=SERVICE)[2]["overrides"] == []
+    # The audit keeps it.
+    status, _, listed = stack.http("GET", "/api/v1/admin/users/u-raise/overrides", headers=ADMIN)
+    assert status == 200 and [(o["calls"], o["in_force"], o["granted_by"]) for o in listed["overrides"]] == \
+        [(500, False, "admin")]
+
+
+def test_a_one_time_top_up_applies_to_this_window_only_and_a_recurring_one_to_every_window(stack):
+    start_usage_stack(stack)
+    now = datetime.now(timezone.utc)
+    sub = subscribe(stack, "u-topup", "starter", period_start=now - timedelta(days=10),
+                    period_end=now + timedelta(days=20))
+    assert grant(stack, "u-topup", kind="quota", calls=10, recurring=False)[0] == 201
+    assert limit_of(stack, "u-topup") == 1010
+    assert grant(stack, "u-topup", kind="quota", calls=7)[0] == 201
+    assert limit_of(stack, "u-topup") == 1017
+    # The next window starts (the renewal moves the period forward).
+    set_subscription(stack, sub, current_period_start=now,
+                     current_period_end=now + timedelta(days=30))
+    wait_until(lambda: limit_of(stack, "u-topup") == 1007, message="the new window without the one-time top-up")
+
+
+def test_a_granted_feature_is_allowed_at_once_and_bad_overrides_are_refused(stack):
+    start_usage_stack(stack)
+    subscribe(stack, "u-grant", "starter")
+    assert not allowed(stack, "u-grant", "tts")["allowed"]
+    assert grant(stack, "u-grant", kind="feature", feature="tts", expires_at="2099-01-01T00:00:00Z")[0] == 400
+    assert grant(stack, "u-grant", kind="feature", feature="tts")[0] == 201
+    assert allowed(stack, "u-grant", "tts") == {"allowed": True}
+    for body in ({"kind": "feature"}, {"kind": "quota", "calls": 0}, {"kind": "quota", "calls": "5"},
+                 {"kind": "nope"}, {"kind": "feature", "feature": "tts", "reason": ""},
+                 {"kind": "feature", "feature": "tts", "expires_in_s": -1},
+                 {"kind": "feature", "feature": "TTS!"}):
+        status, _, answer = grant(stack, "u-grant", **body)
+        assert status == 400 and answer["error"]["code"] == "invalid_override", body
+    assert grant(stack, "u-none", kind="quota", calls=5, recurring=False)[0] == 409
+    assert stack.http("POST", "/api/v1/admin/users/u-grant/overrides", json={"kind": "feature", "feature": "x",
+                      "reason": "r", "expires_in_s": 60}, headers=SERVICE)[0] in (401, 403)

@@ -18,6 +18,7 @@ OWNERS = {
     "subscriptions": "subscription-worker",
     "subscription_updates": "subscription-worker",
     "entitlement_versions": "subscription-worker",
+    "entitlement_overrides": "subscription-worker",
     "notifications": "notifier",
     "stripe_events": "stripe-worker",
     "stripe_prices": "stripe-worker",
