@@ -29,7 +29,10 @@ void
 ob_entitlements_prepare(ob_pg_t *pg)
 {
     /* One statement, one snapshot: the version is the one of this state. The
-     * user may have no subscription left (version known, no state). */
+     * user may have no subscription left (version known, no state). A team
+     * member or owner gets the better of the personal and the team's
+     * subscription (live first, then the dearer plan); on the team's, the
+     * copy names the team as the account whose quota is shared. */
     /* Overrides in force (migration 041) are folded in: granted features
      * join the plan's, quota calls raise the limit (a one-time top-up only in
      * the window it was granted in), and the copy expires when the first of
@@ -44,9 +47,14 @@ ob_entitlements_prepare(ob_pg_t *pg)
                   " (e.features || coalesce((SELECT jsonb_agg(f) FROM jsonb_array_elements_text(ov.features) f"
                   "   WHERE NOT e.features ? f), '[]'::jsonb))::text,"
                   " coalesce(extract(epoch FROM e.past_due_since)::bigint, 0), e.byok, e.seats,"
-                  " coalesce(v.version, 0), ov.list::text, coalesce(floor(extract(epoch FROM ov.until))::bigint, 0)"
+                  " coalesce(v.version, 0), ov.list::text, coalesce(floor(extract(epoch FROM ov.until))::bigint, 0),"
+                  " CASE WHEN e.user_id <> q.user_id THEN e.user_id ELSE '' END"
                   " FROM (SELECT $1::text AS user_id) q"
-                  " LEFT JOIN user_entitlements e ON e.user_id = q.user_id"
+                  " LEFT JOIN LATERAL (SELECT x.* FROM user_entitlements x JOIN plans p ON p.id = x.plan_id"
+                  "  WHERE x.user_id = q.user_id"
+                  "   OR x.user_id IN (SELECT team_id FROM team_members WHERE user_id = q.user_id"
+                  "                    UNION SELECT id FROM teams WHERE owner_user_id = q.user_id)"
+                  "  ORDER BY x.live DESC, p.price_monthly_cents DESC, (x.user_id = q.user_id) DESC LIMIT 1) e ON true"
                   " LEFT JOIN entitlement_versions v ON v.user_id = q.user_id"
                   " LEFT JOIN LATERAL ("
                   "  SELECT coalesce(sum(o.calls), 0) AS calls,"
@@ -108,6 +116,7 @@ ob_entitlements_load(ob_pg_t *pg, const char *user_id, ob_entitlement_t *out)
         out->access_until = ob_entitlement_access_until(out, ob_entitlements_grace_s());
         s_copy(out->overrides, sizeof out->overrides, PQgetvalue(result, 0, 17));
         out->overrides_until = strtoll(PQgetvalue(result, 0, 18), NULL, 10);
+        s_copy(out->account, sizeof out->account, PQgetvalue(result, 0, 19));
     }
     PQclear(result);
     return err;
@@ -194,7 +203,9 @@ ob_entitlements_publish(ob_redis_t *redis, const ob_entitlement_t *e, bool if_mi
                           "overrides",
                           e->overrides,
                           "overrides_until",
-                          overrides_until};
+                          overrides_until,
+                          "account",
+                          e->account};
     int argc = (int)(sizeof argv / sizeof argv[0]);
     redisReply *reply = ob_redis_command_argv(redis, argc, argv, NULL);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? (int)reply->integer : -1;
@@ -254,6 +265,7 @@ ob_entitlements_fetch(ob_redis_t *redis, const char *user_id, ob_entitlement_t *
         out->seats = (value = s_field(reply, "seats")) ? strtoll(value, NULL, 10) : 0;
         s_copy(out->overrides, sizeof out->overrides, (value = s_field(reply, "overrides")) ? value : "[]");
         out->overrides_until = (value = s_field(reply, "overrides_until")) ? strtoll(value, NULL, 10) : 0;
+        s_copy(out->account, sizeof out->account, s_field(reply, "account"));
         out->version = (value = s_field(reply, "seq")) ? strtoll(value, NULL, 10) : 0;
     }
     freeReplyObject(reply);

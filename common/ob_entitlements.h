@@ -26,7 +26,8 @@
  *                      it a live copy no longer authorizes: the end of a
  *                      past_due grace or of a period canceled at its end),
  *                      byok 0|1, seats, features (JSON array, with granted
- *                      ones), overrides (JSON array), seq (the version)
+ *                      ones), overrides (JSON array), account ("" or the
+ *                      team whose quota counter is shared), seq (the version)
  *  A user with no subscription is published as live 0, plan "", so a miss
  *  is told apart from "known to have nothing".
  */
@@ -63,6 +64,7 @@ typedef struct {
     char features[1024];     /* JSON array text */
     int64_t version;         /* entitlement_versions.version; 0 = never changed */
     char overrides[2048];    /* the overrides in force, a JSON array (already folded into features and limit) */
+    char account[256];       /* "" personal; else the team (org_...) whose subscription and shared quota these are */
     int64_t overrides_until; /* when the first of them expires (the copy's TTL ends by then); 0 = none */
 } ob_entitlement_t;
 

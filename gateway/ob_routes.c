@@ -22,6 +22,10 @@ static const ob_route_t s_routes[] = {
     {"GET", "/api/v1/entitlements/me", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "entitlements.me", false},
     {"POST", "/api/v1/entitlements/check", OB_AUTH_SERVICE, OB_SERVICE_SUBSCRIPTION, "entitlements.check", false},
     {"GET", "/api/v1/entitlements/{}", OB_AUTH_SERVICE, OB_SERVICE_SUBSCRIPTION, "entitlements.get", false},
+    /* teams (the owner's JWT) */
+    {"POST", "/api/v1/teams/{}/members", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.members.add", false},
+    {"GET", "/api/v1/teams/{}/members", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.members.list", false},
+    {"DELETE", "/api/v1/teams/{}/members", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.members.remove", false},
     /* operators */
     {"GET", "/api/v1/admin/webhook-events", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.list", false},
     {"POST", "/api/v1/admin/webhook-events/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.replay", false},

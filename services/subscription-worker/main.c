@@ -18,6 +18,7 @@
 #include "services/subscription-worker/subs_publish.h"
 #include "services/subscription-worker/subs_state.h"
 #include "services/subscription-worker/subs_status.h"
+#include "services/subscription-worker/subs_teams.h"
 
 static const ob_config_spec_t s_settings[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},         {"REDIS_URL", OB_CONFIG_REDIS_URL, false, 0, 0},
@@ -35,6 +36,9 @@ static const ob_worker_method_t s_methods[] = {
     {"entitlements.check", subs_entitlements_check, NULL},
     {"overrides.create", subs_overrides_create, NULL},
     {"overrides.list", subs_overrides_list, NULL},
+    {"teams.members.add", subs_teams_members_add, NULL},
+    {"teams.members.list", subs_teams_members_list, NULL},
+    {"teams.members.remove", subs_teams_members_remove, NULL},
 };
 
 static int
@@ -95,6 +99,7 @@ main(void)
     subs_status_prepare(pg);
     subs_entitlements_prepare(pg);
     subs_overrides_prepare(pg);
+    subs_teams_prepare(pg);
     subs_publish_prepare(pg);
     ob_worker_config_t config = {
         .service = "subscription",

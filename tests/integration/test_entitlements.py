@@ -296,3 +296,95 @@ def test_a_granted_feature_is_allowed_at_once_and_bad_overrides_are_refused(stac
     assert grant(stack, "u-none", kind="quota", calls=5, recurring=False)[0] == 409
     assert stack.http("POST", "/api/v1/admin/users/u-grant/overrides", json={"kind": "feature", "feature": "x",
                       "reason": "r", "expires_in_s": 60}, headers=SERVICE)[0] in (401, 403)
+
+
+# --- teams and seats -----------------------------------------------------------------------------
+
+def make_team(stack, team, owner, plan):
+    query(stack.db(), "INSERT INTO teams (id, owner_user_id, name) VALUES (%s, %s, %s)", (team, owner, team))
+    return subscribe(stack, team, plan)
+
+
+def as_user(user):
+    return {"Authorization": f"Bearer {user_jwt(user)}"}
+
+
+def members(stack, team, method, who, body=None):
+    return stack.http(method, f"/api/v1/teams/{team}/members", json=body, headers=as_user(who))
+
+
+def test_an_enterprise_owner_fills_ten_seats_members_inherit_and_a_removed_one_loses_it(stack):
+    start_usage_stack(stack)
+    make_team(stack, "org_acme", "owner-1", "enterprise")
+    for i in range(10):
+        status, _, body = members(stack, "org_acme", "POST", "owner-1", {"user_id": f"m{i}"})
+        assert status == 201, body
+    status, _, body = members(stack, "org_acme", "POST", "owner-1", {"user_id": "m10"})
+    assert status == 409 and body["error"]["code"] == "no_seats_left"
+    assert members(stack, "org_acme", "POST", "owner-1", {"user_id": "m0"})[2]["error"]["code"] == "already_a_member"
+    assert members(stack, "org_acme", "POST", "m0", {"user_id": "x"})[2]["error"]["code"] == "not_the_owner"
+    assert members(stack, "org_nope", "POST", "owner-1", {"user_id": "x"})[2]["error"]["code"] == "team_not_found"
+    status, _, listed = members(stack, "org_acme", "GET", "owner-1")
+    assert status == 200 and listed["seats"] == 10 and listed["seats_used"] == 10 and len(listed["members"]) == 10
+
+    # Members (and the owner) inherit the team's entitlements.
+    assert allowed(stack, "m0", "bolt_diy") == {"allowed": True}
+    assert allowed(stack, "owner-1", "team_management") == {"allowed": True}
+    doc = stack.http("GET", "/api/v1/entitlements/m3", headers=SERVICE)[2]
+    assert doc["plan"] == "enterprise" and doc["seats"] == 10
+
+    # A removed member loses them within seconds; the seat is free again (added by e-mail).
+    status, _, body = members(stack, "org_acme", "DELETE", "owner-1", {"user_id": "m9"})
+    assert status == 200 and body["member"] is False
+    wait_until(lambda: not allowed(stack, "m9", "bolt_diy")["allowed"], timeout=5, message="the removal")
+    assert allowed(stack, "m9", "bolt_diy")["reason"] == "no_live_subscription"
+    query(stack.db(), "INSERT INTO customers (user_id, email) VALUES ('m-mail', 'New.Member@example.test')")
+    status, _, body = members(stack, "org_acme", "POST", "owner-1", {"email": "new.member@example.test"})
+    assert status == 201 and body["user_id"] == "m-mail"
+    assert members(stack, "org_acme", "DELETE", "owner-1", {"user_id": "m9"})[2]["error"]["code"] == "not_a_member"
+    assert members(stack, "org_acme", "POST", "owner-1", {"email": "nobody@example.test"})[2]["error"]["code"] == \
+        "unknown_user"
+
+
+def test_a_member_gets_the_better_of_their_personal_plan_and_the_team_plan(stack):
+    start_usage_stack(stack)
+    make_team(stack, "org_small", "boss", "starter")
+    make_team(stack, "org_big", "chief", "professional")
+    subscribe(stack, "rich", "enterprise")
+    subscribe(stack, "thrifty", "starter")
+    query(stack.db(), "INSERT INTO team_members (team_id, user_id) VALUES ('org_small', 'rich'), ('org_big', 'thrifty')")
+    wait_until(lambda: allowed(stack, "thrifty", "tts")["allowed"], message="the team's professional plan")
+    assert allowed(stack, "rich", "bolt_diy") == {"allowed": True}
+    assert stack.http("GET", "/api/v1/entitlements/rich", headers=SERVICE)[2]["plan"] == "enterprise"
+
+
+def test_fifty_concurrent_authorizations_from_five_members_share_the_last_twenty_calls(stack):
+    import threading
+    start_usage_stack(stack)
+    team_sub = make_team(stack, "org_shared", "lead", "professional")
+    query(stack.db(), "INSERT INTO team_members (team_id, user_id) SELECT 'org_shared', 'sm' || g FROM generate_series(1, 5) g")
+    query(stack.db(), "INSERT INTO usage_events (transaction_id, user_id, code, quantity, occurred_at, account_id)"
+                      " SELECT 'seed-' || g, 'sm' || (g % 5 + 1), 'api_calls', 1, now() - interval '1 hour', 'org_shared'"
+                      " FROM generate_series(1, 9980) g")
+    results = []
+    lock = threading.Lock()
+
+    def member_calls(member):
+        for _ in range(10):
+            status = authorize(stack, member)[0]
+            with lock:
+                results.append(status)
+
+    threads = [threading.Thread(target=member_calls, args=(f"sm{i}",)) for i in range(1, 6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(set(results)) == [200, 429] and results.count(200) == 20 and results.count(429) == 30
+    # One counter, in the ledger too: 20 rows counted against the team, under the team's subscription
+    # (the one Lago knows under the org_... customer).
+    rows = query(stack.db(), "SELECT count(*), count(DISTINCT user_id), min(subscription_id), max(subscription_id)"
+                             " FROM usage_events WHERE source = 'authorize' AND account_id = 'org_shared'")
+    assert rows[0][0] == 20 and rows[0][2] == rows[0][3] == team_sub
+    status, _, answer = authorize(stack, "sm1")
+    assert status == 429 and answer["used"] == 10000 and answer["limit"] == 10000

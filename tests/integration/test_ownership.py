@@ -19,6 +19,8 @@ OWNERS = {
     "subscription_updates": "subscription-worker",
     "entitlement_versions": "subscription-worker",
     "entitlement_overrides": "subscription-worker",
+    "teams": "subscription-worker",
+    "team_members": "subscription-worker",
     "notifications": "notifier",
     "stripe_events": "stripe-worker",
     "stripe_prices": "stripe-worker",
