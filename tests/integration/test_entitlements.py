@@ -11,7 +11,14 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from usage_support import SERVICE, authorize, query, start_usage_stack, subscribe, user_jwt, wait_until
+from usage_support import SERVICE, authorize, query, start_usage_stack as _start_usage_stack, subscribe, user_jwt, wait_until
+
+
+def start_usage_stack(stack):
+    """The usage stack, once the subscription service (which answers the checks) is served too."""
+    _start_usage_stack(stack)
+    wait_until(lambda: stack.http("POST", "/api/v1/entitlements/check", json={"user_id": "probe", "feature": "x"},
+                                  headers=SERVICE)[0] == 200, message="the subscription service")
 
 
 def check(stack, user, feature=None, features=None, headers=SERVICE):
