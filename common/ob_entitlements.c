@@ -33,7 +33,8 @@ ob_entitlements_prepare(ob_pg_t *pg)
      * member or owner gets the better of the personal and the team's
      * subscription (live first, then the dearer plan); on the team's, the
      * copy names the team as the account whose quota is shared. */
-    /* Overrides in force (migration 041) are folded in: granted features
+    /* Overrides in force (migration 041) of the subscription's holder (the
+     * user, or for a member on the team's plan the team) are folded in: granted features
      * join the plan's, quota calls raise the limit (a one-time top-up only in
      * the window it was granted in), and the copy expires when the first of
      * them does, so the next reader rebuilds without it. */
@@ -48,7 +49,7 @@ ob_entitlements_prepare(ob_pg_t *pg)
                   "   WHERE NOT e.features ? f), '[]'::jsonb))::text,"
                   " coalesce(extract(epoch FROM e.past_due_since)::bigint, 0), e.byok, e.seats,"
                   " coalesce(v.version, 0), ov.list::text, coalesce(floor(extract(epoch FROM ov.until))::bigint, 0),"
-                  " CASE WHEN e.user_id <> q.user_id THEN e.user_id ELSE '' END"
+                  " CASE WHEN e.user_id <> q.user_id THEN e.user_id ELSE '' END, coalesce(e.last_event_created, 0)"
                   " FROM (SELECT $1::text AS user_id) q"
                   " LEFT JOIN LATERAL (SELECT x.* FROM user_entitlements x JOIN plans p ON p.id = x.plan_id"
                   "  WHERE x.user_id = q.user_id"
@@ -64,7 +65,7 @@ ob_entitlements_prepare(ob_pg_t *pg)
                   "    'recurring', o.recurring, 'expires_at', floor(extract(epoch FROM o.expires_at))::bigint,"
                   "    'reason', o.reason) ORDER BY o.id), '[]'::jsonb) AS list"
                   "  FROM entitlement_overrides o"
-                  "  WHERE o.user_id = q.user_id AND o.revoked_at IS NULL AND o.expires_at > now()"
+                  "  WHERE o.user_id = coalesce(e.user_id, q.user_id) AND o.revoked_at IS NULL AND o.expires_at > now()"
                   "   AND (o.kind <> 'quota' OR o.recurring OR o.window_start = e.usage_period_start)) ov ON true",
                   1);
 }
@@ -117,6 +118,7 @@ ob_entitlements_load(ob_pg_t *pg, const char *user_id, ob_entitlement_t *out)
         s_copy(out->overrides, sizeof out->overrides, PQgetvalue(result, 0, 17));
         out->overrides_until = strtoll(PQgetvalue(result, 0, 18), NULL, 10);
         s_copy(out->account, sizeof out->account, PQgetvalue(result, 0, 19));
+        out->last_event_created = strtoll(PQgetvalue(result, 0, 20), NULL, 10);
     }
     PQclear(result);
     return err;
@@ -128,14 +130,17 @@ ob_entitlements_key(const char *user_id, char *key, size_t cap)
     snprintf(key, cap, OB_ENTITLEMENT_KEY_PREFIX "%s", user_id);
 }
 
-/*  KEYS: the copy. ARGV: if_missing 0|1, version, TTL, then field/value pairs.
- *  A copy without "seq" predates versioned copies and is always replaced. */
+/*  KEYS: the copy, its version key. ARGV: if_missing 0|1, version, TTL, then
+ *  field/value pairs. The version lives beside the hash, not in it, so two
+ *  copies of one state are equal field for field whatever path led there. A
+ *  copy without a version key (older code, a restore) is always replaced. */
 static const char s_publish_lua[] = "if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then return 0 end\n"
-                                    "local v = tonumber(redis.call('HGET', KEYS[1], 'seq'))\n"
+                                    "local v = tonumber(redis.call('GET', KEYS[2]))\n"
                                     "if v and v > tonumber(ARGV[2]) then return 0 end\n"
                                     "redis.call('DEL', KEYS[1])\n"
-                                    "redis.call('HSET', KEYS[1], 'seq', ARGV[2], unpack(ARGV, 4))\n"
+                                    "redis.call('HSET', KEYS[1], unpack(ARGV, 4))\n"
                                     "redis.call('EXPIRE', KEYS[1], ARGV[3])\n"
+                                    "redis.call('SET', KEYS[2], ARGV[2], 'EX', ARGV[3])\n"
                                     "return 1\n";
 
 int
@@ -144,6 +149,8 @@ ob_entitlements_publish(ob_redis_t *redis, const ob_entitlement_t *e, bool if_mi
     char key[300], limit[24], start[24], end[24], version[24], current_end[24], trial_end[24], past_due[24], until[24], seats[24],
         ttl[24];
     ob_entitlements_key(e->user_id, key, sizeof key);
+    char version_key[300];
+    snprintf(version_key, sizeof version_key, OB_ENTITLEMENT_VERSION_KEY_PREFIX "%s", e->user_id);
     snprintf(limit, sizeof limit, "%" PRId64, e->limit);
     snprintf(start, sizeof start, "%" PRId64, e->period_start);
     snprintf(end, sizeof end, "%" PRId64, e->period_end);
@@ -157,12 +164,14 @@ ob_entitlements_publish(ob_redis_t *redis, const ob_entitlement_t *e, bool if_mi
     if (e->overrides_until > 0 && e->overrides_until - now < lifetime)
         lifetime = e->overrides_until > now ? e->overrides_until - now : 1;
     snprintf(ttl, sizeof ttl, "%" PRId64, lifetime);
-    char overrides_until[24];
+    char overrides_until[24], event_version[24];
+    snprintf(event_version, sizeof event_version, "%" PRId64, e->last_event_created);
     snprintf(overrides_until, sizeof overrides_until, "%" PRId64, e->overrides_until);
     const char *argv[] = {"EVAL",
                           s_publish_lua,
-                          "1",
+                          "2",
                           key,
+                          version_key,
                           if_missing ? "1" : "0",
                           version,
                           ttl,
@@ -205,7 +214,9 @@ ob_entitlements_publish(ob_redis_t *redis, const ob_entitlement_t *e, bool if_mi
                           "overrides_until",
                           overrides_until,
                           "account",
-                          e->account};
+                          e->account,
+                          "version",
+                          event_version};
     int argc = (int)(sizeof argv / sizeof argv[0]);
     redisReply *reply = ob_redis_command_argv(redis, argc, argv, NULL);
     int rc = reply && reply->type == REDIS_REPLY_INTEGER ? (int)reply->integer : -1;
@@ -266,7 +277,8 @@ ob_entitlements_fetch(ob_redis_t *redis, const char *user_id, ob_entitlement_t *
         s_copy(out->overrides, sizeof out->overrides, (value = s_field(reply, "overrides")) ? value : "[]");
         out->overrides_until = (value = s_field(reply, "overrides_until")) ? strtoll(value, NULL, 10) : 0;
         s_copy(out->account, sizeof out->account, s_field(reply, "account"));
-        out->version = (value = s_field(reply, "seq")) ? strtoll(value, NULL, 10) : 0;
+        out->last_event_created = (value = s_field(reply, "version")) ? strtoll(value, NULL, 10) : 0;
+        out->version = 0; /* in OB_ENTITLEMENT_VERSION_KEY_PREFIX, read by the publish script only */
     }
     freeReplyObject(reply);
     return err;

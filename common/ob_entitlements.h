@@ -27,7 +27,10 @@
  *                      past_due grace or of a period canceled at its end),
  *                      byok 0|1, seats, features (JSON array, with granted
  *                      ones), overrides (JSON array), account ("" or the
- *                      team whose quota counter is shared), seq (the version)
+ *                      team whose quota counter is shared), version (the
+ *                      Stripe event time of the state, informational)
+ *    ob:entv:{user_id} the copy's version (entitlement_versions.version),
+ *                      compared on publish; same TTL
  *  A user with no subscription is published as live 0, plan "", so a miss
  *  is told apart from "known to have nothing".
  */
@@ -42,6 +45,7 @@
 #include "common/ob_redis.h"
 
 #define OB_ENTITLEMENT_KEY_PREFIX "ob:ent:"
+#define OB_ENTITLEMENT_VERSION_KEY_PREFIX "ob:entv:"
 
 typedef struct {
     char user_id[256];
@@ -61,11 +65,12 @@ typedef struct {
     int64_t access_until;   /* see the layout above; 0 = none */
     bool byok;
     int64_t seats;
-    char features[1024];     /* JSON array text */
-    int64_t version;         /* entitlement_versions.version; 0 = never changed */
-    char overrides[2048];    /* the overrides in force, a JSON array (already folded into features and limit) */
-    char account[256];       /* "" personal; else the team (org_...) whose subscription and shared quota these are */
-    int64_t overrides_until; /* when the first of them expires (the copy's TTL ends by then); 0 = none */
+    char features[1024];        /* JSON array text */
+    int64_t version;            /* entitlement_versions.version; 0 = never changed */
+    char overrides[2048];       /* the overrides in force, a JSON array (already folded into features and limit) */
+    int64_t last_event_created; /* the Stripe event time of the state (field "version", for operators) */
+    char account[256];          /* "" personal; else the team (org_...) whose subscription and shared quota these are */
+    int64_t overrides_until;    /* when the first of them expires (the copy's TTL ends by then); 0 = none */
 } ob_entitlement_t;
 
 /*  ENTITLEMENTS_TTL_S (default 300, at least 2): how long a copy lives. */

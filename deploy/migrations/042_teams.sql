@@ -75,3 +75,11 @@ END $$;
 
 CREATE TRIGGER teams_entitlement_bump AFTER INSERT OR UPDATE ON teams
     FOR EACH ROW EXECUTE FUNCTION teams_entitlement_bump();
+
+-- An override granted to a team (its org_... id) applies to every member on
+-- the team's plan: their copies are rebuilt too.
+CREATE OR REPLACE FUNCTION entitlement_overrides_bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM entitlement_bump_account(NEW.user_id);
+    RETURN NULL;
+END $$;

@@ -95,7 +95,8 @@ s_used(subs_state_t *self, const ob_entitlement_t *e)
     char key[600];
     const char *epoch_argv[] = {"GET", "ob:quota:epoch"};
     redisReply *epoch = ob_redis_command_argv(self->redis, 2, epoch_argv, NULL);
-    snprintf(key, sizeof key, "ob:quota:%s:api_calls:%" PRId64 ":%s", e->user_id, e->period_start,
+    /* A team member's calls count on the team's one counter. */
+    snprintf(key, sizeof key, "ob:quota:%s:api_calls:%" PRId64 ":%s", e->account[0] ? e->account : e->user_id, e->period_start,
              epoch && epoch->type == REDIS_REPLY_STRING ? epoch->str : "0");
     if (epoch)
         freeReplyObject(epoch);
@@ -122,6 +123,7 @@ s_document(subs_state_t *self, const ob_entitlement_t *e, int64_t now)
                             subscribed ? json_string(e->plan_id) : json_null(), "status", subscribed ? e->status : "none",
                             "entitled", entitled, "reason", entitled ? json_null() : json_string(ob_entitled_reason(standing)),
                             "byok", entitled && e->byok, "seats", (json_int_t)(subscribed ? e->seats : 0));
+    json_object_set_new(doc, "team", e->account[0] ? json_string(e->account) : json_null());
     json_object_set_new(doc, "features", features);
     json_t *quota = json_pack("{s:o,s:s,s:o,s:o,s:o}", "limit", e->limit >= 0 && subscribed ? json_integer(e->limit) : json_null(),
                               "period", e->period, "period_start", ob_json_time(e->period_start), "resets_at",

@@ -165,9 +165,10 @@ def test_copies_expire_and_carry_the_version_they_were_built_from(stack):
     r = stack.redis()
     assert 0 < r.ttl("ob:ent:u-ttl") <= 120
     version = query(stack.db(), "SELECT version FROM entitlement_versions WHERE user_id = 'u-ttl'")[0][0]
-    wait_until(lambda: r.hget("ob:ent:u-ttl", "seq") == str(version), message="the versioned copy")
+    wait_until(lambda: r.get("ob:entv:u-ttl") == str(version), message="the versioned copy")
+    assert 0 < r.ttl("ob:entv:u-ttl") <= 120
     # An older version never overwrites a newer copy.
-    r.hset("ob:ent:u-ttl", "seq", str(version + 1000))
+    r.set("ob:entv:u-ttl", str(version + 1000))
     r.hset("ob:ent:u-ttl", "plan", "from-the-future")
     query(stack.db(), "UPDATE entitlement_versions SET published_at = '-infinity' WHERE user_id = 'u-ttl'")
     wait_until(lambda: query(stack.db(), "SELECT published_at > now() - interval '1 minute' FROM entitlement_versions"
@@ -338,7 +339,7 @@ def test_an_enterprise_owner_fills_ten_seats_members_inherit_and_a_removed_one_l
     assert allowed(stack, "m0", "bolt_diy") == {"allowed": True}
     assert allowed(stack, "owner-1", "team_management") == {"allowed": True}
     doc = stack.http("GET", "/api/v1/entitlements/m3", headers=SERVICE)[2]
-    assert doc["plan"] == "enterprise" and doc["seats"] == 10
+    assert doc["plan"] == "enterprise" and doc["seats"] == 10 and doc["team"] == "org_acme"
 
     # A removed member loses them within seconds; the seat is free again (added by e-mail).
     status, _, body = members(stack, "org_acme", "DELETE", "owner-1", {"user_id": "m9"})
@@ -395,3 +396,15 @@ def test_fifty_concurrent_authorizations_from_five_members_share_the_last_twenty
     assert rows[0][0] == 20 and rows[0][2] == rows[0][3] == team_sub
     status, _, answer = authorize(stack, "sm1")
     assert status == 429 and answer["used"] == 10000 and answer["limit"] == 10000
+    doc = stack.http("GET", "/api/v1/entitlements/sm4", headers=SERVICE)[2]
+    assert doc["team"] == "org_shared" and doc["quota"]["used"] == 10000
+
+
+def test_an_override_granted_to_a_team_reaches_its_members(stack):
+    start_usage_stack(stack)
+    make_team(stack, "org_grant", "gl", "starter")
+    query(stack.db(), "INSERT INTO team_members (team_id, user_id) VALUES ('org_grant', 'gm1')")
+    wait_until(lambda: allowed(stack, "gm1", "chat")["allowed"], message="the member's copy")
+    assert not allowed(stack, "gm1", "tts")["allowed"]
+    assert grant(stack, "org_grant", kind="feature", feature="tts")[0] == 201
+    wait_until(lambda: allowed(stack, "gm1", "tts")["allowed"], timeout=5, message="the team's override")
