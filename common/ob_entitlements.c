@@ -33,7 +33,7 @@ ob_entitlements_prepare(ob_pg_t *pg)
      * member or owner gets the better of the personal and the team's
      * subscription (live first, then the dearer plan); on the team's, the
      * copy names the team as the account whose quota is shared. */
-    /* Overrides in force (migration 041) of the subscription's holder (the
+    /* Overrides in force (migration 051) of the subscription's holder (the
      * user, or for a member on the team's plan the team) are folded in: granted features
      * join the plan's, quota calls raise the limit (a one-time top-up only in
      * the window it was granted in), and the copy expires when the first of

@@ -3,7 +3,7 @@
  *
  *  Postgres is the truth (the user_entitlements view, migration 002); Redis
  *  holds a copy so authorize and the entitlement checks never need Postgres.
- *  The copy is never stale for long (migration 040):
+ *  The copy is never stale for long (migration 050):
  *   - it carries the version (entitlement_versions.version, raised in the
  *     transaction of every change) it was built from, read in the same
  *     statement as the state; a publish overwrites only a copy of a lower or

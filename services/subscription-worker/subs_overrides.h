@@ -9,7 +9,7 @@
  *      "2027-01-31T00:00:00Z") or "expires_in_s".
  *    overrides.list    GET  /api/v1/admin/users/{user_id}/overrides  (every row, expired ones too: the audit)
  *
- *  The row (entitlement_overrides, migration 041) is the audit record. Its
+ *  The row (entitlement_overrides, migration 051) is the audit record. Its
  *  trigger raises the user's entitlement version in the same transaction,
  *  and the copy is published right after the commit, so authorize and the
  *  checks apply it at once; the copy's TTL ends when the override does.

@@ -1,7 +1,7 @@
 /*  subs_publish - the owner's side of the Redis copy of entitlements
  *  (common/ob_entitlements.h): it is never stale for long, whatever crashed.
  *
- *  entitlement_versions (migration 040) has a row per user whose
+ *  entitlement_versions (migration 050) has a row per user whose
  *  entitlements changed; triggers raise its version in the transaction of
  *  the change. A publish owed (published_version < version: the worker died
  *  after the COMMIT, Redis refused or was down) stays owed in that row, not

@@ -13,7 +13,7 @@
  *  change in the same transaction (trigger: entitlement_versions) and are
  *  published right after the commit: a removed member loses the team's
  *  features at once, and whatever crashed within the owner's next tick.
- *  Teams themselves are rows of the owner (migration 042); a team's
+ *  Teams themselves are rows of the owner (migration 052); a team's
  *  subscription is a subscription whose user_id is the team id.
  */
 #ifndef SUBS_TEAMS_H_INCLUDED

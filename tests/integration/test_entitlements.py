@@ -3,7 +3,7 @@ against real Postgres and Redis: GET /api/v1/entitlements/{user_id} and /me,
 POST /api/v1/entitlements/check, and what authorize does when the copy is lost or stale.
 
 Subscriptions are written by direct SQL, as their owner (the subscription-worker) would
-commit them; the triggers of migration 040 record the change in entitlement_versions, and
+commit them; the triggers of migration 050 record the change in entitlement_versions, and
 the owner publishes it (or every reader rebuilds a missing copy from Postgres)."""
 import time
 import uuid

@@ -7,9 +7,9 @@ import time
 import pytest
 
 from stripe_events import (ADMIN_EVENTS_PATH, DAY, NEW_API, OLD_API, WEBHOOK_PATH, Sub, admin_headers, body_of,
-                           entitlements, event, event_status, notifications, pg_start, pg_stop, post_event, query,
-                           stripe_id, subscription, wait_for, wait_settled)
-from harness import sign_stripe
+                           entitlements, event, event_status, notifications, pg_start, pg_stop, post_event, stripe_id,
+                           subscription, wait_settled)
+from support import query, sign_stripe, wait_for
 
 FAST = {"STRIPE_EVENT_RETRY_BASE_MS": "100", "STRIPE_EVENT_RETRY_MAX_MS": "500"}
 
@@ -313,7 +313,7 @@ def test_same_sequence_in_order_twice_and_reversed_ends_in_the_same_state(stack)
         assert ent == expected_ent, name
     # Each event's notifications exactly once, even when delivered twice.
     assert query(stack, "SELECT count(*), count(DISTINCT dedupe_key) FROM notifications"
-                        " WHERE user_id = 'user-twice'")[0] == (5, 5)
+                        " WHERE user_id = 'user-twice' AND dedupe_key LIKE 'stripe:%%'")[0] == (5, 5)
     # Then the deletion, delivered before a stale update: still canceled.
     sub, user = runs["reversed"]
     t = subscription(stack, sub.id)["last_event_created"]
