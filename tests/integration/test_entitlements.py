@@ -11,7 +11,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from usage_support import SERVICE, authorize, query, start_usage_stack as _start_usage_stack, subscribe, user_jwt, wait_until
+from support import SERVICE, query, token, wait_for as wait_until
+from usage_support import authorize, start_usage_stack as _start_usage_stack, subscribe
+
+
+def user_jwt(user):
+    return token(user, email=None)
 
 
 def start_usage_stack(stack):
