@@ -131,7 +131,7 @@ s_find_reused(usage_state_t *self, ingest_job_t *per, ingest_event_t *events, si
 {
     usage_ledger_rows_t rows = {0};
     for (size_t i = 0; i < n; i++)
-        usage_ledger_rows_add(&rows, &events[i].event, NULL);
+        usage_ledger_rows_add(&rows, &events[i].event, NULL, NULL);
     usage_ledger_match_t *match = calloc(n ? n : 1, sizeof *match);
     ingest_event_t **fresh = calloc(n ? n : 1, sizeof *fresh);
     ob_err_t err = match && fresh ? usage_ledger_match(self->pg, &rows, match) : OB_ERR_INTERNAL;
@@ -164,7 +164,7 @@ s_reused_meanwhile(usage_state_t *self, const ingest_event_t *events, size_t n, 
     usage_ledger_rows_t rows = {0};
     for (size_t i = 0; i < n; i++)
         if (events[i].first && !ob_strset_has(inserted, events[i].event.transaction_id))
-            usage_ledger_rows_add(&rows, &events[i].event, NULL);
+            usage_ledger_rows_add(&rows, &events[i].event, NULL, NULL);
     if (rows.count == 0)
         return false;
     usage_ledger_match_t *match = calloc(rows.count, sizeof *match);
@@ -258,7 +258,7 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
             continue;
         e->first = ob_strset_add(&seen, e->event.transaction_id) == 1;
         if (e->first) {
-            usage_ledger_rows_add(&rows, &e->event, NULL);
+            usage_ledger_rows_add(&rows, &e->event, NULL, NULL);
             if (e->quota && ob_strset_add(&users_seen, e->event.user_id) == 1)
                 json_array_append_new(users, json_string(e->event.user_id));
         }
