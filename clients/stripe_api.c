@@ -22,6 +22,8 @@ struct _stripe_api_t {
     long timeout_ms;
     int max_attempts;
     long backoff_base_ms;
+    bool last_replayed; /* of the last answer */
+    long long last_date;
 };
 
 stripe_api_t *
@@ -71,6 +73,36 @@ stripe_api_set_limits(stripe_api_t *self, long timeout_ms, int max_attempts, lon
     self->timeout_ms = timeout_ms;
     self->max_attempts = max_attempts;
     self->backoff_base_ms = backoff_base_ms;
+}
+
+stripe_mode_t
+stripe_key_mode(const char *key)
+{
+    if (!key)
+        return STRIPE_MODE_UNKNOWN;
+    if (strncmp(key, "sk_live_", 8) == 0 || strncmp(key, "rk_live_", 8) == 0)
+        return STRIPE_MODE_LIVE;
+    if (strncmp(key, "sk_test_", 8) == 0 || strncmp(key, "rk_test_", 8) == 0)
+        return STRIPE_MODE_TEST;
+    return STRIPE_MODE_UNKNOWN;
+}
+
+bool
+stripe_mode_matches(stripe_mode_t mode, bool livemode)
+{
+    return mode == STRIPE_MODE_UNKNOWN || (mode == STRIPE_MODE_LIVE) == livemode;
+}
+
+bool
+stripe_api_last_replayed(const stripe_api_t *self)
+{
+    return self && self->last_replayed;
+}
+
+long long
+stripe_api_last_date(const stripe_api_t *self)
+{
+    return self ? self->last_date : 0;
 }
 
 static bool
@@ -158,6 +190,8 @@ s_call(stripe_api_t *self, const char *method, const char *path, const stripe_fo
         *result = NULL;
     if (!self)
         return OB_ERR_INVALID;
+    self->last_replayed = false;
+    self->last_date = 0;
 
     bool is_post = strcmp(method, "POST") == 0;
     size_t form_len = 0;
@@ -197,6 +231,8 @@ s_call(stripe_api_t *self, const char *method, const char *path, const stripe_fo
     free(url);
 
     error->http_status = resp.status;
+    self->last_replayed = resp.replayed;
+    self->last_date = resp.date;
     snprintf(error->request_id, sizeof error->request_id, "%s", resp.request_id);
     if (err == OB_OK && resp.status >= 200 && resp.status < 300) {
         json_t *root = json_loadb(resp.body, resp.body_len, 0, NULL);

@@ -43,6 +43,15 @@ typedef struct {
     char request_id[128];  /* Stripe's Request-Id, to quote to Stripe support */
 } stripe_error_t;
 
+/*  The mode of a secret key: sk_live_ / rk_live_ -> LIVE, sk_test_ /
+ *  rk_test_ -> TEST, anything else (NULL, "") -> UNKNOWN. Events carry
+ *  `livemode`, which must match the mode of the key the service runs with. */
+typedef enum { STRIPE_MODE_UNKNOWN = 0, STRIPE_MODE_TEST, STRIPE_MODE_LIVE } stripe_mode_t;
+stripe_mode_t stripe_key_mode(const char *secret_key);
+
+/*  "livemode true" / "livemode false": why an event of the other mode is refused. */
+bool stripe_mode_matches(stripe_mode_t mode, bool livemode);
+
 /*  A client for base_url (e.g. "https://api.stripe.com" or a loopback
  *  stand-in; a trailing '/' is ignored) and secret_key (sk_... or rk_...).
  *  Both are copied. NULL when either is missing or malformed (not
@@ -56,6 +65,17 @@ void stripe_api_destroy(stripe_api_t **self_p);
  *  defaults: 10 s, 3, 200 ms). A worker serving a gateway deadline keeps
  *  timeout_ms * max_attempts under it. */
 void stripe_api_set_limits(stripe_api_t *self, long timeout_ms, int max_attempts, long backoff_base_ms);
+
+/*  What the last call's answer said about itself (false / 0 before any
+ *  answer and after a call that got none):
+ *    replayed: Stripe answered `Idempotent-Replayed: true`, i.e. the key
+ *      was used before and this is the stored first answer; nothing was
+ *      done now and the object may have changed since.
+ *    date: Stripe's Date header (Unix s), Stripe's clock when it answered;
+ *      the version of the answer's state on the same clock as the
+ *      `created` of Stripe's events, so a local clock never outranks them. */
+bool stripe_api_last_replayed(const stripe_api_t *self);
+long long stripe_api_last_date(const stripe_api_t *self);
 
 /*  The outcome for a Stripe answer (pure, table-tested):
  *    no response, 429, 5xx, 409 other than idempotency_error -> OB_ERR_TRANSIENT

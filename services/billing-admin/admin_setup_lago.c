@@ -24,7 +24,7 @@
 static const ob_config_spec_t s_specs[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true},
     {"LAGO_API_URL", OB_CONFIG_URL, true},
-    {"LAGO_API_KEY", OB_CONFIG_STRING, true},
+    {"LAGO_API_KEY", OB_CONFIG_SECRET, true},
 };
 
 static int

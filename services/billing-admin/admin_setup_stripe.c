@@ -26,7 +26,7 @@
 
 static const ob_config_spec_t s_specs[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true},
-    {"STRIPE_SECRET_KEY", OB_CONFIG_STRING, true},
+    {"STRIPE_SECRET_KEY", OB_CONFIG_SECRET, true},
     {"STRIPE_API_BASE", OB_CONFIG_URL, false},
     {"PLANS_FILE", OB_CONFIG_STRING, false},
 };

@@ -20,10 +20,10 @@
 
 static const ob_config_spec_t s_specs[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true},           {"REDIS_URL", OB_CONFIG_REDIS_URL, false},
-    {"STRIPE_SECRET_KEY", OB_CONFIG_STRING, true},      {"STRIPE_API_BASE", OB_CONFIG_URL, false},
+    {"STRIPE_SECRET_KEY", OB_CONFIG_SECRET, true},      {"STRIPE_API_BASE", OB_CONFIG_URL, false},
     {"STRIPE_SUCCESS_URL", OB_CONFIG_URL, true},        {"STRIPE_CANCEL_URL", OB_CONFIG_URL, false},
     {"STRIPE_PORTAL_RETURN_URL", OB_CONFIG_URL, false}, {"LAGO_API_URL", OB_CONFIG_URL, true},
-    {"LAGO_API_KEY", OB_CONFIG_STRING, true},           {"PLANS_FILE", OB_CONFIG_STRING, false},
+    {"LAGO_API_KEY", OB_CONFIG_SECRET, true},           {"PLANS_FILE", OB_CONFIG_STRING, false},
 };
 
 typedef struct {

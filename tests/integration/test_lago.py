@@ -1,5 +1,6 @@
 """Lago (issue #5): usage forwarding, subscription sync, Lago's webhooks and
 billing-admin setup-lago, against the Lago stand-in (tests/standins/lago_standin.py)."""
+import json
 import subprocess
 import time
 import uuid
@@ -199,6 +200,54 @@ def test_lago_webhooks_signed_both_ways_are_recorded_once_and_tampered_ones_refu
              timeout=10, message="webhook processing")
     notes = query(db, "SELECT kind, user_id FROM notifications ORDER BY kind")
     assert notes == [("invoice_created", "u-wh"), ("payment_failed", "u-wh")]
+
+
+def signed_lago_post(stack, raw, unique_key):
+    """POSTs raw (bytes) to the Lago webhook route, hmac-signed as Lago does, under unique_key (str; its
+    characters are sent as latin-1 bytes, so "\\xff" is a byte that is not UTF-8)."""
+    import base64
+    import hashlib
+    import hmac
+    signature = base64.b64encode(hmac.new(stack.env["LAGO_WEBHOOK_HMAC_KEY"].encode(), raw, hashlib.sha256).digest())
+    return stack.http("POST", "/api/v1/webhooks/lago", body=raw,
+                      headers={"X-Lago-Signature-Algorithm": "hmac", "X-Lago-Signature": signature.decode(),
+                               "X-Lago-Unique-Key": unique_key, "Content-Type": "application/json"})
+
+
+def test_a_captured_lago_webhook_replayed_under_a_new_unique_key_acts_once(stack):
+    """Issue 12.5: the unique key is not signed; dedupe is on the signed body."""
+    start_usage_stack(stack, lago=True, **FAST)
+    raw = json.dumps(INVOICE).encode()
+    status, _, body = signed_lago_post(stack, raw, "lago-original")
+    assert status == 200 and body == {"received": True}
+    for replay_key in ("attacker-1", "attacker-2"):
+        status, _, body = signed_lago_post(stack, raw, replay_key)
+        assert status == 200 and body.get("duplicate") is True, body
+    db = stack.db()
+    assert query(db, "SELECT unique_key, webhook_type FROM lago_webhooks") == [("lago-original", "invoice.created")]
+    wait_for(lambda: query(db, "SELECT count(*) FROM lago_webhooks WHERE status = 'processed'")[0][0] == 1,
+               message="webhook processing")
+    assert query(db, "SELECT kind, user_id FROM notifications") == [("invoice_created", "u-wh")]
+
+
+def test_a_unique_key_sent_first_by_someone_else_does_not_shadow_lagos_webhook(stack):
+    start_usage_stack(stack, lago=True, **FAST)
+    captured = json.dumps({"webhook_type": "customer.created", "customer": {"external_id": "u-x"}}).encode()
+    assert signed_lago_post(stack, captured, "key-lago-uses-next")[0] == 200
+    status, _, body = signed_lago_post(stack, json.dumps(INVOICE).encode(), "key-lago-uses-next")
+    assert status == 200 and body == {"received": True}
+    assert sorted(r[0] for r in query(stack.db(), "SELECT webhook_type FROM lago_webhooks")) == [
+        "customer.created", "invoice.created"]
+
+
+def test_a_unique_key_that_is_not_utf8_is_400_and_never_200(stack):
+    start_usage_stack(stack, lago=True, **FAST)
+    status, _, body = signed_lago_post(stack, json.dumps(INVOICE).encode(), "key-\xff\xfe")
+    assert status == 400, body
+    assert body["error"]["code"] == "invalid_unique_key"
+    assert query(stack.db(), "SELECT count(*) FROM lago_webhooks") == [(0,)]
+    status, _, body = signed_lago_post(stack, json.dumps(INVOICE).encode(), "key-ok")
+    assert status == 200 and body == {"received": True}
 
 
 def test_other_lago_webhooks_are_recorded_and_mapped(stack):

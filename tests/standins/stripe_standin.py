@@ -6,9 +6,11 @@ Speaks Stripe's wire format: form-encoded requests with bracketed keys
 responses with a `Request-Id` header, errors as
 {"error": {"type", "code", "message", "param", "decline_code"}}, bearer (or
 basic) authentication with one secret key, and idempotent POSTs: the same
-Idempotency-Key on the same path replays the first response (with
-`Idempotent-Replayed: true`); reused with other parameters it is a 400
-idempotency_error.
+Idempotency-Key replays the first response, as stored, without running
+again (with `Idempotent-Replayed: true`); keys are the account's, not a
+path's: reused on another endpoint or with other parameters it is a 400
+idempotency_error. The `Date` header and every `created` are on the
+stand-in's clock (the local one plus an offset tests may set).
 
 Control endpoints for tests (no authentication, not recorded):
   GET  /__control/requests   every recorded request, oldest first
@@ -21,6 +23,8 @@ Control endpoints for tests (no authentication, not recorded):
                              answer status with a Stripe-shaped error. Injected
                              failures happen "before execution": they are not
                              stored under the idempotency key.
+  POST /__control/clock      {"offset_s": N}: Stripe's clock runs N s from ours
+                             (Date headers, created times); reset sets it to 0
   POST /__control/seed       {"products": [...], "prices": [...], "customers": [...],
                               "payment_methods": [...], "subscriptions": [...]}
                              creates objects directly (fields override defaults);
@@ -56,8 +60,10 @@ DEFAULT_ERRORS = {
 def new_id(prefix):
     return f"{prefix}_{secrets.token_hex(8)}"
 
+CLOCK = {"offset_s": 0}
+
 def now():
-    return int(time.time())
+    return int(time.time()) + CLOCK["offset_s"]
 
 class StripeError(Exception):
     def __init__(self, status, message, type_="invalid_request_error", code=None, param=None, **extra):
@@ -136,6 +142,7 @@ class Store:
 
     def reset(self):
         self.objects, self.idempotency, self.requests, self.failures = {k: {} for k in KINDS}, {}, [], []
+        CLOCK["offset_s"] = 0
 
     def get(self, kind, oid, param=None, status=400):
         """An object by id; a missing one is a resource_missing error: 404 for path ids, 400 for params."""
@@ -371,6 +378,9 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, fmt, *args):
         pass  # quiet: tests read /__control/requests instead
 
+    def date_time_string(self, timestamp=None):
+        return super().date_time_string(time.time() + CLOCK["offset_s"] if timestamp is None else timestamp)
+
     def send_json(self, status, obj, headers=None):
         body = json.dumps(obj).encode()
         try:
@@ -441,9 +451,13 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def dispatch(self, path, params, raw, idem):
-        slot = (idem, path) if idem and self.command == "POST" else None
+        slot = idem if idem and self.command == "POST" else None
         if slot in STORE.idempotency:
-            first_raw, status, obj = STORE.idempotency[slot]
+            first_path, first_raw, status, obj = STORE.idempotency[slot]
+            if first_path != path:
+                raise StripeError(400, "Keys for idempotent requests can only be used for the same endpoint they were "
+                                  f"first used for ('POST {first_path}'). Try using a key other than '{idem}' if you "
+                                  "meant to execute a different request.", type_="idempotency_error")
             if first_raw != raw:
                 raise StripeError(400, "Keys for idempotent requests can only be used with the same parameters they "
                                   f"were first used with. Try using a key other than '{idem}' if you meant to execute "
@@ -460,7 +474,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             raise StripeError(404, f"Unrecognized request URL ({self.command}: {path}).")
         if slot:
-            STORE.idempotency[slot] = (raw, status, obj)
+            STORE.idempotency[slot] = (path, raw, status, copy.deepcopy(obj))
         return status, obj, False
 
     def control(self, path, raw):
@@ -480,6 +494,9 @@ class Handler(BaseHTTPRequestHandler):
             if route == ("POST", "/__control/fail"):
                 STORE.failures += [{**f, "count": int(f.get("count", 1))} for f in (body if isinstance(body, list) else [body])]
                 return self.send_json(200, {"ok": True, "failures": STORE.failures})
+            if route == ("POST", "/__control/clock"):
+                CLOCK["offset_s"] = int(body.get("offset_s", 0))
+                return self.send_json(200, {"ok": True, "offset_s": CLOCK["offset_s"]})
             if route == ("POST", "/__control/seed"):
                 try:
                     return self.send_json(200, seed(body))
