@@ -19,6 +19,7 @@
 #include "common/ob_http.h"
 #include "common/ob_pg.h"
 #include "services/billing-admin/admin_commands.h"
+#include "services/billing-admin/admin_setup.h"
 #include "clients/lago_api.h"
 
 static const ob_config_spec_t s_specs[] = {
@@ -26,15 +27,6 @@ static const ob_config_spec_t s_specs[] = {
     {"LAGO_API_URL", OB_CONFIG_URL, true},
     {"LAGO_API_KEY", OB_CONFIG_STRING, true},
 };
-
-static int
-s_usage(FILE *out)
-{
-    fprintf(out, "usage: billing-admin setup-lago\n"
-                 "creates the billable metrics (usage_metrics) and the plans (plans table) in Lago at $LAGO_API_URL;\n"
-                 "what exists already is kept\n");
-    return 2;
-}
 
 static const char *
 s_outcome(ob_err_t err, const lago_api_error_t *error, int *failures)
@@ -64,10 +56,10 @@ s_interval(const char *period, int trial_days)
 }
 
 int
-admin_cmd_setup_lago(int argc, char **argv)
+admin_setup_lago_run(const admin_setup_opts_t *opts, admin_setup_tally_t *tally)
 {
-    if (argc > 1)
-        return strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ? (s_usage(stdout), 0) : s_usage(stderr);
+    (void)opts;
+    (void)tally;
     if (ob_config_validate(s_specs, sizeof s_specs / sizeof s_specs[0], stderr) != 0)
         return 1;
     ob_pg_t *pg = ob_pg_new(ob_config_get("DATABASE_URL"), "billing-admin");
@@ -135,4 +127,17 @@ admin_cmd_setup_lago(int argc, char **argv)
     if (failures)
         fprintf(stderr, "setup-lago: %d item(s) failed; run it again once fixed (what exists is kept)\n", failures);
     return failures ? 1 : 0;
+}
+
+int
+admin_cmd_setup_lago(int argc, char **argv)
+{
+    admin_setup_opts_t opts;
+    int rc = admin_setup_parse(argc, argv, &opts, "usage: billing-admin setup-lago [--dry-run] [--write-env FILE]\n");
+    if (rc >= 0)
+        return rc;
+    admin_setup_tally_t tally = {0};
+    rc = admin_setup_lago_run(&opts, &tally);
+    admin_setup_summary("setup-lago", &opts, &tally);
+    return rc;
 }
