@@ -191,8 +191,10 @@ s_create_price(stripe_api_t *stripe, s_row_t *row, const json_t *old)
 {
     char key[96], amount[24];
     snprintf(amount, sizeof amount, "%lld", row->spec.unit_amount);
+    /* The price it replaces is part of the key: replacing an archived price is not a replay of its creation. */
+    const char *old_id = json_string_value(json_object_get(old, "id"));
     ob_idempotency_key(key, sizeof key, "setup-price", 0, 0, row->spec.lookup_key, row->product_id, amount, row->spec.currency,
-                       row->spec.interval, (const char *)NULL);
+                       row->spec.interval, old_id ? old_id : "-", (const char *)NULL);
     stripe_price_params_t params = {
         .product = row->product_id,
         .unit_amount = row->spec.unit_amount,
@@ -213,7 +215,6 @@ s_create_price(stripe_api_t *stripe, s_row_t *row, const json_t *old)
     }
     snprintf(row->price_id, sizeof row->price_id, "%s", id);
     json_decref(price);
-    const char *old_id = json_string_value(json_object_get(old, "id"));
     if (old_id && json_is_true(json_object_get(old, "active"))) {
         ob_idempotency_key(key, sizeof key, "setup-archive", 0, 0, old_id, (const char *)NULL);
         if (stripe_api_archive_price(stripe, key, old_id, NULL, &serr) != OB_OK) {

@@ -238,9 +238,9 @@ admin_stripe_portal_diff(const json_t *config, const admin_price_row_t *rows, si
     const json_t *products = json_object_get(update, "products");
     size_t want = 0;
     for (size_t i = 0; i < n; i++) {
+        want += !rows[i].spec.trial; /* a price missing at Stripe is plan_prices' finding, not an extra here */
         if (!s_switchable(&rows[i]))
             continue;
-        want++;
         bool found = false;
         size_t j;
         const json_t *product;

@@ -316,9 +316,12 @@ def update_plan(lago, body, code):
         raise not_found("plan")
     params = require(body, "plan")
     old = lago.plans.pop(code)
+    charges = [{"billable_metric_id": c["lago_billable_metric_id"], "charge_model": c["charge_model"],
+                "pay_in_advance": c["pay_in_advance"], "properties": c["properties"]} for c in old["charges"]]
     try:
         made = lago.create_plan({"plan": {**{k: old[k] for k in ("name", "interval", "amount_cents", "amount_currency",
-                                                                  "pay_in_advance")}, **params, "code": code}})
+                                                                  "pay_in_advance")}, "charges": charges, **params,
+                                          "code": code}})
     except LagoError:
         lago.plans[code] = old
         raise
