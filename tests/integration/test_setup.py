@@ -11,7 +11,8 @@ import urllib.request
 
 import pytest
 
-from billing_helpers import StripeStandin, query
+from billing_helpers import StripeStandin
+from support import query
 from usage_support import lago_state
 
 PUBLIC = "https://billing.example.com"
