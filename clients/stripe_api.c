@@ -22,6 +22,7 @@ struct _stripe_api_t {
     long timeout_ms;
     int max_attempts;
     long backoff_base_ms;
+    char portal_configuration[128]; /* bpc_... for portal sessions; "" = the account's default */
 };
 
 stripe_api_t *
@@ -324,6 +325,8 @@ stripe_api_create_portal_session(stripe_api_t *self, const char *idempotency_key
         return s_invalid(result, error, "bad customer id");
     stripe_form_t *form = stripe_form_new();
     stripe_form_add(form, "customer", customer_id);
+    if (self && self->portal_configuration[0])
+        stripe_form_add(form, "configuration", self->portal_configuration);
     if (return_url)
         stripe_form_add(form, "return_url", return_url);
     return s_send_form(self, "POST", "/v1/billing_portal/sessions", &form, idempotency_key, result, error);
@@ -436,6 +439,15 @@ ob_err_t
 stripe_api_retrieve_balance(stripe_api_t *self, json_t **result, stripe_error_t *error)
 {
     return s_call(self, "GET", "/v1/balance", NULL, NULL, result, error);
+}
+
+int
+stripe_api_set_portal_configuration(stripe_api_t *self, const char *configuration_id)
+{
+    if (!self || (configuration_id && *configuration_id && !s_valid_id(configuration_id)))
+        return -1;
+    snprintf(self->portal_configuration, sizeof self->portal_configuration, "%s", configuration_id ? configuration_id : "");
+    return 0;
 }
 
 ob_err_t

@@ -98,7 +98,13 @@ typedef struct {
 ob_err_t stripe_api_create_checkout_session(stripe_api_t *self, const char *idempotency_key, const stripe_checkout_params_t *params,
                                             json_t **result, stripe_error_t *error);
 
-/*  POST /v1/billing_portal/sessions: customer, return_url (optional). */
+/*  The portal configuration (bpc_...) every later portal session names;
+ *  NULL or "" = none (Stripe then uses the account's default configuration).
+ *  Returns 0, or -1 for a malformed id (the setting is left as it was). */
+int stripe_api_set_portal_configuration(stripe_api_t *self, const char *configuration_id);
+
+/*  POST /v1/billing_portal/sessions: customer, configuration (when set with
+ *  stripe_api_set_portal_configuration), return_url (optional). */
 ob_err_t stripe_api_create_portal_session(stripe_api_t *self, const char *idempotency_key, const char *customer_id,
                                           const char *return_url, json_t **result, stripe_error_t *error);
 

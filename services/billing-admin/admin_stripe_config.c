@@ -266,6 +266,9 @@ admin_stripe_portal_diff(const json_t *config, const admin_price_row_t *rows, si
         s_add(out, cap, "payment method update is off");
     if (!json_is_true(json_object_get(json_object_get(features, "invoice_history"), "enabled")))
         s_add(out, cap, "invoice history is off");
+    const char *setting = ob_config_get("STRIPE_PORTAL_CONFIGURATION");
+    if (setting && strcmp(setting, s_str(config, "id") ?: "") != 0)
+        s_add(out, cap, "STRIPE_PORTAL_CONFIGURATION is %s, not this configuration", setting);
     const char *return_url = ob_config_get("STRIPE_PORTAL_RETURN_URL");
     const char *have_url = s_str(config, "default_return_url");
     if (return_url && (!have_url || strcmp(have_url, return_url) != 0))
@@ -302,6 +305,33 @@ s_portal_form(const admin_price_row_t *rows, size_t n, bool create)
     if (create)
         stripe_form_add(form, "metadata[managed_by]", "billing-admin");
     return form;
+}
+
+/*  Portal sessions name a configuration that is not the account's default:
+ *  STRIPE_PORTAL_CONFIGURATION (read by the stripe-worker) must hold its id. */
+static int
+s_portal_setting(const admin_setup_opts_t *opts, const json_t *config, admin_setup_tally_t *tally)
+{
+    const char *id = s_str(config, "id");
+    if (!config || !id || json_is_true(json_object_get(config, "is_default")))
+        return 0;
+    const char *have = ob_config_get("STRIPE_PORTAL_CONFIGURATION");
+    if (have && strcmp(have, id) == 0)
+        return 0;
+    if (opts->dry_run) {
+        printf("portal   %-16s would set STRIPE_PORTAL_CONFIGURATION\n", "stripe");
+        return 0;
+    }
+    if (opts->write_env) {
+        if (admin_env_file_set(opts->write_env, "STRIPE_PORTAL_CONFIGURATION", id) != 0) {
+            tally->failed++;
+            return -1;
+        }
+        printf("setting  %-16s STRIPE_PORTAL_CONFIGURATION=%s written to %s\n", "stripe", id, opts->write_env);
+    } else {
+        printf("setting  %-16s put it in the settings: STRIPE_PORTAL_CONFIGURATION=%s\n", "stripe", id);
+    }
+    return 0;
 }
 
 int
@@ -345,8 +375,12 @@ admin_stripe_portal_setup(stripe_api_t *stripe, const admin_setup_opts_t *opts, 
             tally->failed++;
             rc = -1;
         }
+        if (err == OB_OK)
+            rc = s_portal_setting(opts, saved, tally);
         json_decref(saved);
     }
+    if (opts->dry_run || (config && !diff[0]))
+        rc = s_portal_setting(opts, config, tally) == 0 ? rc : -1;
     json_decref(list);
     return rc;
 }

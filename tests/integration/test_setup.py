@@ -12,7 +12,7 @@ import urllib.request
 import pytest
 
 from billing_helpers import StripeStandin
-from support import query
+from support import query, wait_for
 from usage_support import lago_state
 
 PUBLIC = "https://billing.example.com"
@@ -140,6 +140,8 @@ def test_setup_on_an_empty_account_creates_everything(stack, env_file):
     written = read_env(env_file)
     assert written["STRIPE_WEBHOOK_SECRET"] == endpoint["secret"]
     assert stat.S_IMODE(os.stat(env_file).st_mode) == 0o600
+    # Not the account's default configuration: portal sessions name it (stripe-worker reads the setting).
+    assert written["STRIPE_PORTAL_CONFIGURATION"] == portal["id"] and portal["is_default"] is False
     assert endpoint["secret"] not in out
 
     lago_now = lago_state(lago)
@@ -338,3 +340,26 @@ def test_the_lago_standin_refuses_an_unknown_parameter(stack, env_file):
     status, body = lago_call(stack, "POST", "/api/v1/webhook_endpoints",
                              {"webhook_endpoint": {"webhook_url": PUBLIC, "signature": "jwt"}})
     assert status == 422 and body["error_details"] == {"signature": ["unknown_parameter"]}
+
+
+def test_portal_sessions_name_the_configuration_setup_made(stack, tmp_path):
+    """Not the account's default, so the stripe-worker sends STRIPE_PORTAL_CONFIGURATION with each session."""
+    from billing_helpers import call, form, start_billing
+    env_file = tmp_path / "portal.env"
+    probe = start_billing(stack)  # Stripe stand-in, gateway, workers
+    stack.standin("lago")
+    settings = {"PUBLIC_BASE_URL": PUBLIC, "ENV_FILE": str(env_file)}
+    run(stack, settings, "setup-stripe", "--write-env", str(env_file))
+    configuration = read_env(env_file)["STRIPE_PORTAL_CONFIGURATION"]
+    assert configuration in probe.state()["billing_portal.configuration"]
+    stack.stop("stripe-worker")
+    stack.start("stripe-worker", STRIPE_PORTAL_CONFIGURATION=configuration)
+    customer = probe.seed(customers=[{"email": "p@example.com", "metadata": {"user_id": "user_p"}}])["customers"][0]
+    query(stack, "INSERT INTO customers (user_id, email, stripe_customer_id) VALUES (%s, %s, %s)",
+          ("user_p", "p@example.com", customer["id"]))
+    answers = []
+    wait_for(lambda: answers.append(call(stack, "POST", "/portal/create", user="user_p", email="p@example.com",
+                                         json_body={})) or answers[-1][0] != 503, 15, "the new stripe-worker")
+    assert answers[-1][0] == 200, answers[-1]
+    (sent,) = probe.requests("POST", "/v1/billing_portal/sessions")
+    assert ("configuration", configuration) in form(sent)
