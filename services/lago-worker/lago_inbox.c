@@ -50,9 +50,7 @@ lago_inbox_decide(const json_t *webhook, lago_inbox_action_t *out)
     if (strcmp(type, "invoice.created") == 0) {
         const json_t *invoice = json_object_get(webhook, "invoice");
         out->kind = "invoice_created";
-        out->user_id = json_string_value(s_path(invoice, "customer", "external_id"));
-        if (!out->user_id)
-            out->user_id = ob_json_str(invoice, "external_customer_id");
+        out->user_id = json_string_value(s_path(invoice, "customer", "external_id")); /* Lago's invoice nests its customer */
         out->payload = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?}", "source", "lago", "invoice_id", json_object_get(invoice, "lago_id"),
                                  "number", json_object_get(invoice, "number"), "total_amount_cents",
                                  json_object_get(invoice, "total_amount_cents"), "currency", json_object_get(invoice, "currency"));

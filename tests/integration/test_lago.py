@@ -7,6 +7,8 @@ import uuid
 
 import pytest
 
+import lago_fixtures
+
 from support import query, wait_for
 from usage_support import event, ingest, lago_control, lago_state, start_usage_stack, subscribe
 
@@ -155,12 +157,8 @@ def rsa_keypair(tmp_path):
     return key.read_text(), public
 
 
-INVOICE = {"webhook_type": "invoice.created", "object_type": "invoice",
-           "invoice": {"lago_id": "inv-1", "number": "OPS-001", "total_amount_cents": 1900, "currency": "USD",
-                       "customer": {"external_id": "u-wh"}}}
-PAYMENT_FAILURE = {"webhook_type": "invoice.payment_failure", "object_type": "payment_provider_invoice_payment_error",
-                   "payment_provider_invoice_payment_error": {"lago_invoice_id": "inv-1",
-                                                              "external_customer_id": "u-wh"}}
+INVOICE = lago_fixtures.invoice_created("u-wh", total_amount_cents=1900)
+PAYMENT_FAILURE = lago_fixtures.invoice_payment_failure("u-wh", INVOICE["invoice"]["lago_id"])
 
 
 @pytest.mark.parametrize("algorithm", ["hmac", "jwt"])
@@ -172,25 +170,25 @@ def test_lago_webhooks_signed_both_ways_are_recorded_once_and_tampered_ones_refu
     spec = {"url": target, "algorithm": algorithm, "hmac_key": stack.env["LAGO_WEBHOOK_HMAC_KEY"],
             "private_key_pem": private_pem}
 
-    key = f"wh-{uuid.uuid4().hex}"
+    key = str(uuid.uuid4())  # X-Lago-Unique-Key is a UUID
     sent = lago_control(url, "POST", "/__control/send_webhook", {**spec, "payload": INVOICE, "unique_key": key})
     assert sent["status"] == 200 and '"received": true' in sent["body"].replace('":true', '": true')
     again = lago_control(url, "POST", "/__control/send_webhook", {**spec, "payload": INVOICE, "unique_key": key})
     assert again["status"] == 200 and "duplicate" in again["body"]
     sent = lago_control(url, "POST", "/__control/send_webhook",
-                        {**spec, "payload": PAYMENT_FAILURE, "unique_key": f"pf-{uuid.uuid4().hex}"})
+                        {**spec, "payload": PAYMENT_FAILURE, "unique_key": str(uuid.uuid4())})
     assert sent["status"] == 200
 
     # Tampered: a valid signature of another body, or a forged signature.
     good = lago_control(url, "POST", "/__control/send_webhook",
-                        {**spec, "payload": {"webhook_type": "customer.created"}, "unique_key": "x1",
+                        {**spec, "payload": lago_fixtures.customer_created("u-wh"), "unique_key": str(uuid.uuid4()),
                          "url": "http://127.0.0.1:1/"})
     tampered = lago_control(url, "POST", "/__control/send_webhook",
-                            {**spec, "payload": INVOICE, "unique_key": "tampered-1",
+                            {**spec, "payload": INVOICE, "unique_key": str(uuid.uuid4()),
                              "signature": good["headers"]["X-Lago-Signature"]})
     assert tampered["status"] == 400
     forged = lago_control(url, "POST", "/__control/send_webhook",
-                          {**spec, "payload": INVOICE, "unique_key": "tampered-2", "signature": "Zm9yZ2Vk"})
+                          {**spec, "payload": INVOICE, "unique_key": str(uuid.uuid4()), "signature": "Zm9yZ2Vk"})
     assert forged["status"] == 400
 
     db = stack.db()
@@ -255,12 +253,10 @@ def test_other_lago_webhooks_are_recorded_and_mapped(stack):
     spec = {"url": stack.url("/api/v1/webhooks/lago"), "algorithm": "hmac",
             "hmac_key": stack.env["LAGO_WEBHOOK_HMAC_KEY"]}
     payloads = [
-        {"webhook_type": "subscription.terminated", "subscription": {"external_id": "sub_x",
-                                                                     "external_customer_id": "u-t"}},
-        {"webhook_type": "event.error", "event_error": {"status": 422, "error": "invalid code",
-                                                        "event": {"transaction_id": "tx-1"}}},
-        {"webhook_type": "events.errors", "events_errors": {"invalid_code": ["tx-2"]}},
-        {"webhook_type": "customer.created", "customer": {"external_id": "u-t"}},
+        lago_fixtures.subscription_terminated("sub_x", "u-t", "starter"),
+        lago_fixtures.event_error(str(uuid.uuid4())),
+        lago_fixtures.events_errors(invalid_code=[str(uuid.uuid4())]),
+        lago_fixtures.customer_created("u-t"),
     ]
     for payload in payloads:
         assert lago_control(url, "POST", "/__control/send_webhook", {**spec, "payload": payload})["status"] == 200
@@ -272,6 +268,8 @@ def test_other_lago_webhooks_are_recorded_and_mapped(stack):
         ("subscription.terminated", "processed")]
     assert query(db, "SELECT kind, user_id FROM notifications ORDER BY kind, user_id") == [
         ("subscription_terminated", "u-t"), ("usage_event_error", None), ("usage_event_error", None)]
+    assert query(db, "SELECT payload->>'plan_code', payload->>'subscription_id' FROM notifications"
+                     " WHERE kind = 'subscription_terminated'") == [("starter", "sub_x")]
     # Stripe owns subscription state: a Lago termination changes nothing here.
     assert query(db, "SELECT count(*) FROM subscriptions") == [(0,)]
     status, _, body = stack.http("POST", "/api/v1/webhooks/lago", body="{}",
