@@ -18,6 +18,8 @@ PACKAGES=(
     # integration tests and tools
     python3 python3-pytest python3-psycopg2 python3-redis python3-jwt
     curl wrk procps
+    # promtool: checks the /metrics output and deploy/prometheus (tests/integration/test_metrics.py)
+    prometheus
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include "common/ob_pg.h"
 #include "common/ob_worker.h"
 #include "services/notifier/notifier_admin.h"
+#include "services/notifier/notifier_gauges.h"
 #include "services/notifier/notifier_state.h"
 
 static const ob_config_spec_t s_settings[] = {
@@ -30,6 +31,7 @@ main(void)
     if (!pg)
         return 1;
     notifier_admin_prepare(pg);
+    notifier_gauges_prepare(pg);
     notifier_state_t state = {.pg = pg};
     ob_worker_config_t config = {
         .service = "notifier",
@@ -37,6 +39,7 @@ main(void)
         .method_count = sizeof s_methods / sizeof s_methods[0],
         .state = &state,
         .credit = 16,
+        .on_metrics = notifier_gauges_refresh,
     };
     int rc = ob_worker_run(&config);
     ob_pg_destroy(&pg);
