@@ -22,6 +22,9 @@ static const ob_route_t s_routes[] = {
     {"GET", "/api/v1/admin/webhook-events", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.list", false},
     {"POST", "/api/v1/admin/webhook-events/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.replay", false},
     {"GET", "/api/v1/admin/notifications", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.notifications.list", false},
+    {"GET", "/api/v1/admin/usage-forwarding", OB_AUTH_ADMIN, OB_SERVICE_LAGO, "admin.forwarding.list", false},
+    {"POST", "/api/v1/admin/usage-forwarding/retry", OB_AUTH_ADMIN, OB_SERVICE_LAGO, "admin.forwarding.retry_all", false},
+    {"POST", "/api/v1/admin/usage-forwarding/{}/retry", OB_AUTH_ADMIN, OB_SERVICE_LAGO, "admin.forwarding.retry", false},
     {"GET", "/metrics", OB_AUTH_METRICS, OB_ROUTE_SERVICE_BROKER, "metrics", false},
     /* usage (metering and quota) and Lago */
     {"POST", "/api/v1/usage/events", OB_AUTH_SERVICE, OB_SERVICE_USAGE, "usage.ingest", false},
