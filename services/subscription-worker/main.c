@@ -10,6 +10,7 @@
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
 #include "common/ob_worker.h"
+#include "services/subscription-worker/subs_admin_user.h"
 #include "services/subscription-worker/subs_apply.h"
 #include "services/subscription-worker/subs_plans.h"
 #include "services/subscription-worker/subs_state.h"
@@ -25,6 +26,7 @@ static const ob_worker_method_t s_methods[] = {
     {"plans.list", subs_plans_list, NULL},
     {"plans.get", subs_plans_get, NULL},
     {"status.get", subs_status_get, NULL},
+    {"admin.user.get", subs_admin_user_get, NULL},
 };
 
 static int
@@ -78,6 +80,7 @@ main(void)
         return 1;
     }
     subs_status_prepare(pg);
+    subs_admin_user_prepare(pg);
     ob_worker_config_t config = {
         .service = "subscription",
         .methods = s_methods,

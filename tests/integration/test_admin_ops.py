@@ -1,6 +1,11 @@
-"""Operators' views (issue 13): the Lago forwarding failures (list, retry one, retry all)."""
-from stripe_events import admin_headers
-from usage_support import event, ingest, lago_state, query, start_usage_stack, subscribe, wait_until
+"""Operators' views (issue 13): the Lago forwarding failures (list, retry one, retry all) and a
+user's whole billing picture (GET /api/v1/admin/users/{id})."""
+import json
+import time
+
+from stripe_events import admin_headers, post_event, stripe_id
+from stripe_events import event as stripe_event
+from usage_support import authorize, event, ingest, lago_state, query, start_usage_stack, subscribe, wait_until
 
 FAST = {"LAGO_FORWARD_MAX_BACKOFF_S": "1", "LAGO_SYNC_INTERVAL_MS": "200"}
 FORWARDING = "/api/v1/admin/usage-forwarding"
@@ -51,3 +56,50 @@ def test_forwarding_failures_are_listed_and_retried(stack):
     wait_until(lambda: row(stack, "orph-2")[2] > attempts, timeout=15, message="the failing event attempted again")
     status, _, body = stack.http("GET", FORWARDING, headers=admin_headers(stack))
     assert body["backlog"] == 1 and [e["transaction_id"] for e in body["events"]] == ["orph-2"]
+
+
+# --- a user's whole billing picture ----------------------------------------------------------------
+
+def test_admin_user_view_composes_every_owner_part(stack):
+    stack.env["AUTH_JWT_SECRET"] = "admin-user-test-jwt-secret-0123456789"
+    stack.start("gateway")
+    stack.start("stripe-worker", STRIPE_EVENT_PROCESSING="false")   # events stay as recorded
+    for name in ("subscription-worker", "lago-worker", "notifier"):
+        stack.start(name)
+    stack.wait_ready(timeout=20)
+    db = stack.db()
+    wait_until(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, message="the plan catalogue")
+
+    sub = subscribe(stack, "u-support", "professional")
+    query(db, "UPDATE customers SET stripe_customer_id = 'cus_support' WHERE user_id = 'u-support'")
+    query(db, "UPDATE subscriptions SET stripe_customer_id = 'cus_support' WHERE id = %s", (sub,))
+    for _ in range(2):
+        assert authorize(stack, "u-support")[0] == 200
+    mine = stripe_event("invoice.paid", {"id": stripe_id("in"), "object": "invoice", "customer": "cus_support"},
+                 int(time.time()))
+    other = stripe_event("invoice.paid", {"id": stripe_id("in"), "object": "invoice", "customer": "cus_other"},
+                  int(time.time()))
+    assert post_event(stack, mine)[0] == 200 and post_event(stack, other)[0] == 200
+    query(db, "INSERT INTO notifications (dedupe_key, kind, user_id, payload, status, attempts, last_error)"
+              " VALUES ('support-1', 'payment_failed', 'u-support', '{\"secret_link\": \"https://x/y\"}', 'failed', 8,"
+              " 'smtp refused'), ('support-2', 'receipt', 'u-support', '{}', 'sent', 1, NULL),"
+              " ('other-1', 'receipt', 'u-other', '{}', 'sent', 1, NULL)")
+
+    path = "/api/v1/admin/users/u-support"
+    assert stack.http("GET", path)[0] == 401
+    status, _, body = stack.http("GET", "/api/v1/admin/users/u-nobody", headers=admin_headers(stack))
+    assert status == 404 and body["error"]["code"] == "not_found"
+    status, _, body = stack.http("GET", path, headers=admin_headers(stack))
+    assert status == 200, body
+    assert body["user_id"] == "u-support"
+    assert body["customer"]["stripe_customer_id"] == "cus_support"
+    assert [s["id"] for s in body["subscriptions"]] == [sub] and body["subscriptions"][0]["plan_id"] == "professional"
+    assert body["entitlements"]["plan_id"] == "professional" and body["entitlements"]["live"] is True
+    assert "usage" not in body["entitlements"]
+    assert body["usage"]["api_calls"]["used"] == 2 and body["usage"]["api_calls"]["limit"] == 10000
+    assert len(body["recent_usage"]) == 2 and {u["source"] for u in body["recent_usage"]} == {"authorize"}
+    assert [e["id"] for e in body["recent_events"]] == [mine["id"]]
+    assert body["recent_events"][0]["status"] == "pending" and body["recent_events"][0]["type"] == "invoice.paid"
+    assert sorted(n["kind"] for n in body["notifications"]) == ["payment_failed", "receipt"]
+    assert all("payload" not in n for n in body["notifications"])
+    assert "secret_link" not in json.dumps(body)
