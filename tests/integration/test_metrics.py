@@ -163,3 +163,17 @@ def test_deploy_prometheus_config_and_rules():
     for argv in (["check", "config", config], ["check", "rules", rules], ["test", "rules", tests]):
         result = subprocess.run([PROMTOOL, *map(str, argv)], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, f"promtool {' '.join(map(str, argv))}:\n{result.stdout}{result.stderr}"
+
+
+def test_postgres_reconnects_are_counted(stack):
+    metrics_stack(stack)
+
+    def notifier(name, **labels):
+        return value(parse(scrape(stack)), name, program="notifier", **labels)
+
+    wait_until(lambda: notifier("ob_postgres_reconnects_total") == 0, message="the notifier's snapshot")
+    # Kill the notifier's session under it: its next gauge query finds the connection lost and reconnects.
+    query(stack.db(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'notifier'")
+    wait_until(lambda: (notifier("ob_postgres_reconnects_total") or 0) >= 1, timeout=15,
+               message="the reconnect counted")
+    assert notifier("ob_postgres_errors_total", kind="connection_lost") >= 1
