@@ -22,6 +22,7 @@ static const ob_route_t s_routes[] = {
     {"GET", "/api/v1/admin/webhook-events", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.list", false},
     {"POST", "/api/v1/admin/webhook-events/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.replay", false},
     {"GET", "/api/v1/admin/notifications", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.notifications.list", false},
+    {"POST", "/api/v1/admin/notifications/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.notifications.replay", false},
     {"GET", "/api/v1/admin/users/{}", OB_AUTH_ADMIN, OB_SERVICE_SUBSCRIPTION, "admin.user.get", false},
     {"GET", "/api/v1/admin/usage-forwarding", OB_AUTH_ADMIN, OB_SERVICE_LAGO, "admin.forwarding.list", false},
     {"POST", "/api/v1/admin/usage-forwarding/retry", OB_AUTH_ADMIN, OB_SERVICE_LAGO, "admin.forwarding.retry_all", false},

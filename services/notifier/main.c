@@ -9,6 +9,7 @@
 #include "common/ob_worker.h"
 #include "services/notifier/notifier_admin.h"
 #include "services/notifier/notifier_gauges.h"
+#include "services/notifier/notifier_replay.h"
 #include "services/notifier/notifier_state.h"
 
 static const ob_config_spec_t s_settings[] = {
@@ -19,6 +20,7 @@ static const ob_config_spec_t s_settings[] = {
 
 static const ob_worker_method_t s_methods[] = {
     {"admin.notifications.list", notifier_admin_list, NULL},
+    {"admin.notifications.replay", notifier_replay, NULL},
 };
 
 int
@@ -32,6 +34,7 @@ main(void)
         return 1;
     notifier_admin_prepare(pg);
     notifier_gauges_prepare(pg);
+    notifier_replay_prepare(pg);
     notifier_state_t state = {.pg = pg};
     ob_worker_config_t config = {
         .service = "notifier",

@@ -103,3 +103,43 @@ def test_admin_user_view_composes_every_owner_part(stack):
     assert sorted(n["kind"] for n in body["notifications"]) == ["payment_failed", "receipt"]
     assert all("payload" not in n for n in body["notifications"])
     assert "secret_link" not in json.dumps(body)
+
+
+# --- failed notifications --------------------------------------------------------------------------
+
+def test_failed_notifications_are_listed_and_replayed(stack):
+    stack.start("gateway")
+    stack.start("notifier")
+    db = stack.db()
+    ids = {kind: query(db, "INSERT INTO notifications (dedupe_key, kind, user_id, status, attempts, last_error)"
+                           " VALUES (%s, %s, 'u-n', %s, %s, %s) RETURNING id",
+                       (f"replay-{kind}", kind, status, attempts, error))[0][0]
+           for kind, status, attempts, error in (("payment_failed", "failed", 8, "smtp refused"),
+                                                 ("receipt", "sent", 1, None))}
+    admin = admin_headers(stack)
+
+    def failed():
+        try:
+            status, _, body = stack.http("GET", "/api/v1/admin/notifications?status=failed", headers=admin)
+        except OSError:
+            return None
+        return body if status == 200 else None
+
+    body = wait_until(failed, message="the notifier serving")
+    assert [n["id"] for n in body["notifications"]] == [ids["payment_failed"]]
+
+    replay = "/api/v1/admin/notifications/{}/replay"
+    assert stack.http("POST", replay.format(ids["payment_failed"]))[0] == 401
+    status, _, body = stack.http("POST", replay.format("abc"), headers=admin)
+    assert status == 400 and body["error"]["code"] == "invalid_id"
+    status, _, body = stack.http("POST", replay.format(999999), headers=admin)
+    assert status == 404
+    status, _, body = stack.http("POST", replay.format(ids["receipt"]), headers=admin)
+    assert status == 409 and body["error"]["code"] == "not_failed"
+    status, _, body = stack.http("POST", replay.format(ids["payment_failed"]), headers=admin)
+    assert status == 200 and body == {"id": ids["payment_failed"], "status": "pending"}
+    assert query(db, "SELECT status, attempts, last_error, next_attempt_at <= now() FROM notifications WHERE id = %s",
+                 (ids["payment_failed"],)) == [("pending", 0, None, True)]
+    assert failed()["notifications"] == []
+    status, _, body = stack.http("POST", replay.format(ids["payment_failed"]), headers=admin)
+    assert status == 409   # pending now: a second replay changes nothing
