@@ -18,6 +18,7 @@ static const admin_command_t s_commands[] = {
     {"webhook-events", admin_cmd_webhook_events, "list [--status S] | replay <id>: the Stripe webhook inbox"},
     {"setup-lago", admin_cmd_setup_lago, "create the billable metrics and plans in Lago (idempotent)"},
     {"setup-stripe", admin_cmd_setup_stripe, "create the plans' Stripe products and prices (idempotent) [--plans FILE]"},
+    {"reconcile", admin_cmd_reconcile, "compare subscriptions here, in Stripe and in Lago [--fix] [--json] [--wait SECONDS]"},
     {"verify", admin_cmd_verify, "check settings, Stripe key and prices, webhook secret, Postgres, Redis, Lago"},
     {"help", s_help, "show this list"},
 };
