@@ -181,17 +181,22 @@ s_fix(ob_pg_t *pg, const json_t *drift, const json_t *stripe, json_t *ids)
     return count;
 }
 
-/*  Waits until none of the events is pending any more (or wait_s passed). */
+/*  Waits until none of the events, nor the requests they gave the
+ *  subscription-worker, is pending any more (or wait_s passed). */
 static void
 s_wait_processed(ob_pg_t *pg, const json_t *ids, int wait_s)
 {
     char *text = ob_json_dump(ids, NULL);
     const char *values[] = {text};
     for (int tries = 0; text && tries < wait_s * 10; tries++) {
-        PGresult *r = ob_pg_exec_sql(pg,
-                                     "SELECT count(*) FROM stripe_events WHERE status = 'pending'"
-                                     " AND id IN (SELECT json_array_elements_text($1::json))",
-                                     1, values, NULL, NULL);
+        /* Processed by the stripe-worker, then applied by the subscription-worker. */
+        PGresult *r =
+            ob_pg_exec_sql(pg,
+                           "WITH ids AS (SELECT json_array_elements_text($1::json) AS id)"
+                           " SELECT (SELECT count(*) FROM stripe_events WHERE status = 'pending' AND id IN (SELECT id FROM ids))"
+                           " + (SELECT count(*) FROM subscription_updates WHERE status = 'pending'"
+                           " AND source_event_id IN (SELECT id FROM ids))",
+                           1, values, NULL, NULL);
         bool done = ob_pg_classify(pg, r) == OB_OK && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
         PQclear(r);
         if (done)
