@@ -177,3 +177,20 @@ def test_postgres_reconnects_are_counted(stack):
     wait_until(lambda: (notifier("ob_postgres_reconnects_total") or 0) >= 1, timeout=15,
                message="the reconnect counted")
     assert notifier("ob_postgres_errors_total", kind="connection_lost") >= 1
+
+
+def test_quota_rebuilds_are_counted(stack):
+    metrics_stack(stack)
+    subscribe(stack, "u-rebuild", "starter")
+    assert authorize(stack, "u-rebuild")[0] == 200
+
+    def lago_worker(name, **labels):
+        return value(parse(scrape(stack)), name, program="lago-worker", **labels)
+
+    wait_until(lambda: lago_worker("ob_usage_authorize_total", decision="allowed") == 1, message="the first call counted")
+    before = lago_worker("ob_quota_rebuilds_total")
+    # Redis loses the counters (a restart without persistence): the next call rebuilds from the ledger.
+    stack.redis().flushall()
+    status, _, body = authorize(stack, "u-rebuild")
+    assert status == 200 and body["used"] == 2
+    wait_until(lambda: lago_worker("ob_quota_rebuilds_total") == before + 1, message="the rebuild counted")
