@@ -1,6 +1,7 @@
 /*  notifier_gauges - the notifier's gauges for /metrics: notifications
  *  waiting to be delivered (pending or being sent), the age of the oldest,
- *  and deliveries that failed for good. One query every
+ *  and deliveries that failed for good; the same for outgoing webhook
+ *  messages (one per notification and endpoint). One query every
  *  METRICS_INTERVAL_MS (the runtime's on_metrics), never per scrape. */
 #ifndef NOTIFIER_GAUGES_H_INCLUDED
 #define NOTIFIER_GAUGES_H_INCLUDED

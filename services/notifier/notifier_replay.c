@@ -12,9 +12,11 @@ void
 notifier_replay_prepare(ob_pg_t *pg)
 {
     ob_pg_prepare(pg, "notifications_replay",
-                  "WITH r AS (UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL"
+                  "WITH r AS (UPDATE notifications SET status = 'pending', attempts = 0, next_attempt_at = now(), locked_until = "
+                  "NULL, last_error = NULL"
                   " WHERE id = $1::bigint AND status = 'failed' RETURNING id)"
-                  " SELECT (SELECT count(*) FROM r), (SELECT status FROM notifications WHERE id = $1::bigint)",
+                  " SELECT (SELECT count(*) FROM r), (SELECT status FROM notifications WHERE id = $1::bigint),"
+                  " pg_notify('notifications', '')",
                   1);
 }
 

@@ -2,9 +2,10 @@
  *  notification that failed for good again, once its cause is fixed
  *  (POST /api/v1/admin/notifications/{id}/replay, admin token).
  *
- *  The row goes back to pending with its attempts cleared and is due now;
- *  delivery then takes it like any new one (its dedupe_key still keeps the
- *  notification itself unique). 200 {"id","status":"pending"}; 404 unknown;
+ *  The row goes back to pending with its attempts cleared and is due now,
+ *  and the delivery thread is woken (NOTIFY notifications): its e-mail is
+ *  sent again like a new one's. Webhook messages have their own replay
+ *  (admin.messages.replay, notifier_messages.c). 200 {"id","status":"pending"}; 404 unknown;
  *  409 when it has not failed (pending, sending and sent ones are left).
  */
 #ifndef NOTIFIER_REPLAY_H_INCLUDED

