@@ -5,7 +5,8 @@ import time
 
 from stripe_events import admin_headers, post_event, stripe_id
 from stripe_events import event as stripe_event
-from usage_support import authorize, event, ingest, lago_state, query, start_usage_stack, subscribe, wait_until
+from support import query, wait_for
+from usage_support import authorize, event, ingest, lago_state, start_usage_stack, subscribe
 
 FAST = {"LAGO_FORWARD_MAX_BACKOFF_S": "1", "LAGO_SYNC_INTERVAL_MS": "200"}
 FORWARDING = "/api/v1/admin/usage-forwarding"
@@ -23,7 +24,7 @@ def test_forwarding_failures_are_listed_and_retried(stack):
     assert stack.admin("setup-lago").returncode == 0
     # Events of users without a subscription wait 5 minutes between attempts: a failure an operator sees.
     assert ingest(stack, [event("u-orphan", tx="orph-1"), event("u-orphan-2", tx="orph-2")])[0] == 202
-    wait_until(lambda: all((row(stack, tx) or (0, None))[1] == "no_subscription" for tx in ("orph-1", "orph-2")),
+    wait_for(lambda: all((row(stack, tx) or (0, None))[1] == "no_subscription" for tx in ("orph-1", "orph-2")),
                message="both events to fail with no_subscription")
 
     assert stack.http("GET", FORWARDING)[0] == 401
@@ -44,7 +45,7 @@ def test_forwarding_failures_are_listed_and_retried(stack):
     assert status == 404 and body["error"]["code"] == "not_found"
     status, _, body = stack.http("POST", FORWARDING + "/orph-1/retry", headers=admin_headers(stack))
     assert status == 200 and body == {"transaction_id": "orph-1", "retried": True}
-    wait_until(lambda: row(stack, "orph-1")[0], timeout=15, message="the retried event forwarded")
+    wait_for(lambda: row(stack, "orph-1")[0], timeout=15, message="the retried event forwarded")
     assert lago_state(url)["events"]["orph-1"]["event"]["external_subscription_id"] == sub
     status, _, body = stack.http("POST", FORWARDING + "/orph-1/retry", headers=admin_headers(stack))
     assert status == 409 and body["error"]["code"] == "already_forwarded"
@@ -53,7 +54,7 @@ def test_forwarding_failures_are_listed_and_retried(stack):
     attempts = row(stack, "orph-2")[2]
     status, _, body = stack.http("POST", FORWARDING + "/retry", headers=admin_headers(stack))
     assert status == 200 and body == {"retried": 1}
-    wait_until(lambda: row(stack, "orph-2")[2] > attempts, timeout=15, message="the failing event attempted again")
+    wait_for(lambda: row(stack, "orph-2")[2] > attempts, timeout=15, message="the failing event attempted again")
     status, _, body = stack.http("GET", FORWARDING, headers=admin_headers(stack))
     assert body["backlog"] == 1 and [e["transaction_id"] for e in body["events"]] == ["orph-2"]
 
@@ -68,7 +69,7 @@ def test_admin_user_view_composes_every_owner_part(stack):
         stack.start(name)
     stack.wait_ready(timeout=20)
     db = stack.db()
-    wait_until(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, message="the plan catalogue")
+    wait_for(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, message="the plan catalogue")
 
     sub = subscribe(stack, "u-support", "professional")
     query(db, "UPDATE customers SET stripe_customer_id = 'cus_support' WHERE user_id = 'u-support'")
@@ -125,7 +126,7 @@ def test_failed_notifications_are_listed_and_replayed(stack):
             return None
         return body if status == 200 else None
 
-    body = wait_until(failed, message="the notifier serving")
+    body = wait_for(failed, message="the notifier serving")
     assert [n["id"] for n in body["notifications"]] == [ids["payment_failed"]]
 
     replay = "/api/v1/admin/notifications/{}/replay"

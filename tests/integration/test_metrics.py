@@ -12,7 +12,8 @@ import pytest
 
 from harness import REPO
 from stripe_events import event, post_event, stripe_id
-from usage_support import SERVICE, authorize, ledger, query, subscribe, wait_until
+from support import query, wait_for
+from usage_support import authorize, ledger, subscribe
 
 PROMTOOL = shutil.which("promtool")
 pytestmark = pytest.mark.skipif(PROMTOOL is None, reason="promtool missing: run deploy/scripts/deps.sh")
@@ -71,14 +72,14 @@ def metrics_stack(stack, **env):
         stack.start(name)
     stack.wait_ready(timeout=20)
     db = stack.db()
-    wait_until(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, message="the plan catalogue")
+    wait_for(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, message="the plan catalogue")
 
 
 def test_metrics_pass_promtool_and_move_with_load(stack):
     metrics_stack(stack)
     programs = ("stripe-worker", "subscription-worker", "lago-worker", "notifier")
     # Every worker's snapshot arrives over the broker.
-    before = parse(wait_until(lambda: (lambda t: t if all(f'program="{p}"' in t for p in programs) else None)(scrape(stack)),
+    before = parse(wait_for(lambda: (lambda t: t if all(f'program="{p}"' in t for p in programs) else None)(scrape(stack)),
                               message="every worker's snapshot"))
     for service in ("stripe", "subscription", "usage", "lago", "notifier"):
         assert value(before, "ob_broker_workers", service=service) == 1
@@ -117,7 +118,7 @@ def test_metrics_pass_promtool_and_move_with_load(stack):
               and (value(after, "ob_lago_forward_backlog_events") or 0) >= 703)
         return (text, after) if ok else None
 
-    text, after = wait_until(moved, timeout=15, message="the workers' figures to move")
+    text, after = wait_for(moved, timeout=15, message="the workers' figures to move")
     promtool_check(text)
     assert value(after, "ob_http_requests_total", status="200", **authorize_route) == 3
     assert value(after, "ob_http_requests_total", status="429", **authorize_route) == 1
@@ -134,9 +135,9 @@ def test_metrics_pass_promtool_and_move_with_load(stack):
 
 def test_a_worker_that_leaves_is_dropped(stack):
     metrics_stack(stack)
-    wait_until(lambda: 'program="notifier"' in scrape(stack), message="the notifier's snapshot")
+    wait_for(lambda: 'program="notifier"' in scrape(stack), message="the notifier's snapshot")
     assert stack.stop("notifier") == 0
-    samples = parse(wait_until(lambda: (lambda t: t if 'program="notifier"' not in t else None)(scrape(stack)),
+    samples = parse(wait_for(lambda: (lambda t: t if 'program="notifier"' not in t else None)(scrape(stack)),
                                message="the notifier's figures to go"))
     assert value(samples, "ob_broker_workers", service="notifier") == 0
     assert value(samples, "ob_notifications_backlog") is None
@@ -146,7 +147,7 @@ def test_a_worker_that_leaves_is_dropped(stack):
 def test_metrics_token_guards_the_endpoint(stack):
     stack.env["METRICS_TOKEN"] = "scrape-secret"
     stack.start("gateway")
-    wait_until(lambda: _healthy(stack), message="the gateway")
+    wait_for(lambda: _healthy(stack), message="the gateway")
     status, _, body = stack.http("GET", "/metrics")
     assert status == 401 and body["error"]["code"] == "token_missing"
     assert stack.http("GET", "/metrics", headers={"Authorization": "Bearer wrong"})[0] == 401
@@ -171,10 +172,10 @@ def test_postgres_reconnects_are_counted(stack):
     def notifier(name, **labels):
         return value(parse(scrape(stack)), name, program="notifier", **labels)
 
-    wait_until(lambda: notifier("ob_postgres_reconnects_total") == 0, message="the notifier's snapshot")
+    wait_for(lambda: notifier("ob_postgres_reconnects_total") == 0, message="the notifier's snapshot")
     # Kill the notifier's session under it: its next gauge query finds the connection lost and reconnects.
     query(stack.db(), "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'notifier'")
-    wait_until(lambda: (notifier("ob_postgres_reconnects_total") or 0) >= 1, timeout=15,
+    wait_for(lambda: (notifier("ob_postgres_reconnects_total") or 0) >= 1, timeout=15,
                message="the reconnect counted")
     assert notifier("ob_postgres_errors_total", kind="connection_lost") >= 1
 
@@ -187,10 +188,10 @@ def test_quota_rebuilds_are_counted(stack):
     def lago_worker(name, **labels):
         return value(parse(scrape(stack)), name, program="lago-worker", **labels)
 
-    wait_until(lambda: lago_worker("ob_usage_authorize_total", decision="allowed") == 1, message="the first call counted")
+    wait_for(lambda: lago_worker("ob_usage_authorize_total", decision="allowed") == 1, message="the first call counted")
     before = lago_worker("ob_quota_rebuilds_total")
     # Redis loses the counters (a restart without persistence): the next call rebuilds from the ledger.
     stack.redis().flushall()
     status, _, body = authorize(stack, "u-rebuild")
     assert status == 200 and body["used"] == 2
-    wait_until(lambda: lago_worker("ob_quota_rebuilds_total") == before + 1, message="the rebuild counted")
+    wait_for(lambda: lago_worker("ob_quota_rebuilds_total") == before + 1, message="the rebuild counted")

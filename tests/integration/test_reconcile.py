@@ -4,7 +4,8 @@ import json
 import urllib.request
 
 from billing_helpers import StripeStandin
-from usage_support import query, subscribe, wait_until
+from support import query, wait_for
+from usage_support import subscribe
 
 
 def lago_create(url, key, external_id, customer, plan):
@@ -33,7 +34,7 @@ def test_reconcile_reports_drift_and_fixes_it_with_stripes_truth(stack):
     stack.start("stripe-worker")
     stack.start("subscription-worker")
     db = stack.db()
-    wait_until(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, message="the plan catalogue")
+    wait_for(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, message="the plan catalogue")
     assert stack.admin("setup-lago").returncode == 0
 
     # Stripe's truth.
