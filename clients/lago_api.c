@@ -649,6 +649,27 @@ lago_api_get_webhook_public_key(lago_api_t *self, char *out, size_t cap, lago_ap
 }
 
 ob_err_t
+lago_api_list_subscriptions(lago_api_t *self, int page, json_t **result, lago_api_error_t *err)
+{
+    *result = NULL;
+    if (page < 1)
+        return refuse(err, "page starts at 1");
+    char path[160];
+    snprintf(path, sizeof path, "/api/v1/subscriptions?page=%d&per_page=100&status%%5B%%5D=active&status%%5B%%5D=terminated", page);
+    json_t *reply = NULL;
+    ob_err_t rc = call(self, "list_subscriptions", "GET", path, NULL, &reply, err);
+    if (rc == OB_OK && !json_is_array(json_object_get(reply, "subscriptions"))) {
+        copy_str(err->message, sizeof(err->message), "the answer has no subscriptions list");
+        rc = OB_ERR_UPSTREAM;
+    }
+    if (rc == OB_OK)
+        *result = reply;
+    else
+        json_decref(reply);
+    return rc;
+}
+
+ob_err_t
 lago_api_get_plan(lago_api_t *self, const char *code, lago_plan_t *out, lago_api_error_t *err)
 {
     if (is_blank(code))

@@ -26,6 +26,7 @@
 #ifndef LAGO_API_H_INCLUDED
 #define LAGO_API_H_INCLUDED
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <jansson.h>
 #include <stddef.h>
@@ -160,6 +161,11 @@ ob_err_t lago_api_get_billable_metric(lago_api_t *self, const char *code, lago_b
  *  when one is missing). OB_ERR_CONFLICT (err->already_exists) when the plan
  *  code exists. */
 ob_err_t lago_api_create_plan(lago_api_t *self, const lago_plan_spec_t *plan, lago_api_error_t *err);
+
+/*  One page (up to 100) of Lago's subscriptions, active and terminated
+ *  (status[]), page from 1. *result is Lago's answer: "subscriptions" and
+ *  "meta" (next_page null on the last page); the caller decrefs it. */
+ob_err_t lago_api_list_subscriptions(lago_api_t *self, int page, json_t **result, lago_api_error_t *err);
 
 /*  GET /api/v1/plans/:code into out. OB_ERR_NOT_FOUND if absent. */
 ob_err_t lago_api_get_plan(lago_api_t *self, const char *code, lago_plan_t *out, lago_api_error_t *err);

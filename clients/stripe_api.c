@@ -381,6 +381,19 @@ stripe_api_list_payment_methods(stripe_api_t *self, const char *customer_id, jso
 }
 
 ob_err_t
+stripe_api_list_subscriptions(stripe_api_t *self, const char *starting_after, json_t **result, stripe_error_t *error)
+{
+    if (starting_after && !s_valid_id(starting_after))
+        return s_invalid(result, error, "bad subscription id");
+    stripe_form_t *form = stripe_form_new();
+    stripe_form_add(form, "status", "all");
+    stripe_form_add(form, "limit", "100");
+    if (starting_after)
+        stripe_form_add(form, "starting_after", starting_after);
+    return s_send_form(self, "GET", "/v1/subscriptions", &form, NULL, result, error);
+}
+
+ob_err_t
 stripe_api_retrieve_subscription(stripe_api_t *self, const char *subscription_id, json_t **result, stripe_error_t *error)
 {
     char path[160];

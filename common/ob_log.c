@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ob_metrics.h"
+
 static const char *s_service = "unknown";
 static ob_log_level_t s_min_level = OB_LOG_INFO;
 static const char *s_level_names[] = {"debug", "info", "warn", "error"};
@@ -17,6 +19,7 @@ void
 ob_log_init(const char *service)
 {
     s_service = service;
+    ob_metrics_set_program(service);
     const char *level = getenv("LOG_LEVEL");
     if (!level)
         return;

@@ -14,6 +14,7 @@
 #include "common/ob_backoff.h"
 #include "common/ob_clock.h"
 #include "common/ob_log.h"
+#include "common/ob_metrics.h"
 
 #define S_DEFAULT_CONNECT_TIMEOUT_S 3
 
@@ -135,10 +136,13 @@ s_build_params(ob_pg_t *self, PQconninfoOption *opts, const char *application_na
     return 0;
 }
 
+static void s_count_init(void);
+
 ob_pg_t *
 ob_pg_new(const char *conninfo, const char *application_name)
 {
     assert(conninfo);
+    s_count_init();
     char *error = NULL;
     PQconninfoOption *opts = PQconninfoParse(conninfo, &error);
     if (!opts) {
@@ -222,6 +226,25 @@ ob_pg_retry_in_ms(const ob_pg_t *self)
     return left > 0 ? (int)left : 0;
 }
 
+#define ERRORS_HELP "Postgres errors: failed connects, lost connections, failed statements."
+#define RECONNECTS_HELP "Postgres sessions opened again after the first."
+
+static void
+s_count_error(const char *kind)
+{
+    ob_metrics_count("ob_postgres_errors_total", ERRORS_HELP, "kind", kind, 1);
+}
+
+/*  Every series at 0 from the start, so rates and alerts have one to read. */
+static void
+s_count_init(void)
+{
+    static const char *const kinds[] = {"connect", "connection_lost", "statement"};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        ob_metrics_count("ob_postgres_errors_total", ERRORS_HELP, "kind", kinds[i], 0);
+    ob_metrics_count("ob_postgres_reconnects_total", RECONNECTS_HELP, NULL, NULL, 0);
+}
+
 /*  Forgets the session. The next ensure may try again at once: a lost
  *  connection is retried immediately, failed attempts back off. */
 static void
@@ -247,6 +270,7 @@ s_check_conn(ob_pg_t *self, const PGresult *r)
         return;
     if (!r || PQstatus(self->conn) == CONNECTION_BAD) {
         ob_log_warn("pg: connection to %s lost", self->describe);
+        s_count_error("connection_lost");
         s_drop(self);
     }
 }
@@ -379,12 +403,15 @@ s_connect(ob_pg_t *self)
     ob_backoff_reset(&self->backoff);
     self->next_attempt_ms = 0;
     ob_log_info("pg: connected to %s", self->describe);
+    if (self->generation > 1)
+        ob_metrics_count("ob_postgres_reconnects_total", RECONNECTS_HELP, NULL, NULL, 1);
     if (self->on_connect)
         self->on_connect(self->on_connect_arg, self);
     return self->conn ? 0 : -1;
 
 failed:
     s_schedule_retry(self);
+    s_count_error("connect");
     {
         /* Only the first line: libpq's message names host and port, never the password. */
         size_t len = strcspn(why, "\n");
@@ -402,6 +429,7 @@ ob_pg_ensure(ob_pg_t *self)
         if (PQstatus(self->conn) == CONNECTION_OK)
             return 0;
         ob_log_warn("pg: connection to %s lost", self->describe);
+        s_count_error("connection_lost");
         s_drop(self);
     }
     if (ob_clock_mono_ms() < self->next_attempt_ms)
@@ -526,6 +554,7 @@ ob_pg_classify(ob_pg_t *self, const PGresult *r)
     static const char *const transient[] = {"40001", "40P01", "57014", "57P01", "57P02", "57P03", NULL};
     if (self->conn && PQstatus(self->conn) == CONNECTION_BAD) {
         ob_log_warn("pg: connection to %s lost", self->describe);
+        s_count_error("connection_lost");
         s_drop(self);
     }
     if (!r)
@@ -540,6 +569,7 @@ ob_pg_classify(ob_pg_t *self, const PGresult *r)
     ob_log_debug("pg: statement failed on %s: [%s]", self->describe, state);
     if (strcmp(state, "23505") == 0)
         return OB_ERR_CONFLICT;
+    s_count_error("statement");
     if (s_state_is(state, transient) || strncmp(state, "08", 2) == 0)
         return OB_ERR_TRANSIENT;
     if (*state == '\0' && !self->conn)
@@ -665,6 +695,7 @@ ob_pg_consume_notifies(ob_pg_t *self, ob_pg_notify_fn *cb, void *arg)
         return -1;
     if (!PQconsumeInput(self->conn) || PQstatus(self->conn) == CONNECTION_BAD) {
         ob_log_warn("pg: connection to %s lost while reading notifications", self->describe);
+        s_count_error("connection_lost");
         s_drop(self);
         return -1;
     }

@@ -15,6 +15,7 @@
 #include "common/ob_backoff.h"
 #include "common/ob_clock.h"
 #include "common/ob_log.h"
+#include "common/ob_metrics.h"
 
 struct _ob_redis_t {
     char *host;
@@ -27,6 +28,7 @@ struct _ob_redis_t {
 
     redisContext *ctx; /* NULL while disconnected */
     int pending;       /* appended commands whose replies are unread */
+    unsigned connects; /* successful connects so far */
     ob_backoff_t backoff;
     int64_t next_attempt_ms;
 };
@@ -110,10 +112,13 @@ done:
     return rc;
 }
 
+static void s_count_init(void);
+
 ob_redis_t *
 ob_redis_new(const char *redis_url)
 {
     assert(redis_url);
+    s_count_init();
     ob_redis_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
@@ -184,6 +189,24 @@ ob_redis_pending(const ob_redis_t *self)
     return self->pending;
 }
 
+#define ERRORS_HELP "Redis errors: failed connects and lost connections."
+#define RECONNECTS_HELP "Redis connections opened again after the first."
+
+static void
+s_count_error(const char *kind)
+{
+    ob_metrics_count("ob_redis_errors_total", ERRORS_HELP, "kind", kind, 1);
+}
+
+/*  Every series at 0 from the start, so rates and alerts have one to read. */
+static void
+s_count_init(void)
+{
+    ob_metrics_count("ob_redis_errors_total", ERRORS_HELP, "kind", "connect", 0);
+    ob_metrics_count("ob_redis_errors_total", ERRORS_HELP, "kind", "connection_lost", 0);
+    ob_metrics_count("ob_redis_reconnects_total", RECONNECTS_HELP, NULL, NULL, 0);
+}
+
 static void
 s_schedule_retry(ob_redis_t *self)
 {
@@ -239,6 +262,8 @@ s_connect(ob_redis_t *self)
     self->next_attempt_ms = 0;
     self->pending = 0;
     ob_log_info("redis: connected to %s", self->describe);
+    if (++self->connects > 1)
+        ob_metrics_count("ob_redis_reconnects_total", RECONNECTS_HELP, NULL, NULL, 1);
     return 0;
 
 failed:
@@ -246,6 +271,7 @@ failed:
     snprintf(why_copy, sizeof why_copy, "%s", why);
     s_drop(self);
     s_schedule_retry(self);
+    s_count_error("connect");
     ob_log_warn("redis: cannot connect to %s: %s; next attempt in %d ms", self->describe, why_copy, self->backoff.last_ms);
     return -1;
 }
@@ -268,6 +294,7 @@ static void
 s_lost(ob_redis_t *self)
 {
     ob_log_warn("redis: connection to %s lost: %s", self->describe, self->ctx ? self->ctx->errstr : "closed");
+    s_count_error("connection_lost");
     s_drop(self);
 }
 

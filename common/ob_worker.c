@@ -12,6 +12,7 @@
 #include "common/ob_config.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "common/ob_metrics.h"
 #include "proto/ob_wire.h"
 
 static volatile sig_atomic_t s_stop_requested = 0;
@@ -107,6 +108,8 @@ typedef struct {
     const ob_worker_config_t *config;
     const char *endpoint;
     int heartbeat_ms;
+    int metrics_ms;
+    int64_t next_metrics;
     zsock_t *socket;
     int64_t broker_expires; /* zclock_mono ms */
     int64_t next_heartbeat;
@@ -181,7 +184,30 @@ s_connect(runtime_t *rt)
             rt->config->on_ready(rt->config->state);
     }
     rt->next_heartbeat = zclock_mono() + rt->heartbeat_ms;
+    rt->next_metrics = 0; /* a broker that forgot us gets a snapshot at once */
     return 0;
+}
+
+/*  Sends the process's metrics snapshot; the service refreshes its
+ *  gauges first (on_metrics). */
+static void
+s_send_metrics(runtime_t *rt)
+{
+    if (rt->config->on_metrics)
+        rt->config->on_metrics(rt->config->state);
+    json_t *snapshot = ob_metrics_snapshot();
+    size_t len = 0;
+    char *text = snapshot ? ob_json_dump(snapshot, &len) : NULL;
+    json_decref(snapshot);
+    if (!text)
+        return;
+    zmsg_t *msg = zmsg_new();
+    char command = OB_WIRE_METRICS;
+    zmsg_addstr(msg, OB_WIRE_PROTOCOL);
+    zmsg_addmem(msg, &command, 1);
+    zmsg_addmem(msg, text, len);
+    zmsg_send(&msg, rt->socket);
+    free(text);
 }
 
 /*  Appends [route][ob_reply] for the job to a REPLY message. */
@@ -348,6 +374,7 @@ ob_worker_run(const ob_worker_config_t *config)
         .config = &defaults,
         .endpoint = ob_config_str("BROKER_ENDPOINT", "tcp://127.0.0.1:5555"),
         .heartbeat_ms = (int)ob_config_int("HEARTBEAT_MS", 1000),
+        .metrics_ms = (int)ob_config_int("METRICS_INTERVAL_MS", 5000),
         .jobs = calloc((size_t)defaults.credit, sizeof(ob_job_t)),
         .by_method = calloc((size_t)defaults.credit, sizeof(ob_job_t *)),
     };
@@ -384,6 +411,8 @@ ob_worker_run(const ob_worker_config_t *config)
         long timeout = more_background ? 0 : defaults.on_tick ? next_tick - now : rt.heartbeat_ms;
         if (rt.next_heartbeat - now < timeout)
             timeout = rt.next_heartbeat - now;
+        if (rt.metrics_ms > 0 && rt.next_metrics - now < timeout)
+            timeout = rt.next_metrics - now;
         if (timeout < 0)
             timeout = 0;
         int extra_fd = defaults.watch_fd ? defaults.watch_fd(defaults.state) : -1;
@@ -418,6 +447,10 @@ ob_worker_run(const ob_worker_config_t *config)
         if (now >= rt.next_heartbeat) {
             s_send_command(&rt, OB_WIRE_HEARTBEAT, NULL, NULL);
             rt.next_heartbeat = now + rt.heartbeat_ms;
+        }
+        if (!goodbye_at && rt.metrics_ms > 0 && now >= rt.next_metrics) {
+            s_send_metrics(&rt);
+            rt.next_metrics = zclock_mono() + rt.metrics_ms;
         }
         if (defaults.on_tick && !goodbye_at && (more_background || now >= next_tick)) {
             more_background = defaults.on_tick(defaults.state) > 0;

@@ -86,10 +86,14 @@ typedef struct {
     /*  Optional: called once, on the first message from the broker after
      *  READY (the broker knows this worker from then on). */
     void (*on_ready)(void *state);
+    /*  Optional: called on the worker's thread before each metrics snapshot
+     *  is sent (every METRICS_INTERVAL_MS, default 5000): the place for the
+     *  cheap periodic queries behind backlog gauges (common/ob_metrics.h). */
+    void (*on_metrics)(void *state);
 } ob_worker_config_t;
 
-/*  Runs the worker until SIGTERM or SIGINT. Reads BROKER_ENDPOINT and
- *  HEARTBEAT_MS. Returns the process exit code (0 after a clean goodbye). */
+/*  Runs the worker until SIGTERM or SIGINT. Reads BROKER_ENDPOINT,
+ *  HEARTBEAT_MS and METRICS_INTERVAL_MS. Returns the process exit code (0 after a clean goodbye). */
 int ob_worker_run(const ob_worker_config_t *config);
 
 /*  For a handler that must wait (e.g. for another service's request row to

@@ -90,6 +90,9 @@ main(void)
     if (!lago)
         return 2;
 
+    ob_http_metrics_t *http_metrics = ob_http_metrics_new();
+    if (!http_metrics)
+        return 1;
     void *zmq_ctx = zmq_ctx_new();
     const char *frontend = "inproc://ob-broker";
     ob_broker_config_t broker_config = {
@@ -97,6 +100,7 @@ main(void)
         .backend_endpoint = ob_config_str("BROKER_BIND", "tcp://127.0.0.1:5555"),
         .heartbeat_ms = (int)ob_config_int("HEARTBEAT_MS", 1000),
         .queue_limit = (int)ob_config_int("BROKER_QUEUE_LIMIT", 8192),
+        .http_metrics = http_metrics,
     };
     ob_broker_t *broker = ob_broker_new(zmq_ctx, &broker_config);
     if (!broker)
@@ -111,9 +115,11 @@ main(void)
         .zmq_ctx = zmq_ctx,
         .broker_frontend = frontend,
         .broker = broker,
+        .http_metrics = http_metrics,
         .auth =
             {
                 .admin_token = ob_config_get("ADMIN_TOKEN"),
+                .metrics_token = ob_config_get("METRICS_TOKEN"),
                 .service_tokens = ob_config_get("SERVICE_TOKENS"),
                 .stripe_webhook_secrets = ob_config_get("STRIPE_WEBHOOK_SECRET"),
                 .stripe_tolerance_s = ob_config_int("STRIPE_WEBHOOK_TOLERANCE_S", 300),
@@ -150,6 +156,7 @@ main(void)
     ob_jwt_auth_destroy(&jwt);
     ob_lago_sig_destroy(&lago);
     zmq_ctx_term(zmq_ctx);
+    ob_http_metrics_destroy(&http_metrics);
     ob_log_info("stopped");
     return 0;
 }

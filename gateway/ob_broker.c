@@ -17,6 +17,8 @@
 #include "common/ob_clock.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "common/ob_metrics.h"
+#include "gateway/ob_exposition.h"
 #include "proto/ob_proto.h"
 #include "proto/ob_wire.h"
 
@@ -24,6 +26,7 @@
 #define MAX_CREDIT 1024
 #define MAX_IDENTITY 64
 #define DRAIN_BATCH 256
+#define MAX_SNAPSHOT (256 * 1024)       /* a worker's METRICS frame kept at most */
 #define MAX_FRAMES (3 + 2 * MAX_CREDIT) /* a REPLY carries up to credit route/reply pairs */
 
 typedef struct {
@@ -45,6 +48,8 @@ typedef struct {
     slot_t *slots;
     uint32_t *free_slots; /* stack of free slot indexes */
     int free_count;
+    char *metrics; /* the latest METRICS snapshot (JSON), NULL before the first */
+    size_t metrics_len;
 } worker_t;
 
 typedef struct {
@@ -168,7 +173,24 @@ s_worker_remove(ob_broker_t *self, int index, const char *why)
     self->workers[index] = self->workers[--self->worker_count];
     free(worker->slots);
     free(worker->free_slots);
+    free(worker->metrics);
     free(worker);
+}
+
+/*  Keeps the worker's latest snapshot; an oversized one is ignored. */
+static void
+s_worker_metrics(worker_t *worker, zmq_msg_t *frame)
+{
+    size_t len = zmq_msg_size(frame);
+    if (len == 0 || len > MAX_SNAPSHOT)
+        return;
+    char *copy = malloc(len);
+    if (!copy)
+        return;
+    memcpy(copy, zmq_msg_data(frame), len);
+    free(worker->metrics);
+    worker->metrics = copy;
+    worker->metrics_len = len;
 }
 
 static void
@@ -305,6 +327,8 @@ s_on_backend(ob_broker_t *self)
                     s_dispatch(self, worker->service);
                 else if (worker->inflight == 0)
                     s_worker_remove(self, index, "finished draining");
+            } else if (command == OB_WIRE_METRICS && count == 4) {
+                s_worker_metrics(worker, &frames[3]);
             } else if (command == OB_WIRE_DISCONNECT) {
                 if (!worker->draining) {
                     worker->draining = true;
@@ -375,6 +399,66 @@ s_dispatch(ob_broker_t *self, int service)
     }
 }
 
+/* --- /metrics ------------------------------------------------------------ */
+
+static void
+s_render_broker(ob_broker_t *self, ob_expo_t *expo)
+{
+    int inflight[OB_SERVICE_COUNT] = {0};
+    for (int i = 0; i < self->worker_count; i++)
+        inflight[self->workers[i]->service] += self->workers[i]->inflight;
+    for (int i = 0; i < OB_SERVICE_COUNT; i++) {
+        ob_expo_label_t labels[] = {{"service", ob_wire_service_name(i)}};
+        ob_expo_add(expo, "ob_broker_workers", "gauge",
+                    "Live workers serving the service (said READY, heartbeating, not draining).", "", labels, 1,
+                    atomic_load(&self->live[i]));
+        ob_expo_add(expo, "ob_broker_queue_depth", "gauge", "Requests waiting in the broker for a worker of the service.", "",
+                    labels, 1, self->queues[i].count);
+        ob_expo_add(expo, "ob_broker_requests_in_flight", "gauge", "Requests handed to the service's workers and not answered yet.",
+                    "", labels, 1, inflight[i]);
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    double start = ob_metrics_start_time();
+    ob_expo_label_t gateway[] = {{"program", "gateway"}};
+    ob_expo_add(expo, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", "", gateway, 1,
+                ob_metrics_rss_bytes());
+    ob_expo_add(expo, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.", "", gateway,
+                1, start);
+    ob_expo_add(expo, "ob_process_uptime_seconds", "gauge", "Seconds since the process started.", "", gateway, 1,
+                (double)now.tv_sec + now.tv_nsec / 1e9 - start);
+}
+
+/*  Renders the whole exposition and answers the loop thread with it. */
+static void
+s_answer_metrics(ob_broker_t *self, const uint8_t *client, size_t client_len, const uint8_t *key)
+{
+    ob_expo_t *expo = ob_expo_new();
+    char *text = NULL;
+    size_t len = 0;
+    if (expo) {
+        s_render_broker(self, expo);
+        if (self->config.http_metrics)
+            ob_http_metrics_render(self->config.http_metrics, expo);
+        for (int i = 0; i < self->worker_count; i++)
+            if (self->workers[i]->metrics)
+                ob_expo_add_snapshot(expo, self->workers[i]->metrics, self->workers[i]->metrics_len);
+        text = ob_expo_render(expo, &len);
+        ob_expo_destroy(&expo);
+    }
+    if (!text) {
+        s_refuse(self, client, client_len, key, "internal", "the metrics could not be built");
+        return;
+    }
+    ob_reply_t reply = {.status = 200, .body = {text, len}};
+    msgpack_sbuffer buffer;
+    msgpack_sbuffer_init(&buffer);
+    if (ob_reply_pack(&reply, &buffer) == 0)
+        s_send_reply(self, client, client_len, key, buffer.data, buffer.size);
+    msgpack_sbuffer_destroy(&buffer);
+    free(text);
+}
+
 static void
 s_on_frontend(ob_broker_t *self)
 {
@@ -392,6 +476,11 @@ s_on_frontend(ob_broker_t *self)
         const uint8_t *request = zmq_msg_data(&frames[1]);
         const uint8_t *key = request;
         int service = request[8];
+        if (service == OB_ROUTE_SERVICE_BROKER) {
+            s_answer_metrics(self, client, client_len, key);
+            s_close_all(frames, count);
+            continue;
+        }
         service_queue_t *queue = service < OB_SERVICE_COUNT ? &self->queues[service] : NULL;
         if (!queue) {
             s_refuse(self, client, client_len, key, "unknown_service", "no such service");

@@ -15,21 +15,30 @@
  *  The key is the loop thread's own correlation id, returned untouched.
  *  When the broker itself has to refuse (no worker, queue full, worker lost)
  *  it answers with an ob_reply whose status is 503.
+ *
+ *  /metrics is answered here too (service id OB_ROUTE_SERVICE_BROKER): the
+ *  broker thread renders the exposition from its own queues and workers,
+ *  the gateway's request counters (config.http_metrics), the process, and
+ *  the latest METRICS snapshot of every live worker. So the loop threads
+ *  never build it, and a worker that leaves takes its figures with it.
  */
 #ifndef OB_BROKER_H_INCLUDED
 #define OB_BROKER_H_INCLUDED
 
 #include <stdint.h>
 
+#include "gateway/ob_http_metrics.h"
+
 #define OB_BROKER_REQUEST_HEADER 17 /* key, service id, deadline */
 
 typedef struct _ob_broker_t ob_broker_t;
 
 typedef struct {
-    const char *frontend_endpoint; /* inproc://... for the loop threads */
-    const char *backend_endpoint;  /* tcp://... the workers connect to */
-    int heartbeat_ms;              /* liveness interval; dead after 3 missed */
-    int queue_limit;               /* per-service waiting requests before 503 */
+    const char *frontend_endpoint;   /* inproc://... for the loop threads */
+    const char *backend_endpoint;    /* tcp://... the workers connect to */
+    int heartbeat_ms;                /* liveness interval; dead after 3 missed */
+    int queue_limit;                 /* per-service waiting requests before 503 */
+    ob_http_metrics_t *http_metrics; /* borrowed, may be NULL: rendered into /metrics */
 } ob_broker_config_t;
 
 /*  Creates the broker and binds both sockets in the calling thread, so a busy

@@ -83,6 +83,12 @@ ob_edge_auth_check(const ob_edge_auth_config_t *config, ob_auth_kind_t kind, con
         s_set(identity->principal, sizeof identity->principal, "admin");
         s_set(identity->role, sizeof identity->role, "admin");
         return 0;
+    case OB_AUTH_METRICS:
+        if (config->metrics_token && *config->metrics_token && s_check_token(config->metrics_token, request, denial) != 0)
+            return -1;
+        s_set(identity->principal, sizeof identity->principal, "metrics");
+        s_set(identity->role, sizeof identity->role, "metrics");
+        return 0;
     case OB_AUTH_STRIPE_SIGNATURE: {
         ob_stripe_sig_result_t result =
             ob_stripe_sig_verify(request->stripe_signature.ptr, request->stripe_signature.len, request->body.ptr, request->body.len,

@@ -18,6 +18,7 @@ typedef struct _ob_lago_sig_t ob_lago_sig_t;
 /*  Secrets and verifiers, borrowed for the gateway's lifetime. */
 typedef struct {
     const char *admin_token;
+    const char *metrics_token;          /* METRICS_TOKEN; NULL or empty: /metrics is open */
     const char *service_tokens;         /* comma-separated */
     const char *stripe_webhook_secrets; /* comma-separated, for rolling */
     long stripe_tolerance_s;

@@ -46,6 +46,12 @@ static const ob_route_t s_routes[] = {
     {"POST", "/api/v1/admin/webhook-messages/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.messages.replay", false},
     {"GET", "/api/v1/notifications/unsubscribe", OB_AUTH_PUBLIC, OB_SERVICE_NOTIFIER, "unsubscribe.check", false},
     {"POST", "/api/v1/notifications/unsubscribe", OB_AUTH_PUBLIC, OB_SERVICE_NOTIFIER, "unsubscribe.apply", false},
+    {"POST", "/api/v1/admin/notifications/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.notifications.replay", false},
+    {"GET", "/api/v1/admin/users/{}", OB_AUTH_ADMIN, OB_SERVICE_SUBSCRIPTION, "admin.user.get", false},
+    {"GET", "/api/v1/admin/usage-forwarding", OB_AUTH_ADMIN, OB_SERVICE_LAGO, "admin.forwarding.list", false},
+    {"POST", "/api/v1/admin/usage-forwarding/retry", OB_AUTH_ADMIN, OB_SERVICE_LAGO, "admin.forwarding.retry_all", false},
+    {"POST", "/api/v1/admin/usage-forwarding/{}/retry", OB_AUTH_ADMIN, OB_SERVICE_LAGO, "admin.forwarding.retry", false},
+    {"GET", "/metrics", OB_AUTH_METRICS, OB_ROUTE_SERVICE_BROKER, "metrics", false},
     /* usage (metering and quota) and Lago */
     {"POST", "/api/v1/usage/events", OB_AUTH_SERVICE, OB_SERVICE_USAGE, "usage.ingest", false},
     {"POST", "/api/v1/usage/authorize", OB_AUTH_SERVICE, OB_SERVICE_USAGE, "usage.authorize", false},
@@ -111,4 +117,22 @@ ob_routes_match(const char *method, size_t method_len, const char *path, size_t 
         }
     }
     return path_seen ? OB_ROUTE_WRONG_METHOD : OB_ROUTE_NO_PATH;
+}
+
+size_t
+ob_routes_count(void)
+{
+    return sizeof s_routes / sizeof s_routes[0];
+}
+
+const ob_route_t *
+ob_routes_at(size_t i)
+{
+    return i < ob_routes_count() ? &s_routes[i] : NULL;
+}
+
+size_t
+ob_routes_index(const ob_route_t *route)
+{
+    return (size_t)(route - s_routes);
 }

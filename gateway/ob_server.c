@@ -25,6 +25,7 @@
 #include <zmq.h>
 
 #include "common/ob_bounds.h"
+#include "common/ob_clock.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "gateway/ob_error_filter.h"
@@ -126,13 +127,13 @@ s_add_header(h2o_req_t *req, const char *name, const char *value, size_t len)
     h2o_add_header_by_str(&req->pool, &req->res.headers, name, strlen(name), 1, NULL, value, len);
 }
 
-/*  Sends a JSON body; copies it into the request's pool. */
+/*  Sends a body of the given type; copies it into the request's pool. */
 static void
-s_send_json(h2o_req_t *req, int status, const char *request_id, const char *body, size_t len)
+s_send_body(h2o_req_t *req, int status, const char *request_id, const char *content_type, const char *body, size_t len)
 {
     req->res.status = status;
     req->res.reason = s_reason(status);
-    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, H2O_STRLIT("application/json"));
+    h2o_add_header(&req->pool, &req->res.headers, H2O_TOKEN_CONTENT_TYPE, NULL, content_type, strlen(content_type));
     if (request_id && *request_id) {
         /* h2o keeps header values by reference: they must live in the request's pool. */
         h2o_iovec_t id = h2o_strdup(&req->pool, request_id, SIZE_MAX);
@@ -143,6 +144,12 @@ s_send_json(h2o_req_t *req, int status, const char *request_id, const char *body
     /* Without a content length h2o closes HTTP/1.1 connections on non-200 answers. */
     req->res.content_length = len;
     h2o_send_inline(req, body, len);
+}
+
+static void
+s_send_json(h2o_req_t *req, int status, const char *request_id, const char *body, size_t len)
+{
+    s_send_body(req, status, request_id, "application/json", body, len);
 }
 
 static void
@@ -248,6 +255,8 @@ s_answer(h2o_req_t *req, const ob_route_t *route, const char *request_id, const 
     }
     if (reply->body.len == 0)
         s_send_error(req, status == 200 ? 502 : status, request_id, "empty_reply", "the service sent no body");
+    else if (route->service == OB_ROUTE_SERVICE_BROKER && status == 200)
+        s_send_body(req, status, request_id, "text/plain; version=0.0.4; charset=utf-8", reply->body.ptr, reply->body.len);
     else
         s_send_json(req, status, request_id, reply->body.ptr, reply->body.len);
 }
@@ -458,8 +467,9 @@ s_forward(loop_thread_t *thread, h2o_req_t *req, const ob_route_t *route, const 
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     int64_t deadline_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 + server->config.request_timeout_ms;
+    const char *service_name = ob_wire_service_name(route->service);
     ob_envelope_t envelope = {
-        .service = ob_bytes(ob_wire_service_name(route->service)),
+        .service = ob_bytes(service_name ? service_name : "gateway"),
         .method = ob_bytes(route->rpc),
         .request_id = ob_bytes(request_id),
         .deadline_ms = deadline_ms,
@@ -505,6 +515,38 @@ s_forward(loop_thread_t *thread, h2o_req_t *req, const ob_route_t *route, const 
     return 0;
 }
 
+/* --- request metrics ----------------------------------------------------- */
+
+/*  Lives in the request's pool: its dispose hook runs when h2o frees the
+ *  request, after whichever path answered it, and records status and time. */
+typedef struct {
+    ob_http_metrics_t *metrics;
+    h2o_req_t *req;
+    int slot;
+    int64_t start_us;
+} observed_t;
+
+static void
+s_observed_on_dispose(void *p)
+{
+    observed_t *observed = p;
+    double seconds = (double)(ob_clock_mono_us() - observed->start_us) / 1e6;
+    ob_http_metrics_observe(observed->metrics, observed->slot, observed->req->res.status, seconds);
+}
+
+static observed_t *
+s_observe(ob_server_t *server, h2o_req_t *req, int slot)
+{
+    if (!server->config.http_metrics)
+        return NULL;
+    observed_t *observed = h2o_mem_alloc_shared(&req->pool, sizeof *observed, s_observed_on_dispose);
+    observed->metrics = server->config.http_metrics;
+    observed->req = req;
+    observed->slot = slot;
+    observed->start_us = ob_clock_mono_us();
+    return observed;
+}
+
 static int
 s_on_req(h2o_handler_t *handler, h2o_req_t *req)
 {
@@ -513,6 +555,7 @@ s_on_req(h2o_handler_t *handler, h2o_req_t *req)
     ob_server_t *server = thread->server;
     char request_id[40];
     s_make_request_id(thread, req, request_id, sizeof request_id);
+    observed_t *observed = s_observe(server, req, ob_http_metrics_extra_slot(OB_HTTP_SLOT_UNMATCHED));
 
     ob_framing_verdict_t framing = ob_framing_check_req(req);
     if (framing != OB_FRAMING_OK) {
@@ -525,6 +568,8 @@ s_on_req(h2o_handler_t *handler, h2o_req_t *req)
     h2o_iovec_t path = req->path_normalized;
     bool health = h2o_memis(path.base, path.len, H2O_STRLIT("/health"));
     if (health || h2o_memis(path.base, path.len, H2O_STRLIT("/ready"))) {
+        if (observed)
+            observed->slot = ob_http_metrics_extra_slot(health ? OB_HTTP_SLOT_HEALTH : OB_HTTP_SLOT_READY);
         /* GET only, like every route (HEAD included: docs/internals/bounds.md). */
         if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
             s_add_header(req, "allow", H2O_STRLIT("GET"));
@@ -537,7 +582,11 @@ s_on_req(h2o_handler_t *handler, h2o_req_t *req)
     const ob_route_t *route;
     ob_bytes_t param;
     char allow[64];
-    switch (ob_routes_match(req->method.base, req->method.len, path.base, path.len, &route, &param, allow, sizeof allow)) {
+    ob_route_match_t match =
+        ob_routes_match(req->method.base, req->method.len, path.base, path.len, &route, &param, allow, sizeof allow);
+    if (match == OB_ROUTE_FOUND && observed)
+        observed->slot = ob_http_metrics_route_slot(route);
+    switch (match) {
     case OB_ROUTE_NO_PATH:
         s_send_error(req, 404, request_id, "not_found", "no such endpoint");
         return 0;

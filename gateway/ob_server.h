@@ -20,12 +20,13 @@ typedef struct {
     const char *host; /* listen address, "0.0.0.0" */
     int port;
     int threads;
-    size_t max_body;             /* larger bodies get 413 */
-    int request_timeout_ms;      /* deadline of each request */
-    void *zmq_ctx;               /* borrowed; shared with the broker (inproc) */
-    const char *broker_frontend; /* the broker's inproc endpoint */
-    ob_broker_t *broker;         /* borrowed: live-worker counts for /ready */
-    ob_edge_auth_config_t auth;  /* borrowed secrets and verifiers */
+    size_t max_body;                 /* larger bodies get 413 */
+    int request_timeout_ms;          /* deadline of each request */
+    void *zmq_ctx;                   /* borrowed; shared with the broker (inproc) */
+    const char *broker_frontend;     /* the broker's inproc endpoint */
+    ob_broker_t *broker;             /* borrowed: live-worker counts for /ready */
+    ob_http_metrics_t *http_metrics; /* borrowed, may be NULL: every answer is counted here */
+    ob_edge_auth_config_t auth;      /* borrowed secrets and verifiers */
 } ob_server_config_t;
 
 /*  Binds the listeners (so a busy port fails here) and prepares the threads.

@@ -8,6 +8,7 @@
  *    worker -> broker  REPLY      [OBW1][P]([route][ob_reply msgpack])+  one pair per answer
  *    both ways         HEARTBEAT  [OBW1][H]
  *    both ways         DISCONNECT [OBW1][D]
+ *    worker -> broker  METRICS    [OBW1][M][JSON snapshot]       common/ob_metrics.h
  *    broker -> worker  REQUEST    [OBW1][Q][route][ob_envelope msgpack]
  *
  *  The route frame is opaque to workers: they echo it in the REPLY. Credit is
@@ -15,6 +16,8 @@
  *  many, so they can group-commit). Any message counts as a heartbeat. A
  *  broker that receives anything but READY from a worker it does not know
  *  answers DISCONNECT, and the worker then reconnects and says READY again.
+ *  A worker sends METRICS every METRICS_INTERVAL_MS; the broker keeps the
+ *  latest one per worker for /metrics and drops it with the worker.
  */
 #ifndef OB_WIRE_H_INCLUDED
 #define OB_WIRE_H_INCLUDED
@@ -27,6 +30,7 @@
 #define OB_WIRE_HEARTBEAT 'H'
 #define OB_WIRE_DISCONNECT 'D'
 #define OB_WIRE_REQUEST 'Q'
+#define OB_WIRE_METRICS 'M'
 
 /*  The services the broker knows; a worker announcing any other is refused. */
 #define OB_WIRE_SERVICES(SERVICE)                                                                                                  \

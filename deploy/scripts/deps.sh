@@ -43,6 +43,8 @@ PACKAGES=(
     openssl git clang-format
     chromium nodejs npm python3-aiosmtpd
     wrk
+    # promtool: checks the /metrics output and deploy/prometheus (tests/integration/test_metrics.py)
+    prometheus
 )
 
 GROUPS_ALL=()

@@ -30,5 +30,7 @@ int admin_cmd_setup(int argc, char **argv);        /* setup: setup-stripe then s
 int admin_cmd_setup_lago(int argc, char **argv);   /* setup-lago: metrics and plans into Lago */
 int admin_cmd_setup_stripe(int argc, char **argv); /* setup-stripe: products and prices into Stripe, ids into stripe_prices */
 int admin_cmd_verify(int argc, char **argv);       /* verify: one ok/FAIL line per check; exit 1 if any failed */
+/*  reconcile [--fix] [--json] [--wait S]: local vs Stripe vs Lago subscriptions (admin_reconcile.c). */
+int admin_cmd_reconcile(int argc, char **argv);
 
 #endif

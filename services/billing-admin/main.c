@@ -20,6 +20,7 @@ static const admin_command_t s_commands[] = {
     {"setup-stripe", admin_cmd_setup_stripe, "Stripe products, prices, webhook endpoint, customer portal (idempotent)"},
     {"setup-lago", admin_cmd_setup_lago, "Lago billable metric, plans, webhook endpoint, public key (idempotent)"},
     {"verify", admin_cmd_verify, "check settings and the live Stripe and Lago configuration against the catalogue"},
+    {"reconcile", admin_cmd_reconcile, "compare subscriptions here, in Stripe and in Lago [--fix] [--json] [--wait SECONDS]"},
     {"help", s_help, "show this list"},
 };
 

@@ -9,6 +9,7 @@
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
 #include "common/ob_worker.h"
+#include "services/lago-worker/lago_admin.h"
 #include "services/lago-worker/lago_inbox.h"
 
 /*  How long start waits for the broker to know the service (ms). */
@@ -30,8 +31,29 @@ s_ingest(void *state, ob_job_t **jobs, size_t count)
     lago_inbox_ingest(self->pg, jobs, count);
 }
 
+static void
+s_forwarding_list(void *state, ob_job_t *job)
+{
+    lago_admin_forwarding_list(((lago_service_t *)state)->pg, job);
+}
+
+static void
+s_forwarding_retry(void *state, ob_job_t *job)
+{
+    lago_admin_forwarding_retry(((lago_service_t *)state)->pg, job);
+}
+
+static void
+s_forwarding_retry_all(void *state, ob_job_t *job)
+{
+    lago_admin_forwarding_retry_all(((lago_service_t *)state)->pg, job);
+}
+
 static const ob_worker_method_t s_methods[] = {
     {"lago_webhook.ingest", NULL, s_ingest},
+    {"admin.forwarding.list", s_forwarding_list, NULL},
+    {"admin.forwarding.retry", s_forwarding_retry, NULL},
+    {"admin.forwarding.retry_all", s_forwarding_retry_all, NULL},
 };
 
 static void
@@ -75,6 +97,7 @@ lago_service_start(const char *database_url, int credit)
         return NULL;
     }
     lago_inbox_prepare(self->pg);
+    lago_admin_prepare(self->pg);
     pthread_mutex_init(&self->lock, NULL);
     pthread_cond_init(&self->changed, NULL);
     if (pthread_create(&self->thread, NULL, s_run, self) != 0) {

@@ -20,6 +20,7 @@
 #include "common/ob_redis.h"
 #include "common/ob_worker.h"
 #include "services/lago-worker/lago_background.h"
+#include "services/lago-worker/lago_gauges.h"
 #include "services/lago-worker/lago_service.h"
 #include "services/lago-worker/usage_authorize.h"
 #include "services/lago-worker/usage_ingest.h"
@@ -67,6 +68,7 @@ main(void)
     ob_redis_set_timeouts(redis, 300, 1000);
     ob_redis_set_backoff(redis, 50, 1000);
     usage_ledger_prepare(pg);
+    lago_gauges_prepare(pg);
 
     /* The metric catalogue must be known before the first request. */
     usage_metrics_t metrics;
@@ -110,6 +112,7 @@ main(void)
         .method_count = sizeof s_methods / sizeof s_methods[0],
         .state = &usage,
         .credit = (int)ob_config_int("LAGO_WORKER_CREDIT", 512),
+        .on_metrics = lago_gauges_refresh,
     };
     int rc = ob_worker_run(&config);
     lago_service_stop(&webhooks);

@@ -10,6 +10,7 @@
 #include "common/ob_entitlements.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "common/ob_metrics.h"
 #include "common/ob_strset.h"
 #include "services/lago-worker/quota_notify.h"
 #include "services/lago-worker/quota_rules.h"
@@ -38,9 +39,28 @@ typedef struct {
     char account[256]; /* the team account whose shared lock the next rounds take ("" none) */
 } authz_t;
 
+#define DECISIONS_HELP "usage.authorize answers: allowed, denied (quota used up), degraded (allowed unchecked), unavailable (503)."
+#define REBUILDS_HELP "Quota counters rebuilt in Redis from the usage ledger."
+
+static void
+s_count_decision(const char *decision)
+{
+    ob_metrics_count("ob_usage_authorize_total", DECISIONS_HELP, "decision", decision, 1);
+}
+
+void
+usage_authorize_count_init(void)
+{
+    static const char *const decisions[] = {"allowed", "denied", "degraded", "unavailable", "rejected"};
+    for (size_t i = 0; i < sizeof decisions / sizeof decisions[0]; i++)
+        ob_metrics_count("ob_usage_authorize_total", DECISIONS_HELP, "decision", decisions[i], 0);
+    ob_metrics_count("ob_quota_rebuilds_total", REBUILDS_HELP, NULL, NULL, 0);
+}
+
 static void
 s_reply_answer(authz_t *a, const quota_answer_t *answer, bool duplicate)
 {
+    s_count_decision(answer->allowed ? "allowed" : "denied");
     json_t *body =
         json_pack("{s:b,s:s,s:s}", "allowed", answer->allowed, "transaction_id", a->event.transaction_id, "code", a->event.code);
     bool limited = a->quota && answer->limit >= 0;
@@ -64,6 +84,7 @@ s_reply_answer(authz_t *a, const quota_answer_t *answer, bool duplicate)
 static void
 s_reply_error(authz_t *a, int status, const char *code, const char *message)
 {
+    s_count_decision(status >= 500 ? "unavailable" : "rejected");
     ob_job_reply_error(a->job, status, code, message);
     a->state = S_DONE;
 }
@@ -71,6 +92,7 @@ s_reply_error(authz_t *a, int status, const char *code, const char *message)
 static void
 s_reply_degraded(authz_t *a, bool duplicate)
 {
+    s_count_decision("degraded");
     json_t *body = json_pack("{s:b,s:s,s:s,s:b,s:n,s:n,s:n,s:n}", "allowed", 1, "transaction_id", a->event.transaction_id, "code",
                              a->event.code, "degraded", 1, "used", "limit", "remaining", "resets_at");
     if (duplicate)
@@ -211,10 +233,13 @@ s_settle_deferred(usage_state_t *self, authz_t **round, size_t m)
             snprintf(a->account, sizeof a->account, "%s", a->result.account);
             break;
         case QUOTA_REBUILD:
-            if (ob_strset_add(&done, a->result.counter_key) == 1)
+            if (ob_strset_add(&done, a->result.counter_key) == 1) {
                 err = usage_ledger_rebuild(self->pg, self->redis, self->quota,
                                            a->result.account[0] ? a->result.account : a->event.user_id, a->event.code,
                                            a->result.period_start, a->result.period_end, a->result.counter_key);
+                if (err == OB_OK)
+                    ob_metrics_count("ob_quota_rebuilds_total", REBUILDS_HELP, NULL, NULL, 1);
+            }
             break;
         default:
             break;

@@ -13,4 +13,9 @@
 /*  POST /api/v1/usage/authorize (handle_batch; state is a usage_state_t). */
 void usage_authorize(void *state, ob_job_t **jobs, size_t count);
 
+/*  Registers the authorize counters (ob_usage_authorize_total by decision,
+ *  ob_quota_rebuilds_total) at 0, so /metrics shows them before the first
+ *  call. */
+void usage_authorize_count_init(void);
+
 #endif

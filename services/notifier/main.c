@@ -13,7 +13,9 @@
 #include "services/notifier/notifier_admin.h"
 #include "services/notifier/notifier_delivery.h"
 #include "services/notifier/notifier_endpoints.h"
+#include "services/notifier/notifier_gauges.h"
 #include "services/notifier/notifier_messages.h"
+#include "services/notifier/notifier_replay.h"
 #include "services/notifier/notifier_settings.h"
 #include "services/notifier/notifier_state.h"
 #include "services/notifier/notifier_unsubscribe.h"
@@ -21,6 +23,7 @@
 static const ob_worker_method_t s_methods[] = {
     /* operators: requests, endpoints, messages */
     {"admin.notifications.list", notifier_admin_list, NULL},
+    {"admin.notifications.replay", notifier_replay, NULL},
     {"admin.endpoints.create", notifier_endpoints_create, NULL},
     {"admin.endpoints.list", notifier_endpoints_list, NULL},
     {"admin.endpoints.get", notifier_endpoints_get, NULL},
@@ -60,6 +63,8 @@ main(void)
     notifier_endpoints_prepare(pg);
     notifier_messages_prepare(pg);
     notifier_unsubscribe_prepare(pg);
+    notifier_gauges_prepare(pg);
+    notifier_replay_prepare(pg);
     notifier_state_t state = {.pg = pg, .settings = &settings};
     ob_worker_config_t config = {
         .service = "notifier",
@@ -67,6 +72,7 @@ main(void)
         .method_count = sizeof s_methods / sizeof s_methods[0],
         .state = &state,
         .credit = 16,
+        .on_metrics = notifier_gauges_refresh,
     };
     int rc = ob_worker_run(&config);
     notifier_delivery_destroy(&delivery);

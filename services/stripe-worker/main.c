@@ -16,6 +16,7 @@
 #include "services/stripe-worker/billing_methods.h"
 #include "services/stripe-worker/stripe_admin_methods.h"
 #include "services/stripe-worker/stripe_inbox.h"
+#include "services/stripe-worker/stripe_metrics.h"
 #include "services/stripe-worker/stripe_processor.h"
 #include "services/stripe-worker/stripe_state.h"
 
@@ -88,6 +89,7 @@ main(void)
         ob_log_warn("STRIPE_SECRET_KEY is not an sk_/rk_ live or test key: webhook events' livemode cannot be checked");
     stripe_inbox_prepare(state.pg);
     stripe_admin_prepare(state.pg);
+    stripe_metrics_prepare(state.pg);
     state.billing = s_billing_new(&state);
 
     stripe_processor_t *processor = NULL;
@@ -118,6 +120,7 @@ main(void)
         .state = &state,
         /* Many webhooks in flight at once is what makes group commit pay. */
         .credit = (int)ob_config_int("STRIPE_WORKER_CREDIT", 512),
+        .on_metrics = stripe_metrics_refresh,
     };
     int rc = ob_worker_run(&config);
     stripe_processor_destroy(&processor);

@@ -11,6 +11,7 @@
 #include "common/ob_redis.h"
 #include "common/ob_worker.h"
 #include "clients/ob_catalogue.h"
+#include "services/subscription-worker/subs_admin_user.h"
 #include "services/subscription-worker/subs_apply.h"
 #include "services/subscription-worker/subs_entitlements.h"
 #include "services/subscription-worker/subs_overrides.h"
@@ -39,6 +40,7 @@ static const ob_worker_method_t s_methods[] = {
     {"teams.members.add", subs_teams_members_add, NULL},
     {"teams.members.list", subs_teams_members_list, NULL},
     {"teams.members.remove", subs_teams_members_remove, NULL},
+    {"admin.user.get", subs_admin_user_get, NULL},
 };
 
 static int
@@ -101,6 +103,7 @@ main(void)
     subs_overrides_prepare(pg);
     subs_teams_prepare(pg);
     subs_publish_prepare(pg);
+    subs_admin_user_prepare(pg);
     ob_worker_config_t config = {
         .service = "subscription",
         .methods = s_methods,

@@ -60,26 +60,14 @@ subs_status_json(const ob_entitlement_t *e, const char *plan_name, int64_t used)
                      "trial_end", ob_json_time(e->trial_end), "features", features, "usage", usage);
 }
 
-void
-subs_status_get(void *state, ob_job_t *job)
+json_t *
+subs_status_for(subs_state_t *ctx, const char *user_id, ob_err_t *err_out)
 {
-    subs_state_t *ctx = state;
-    ob_call_t call;
-    if (ob_job_call(job, &call) != 0)
-        return;
-    if (!ob_bytes_eq(call.role, "user") || call.principal.len == 0 || call.principal.len > 255 ||
-        memchr(call.principal.ptr, '\0', call.principal.len)) {
-        ob_job_reply_error(job, 401, "not_a_user", "this endpoint needs a signed-in user");
-        return;
-    }
-    char user_id[256];
-    memcpy(user_id, call.principal.ptr, call.principal.len);
-    user_id[call.principal.len] = '\0';
     ob_entitlement_t e;
     ob_err_t err = ob_entitlements_get(ctx->redis, ctx->pg, user_id, &e);
     if (err != OB_OK && err != OB_ERR_NOT_FOUND) {
-        ob_job_reply_err(job, err, NULL, "the subscription status cannot be read now");
-        return;
+        *err_out = err;
+        return NULL;
     }
     int64_t used = 0;
     char *plan_name = NULL;
@@ -97,10 +85,36 @@ subs_status_get(void *state, ob_job_t *job)
         }
         PQclear(r);
         if (err != OB_OK) {
-            ob_job_reply_err(job, err, NULL, "usage cannot be read now");
-            return;
+            free(plan_name);
+            *err_out = err;
+            return NULL;
         }
     }
-    ob_job_reply_json(job, 200, subs_status_json(&e, plan_name, used));
+    json_t *status = subs_status_json(&e, plan_name, used);
     free(plan_name);
+    *err_out = status ? OB_OK : OB_ERR_INTERNAL;
+    return status;
+}
+
+void
+subs_status_get(void *state, ob_job_t *job)
+{
+    subs_state_t *ctx = state;
+    ob_call_t call;
+    if (ob_job_call(job, &call) != 0)
+        return;
+    if (!ob_bytes_eq(call.role, "user") || call.principal.len == 0 || call.principal.len > 255 ||
+        memchr(call.principal.ptr, '\0', call.principal.len)) {
+        ob_job_reply_error(job, 401, "not_a_user", "this endpoint needs a signed-in user");
+        return;
+    }
+    char user_id[256];
+    memcpy(user_id, call.principal.ptr, call.principal.len);
+    user_id[call.principal.len] = '\0';
+    ob_err_t err;
+    json_t *status = subs_status_for(ctx, user_id, &err);
+    if (!status)
+        ob_job_reply_err(job, err, NULL, "the subscription status cannot be read now");
+    else
+        ob_job_reply_json(job, 200, status);
 }

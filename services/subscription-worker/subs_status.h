@@ -25,6 +25,7 @@
 #include "common/ob_entitlements.h"
 #include "common/ob_pg.h"
 #include "common/ob_worker.h"
+#include "services/subscription-worker/subs_state.h"
 
 /*  Registers the statements below on pg. */
 void subs_status_prepare(ob_pg_t *pg);
@@ -35,5 +36,10 @@ void subs_status_get(void *state, ob_job_t *job);
 /*  The answer for an entitlement, its plan's name (NULL when none) and the
  *  calls used in its window (pure, table-tested). */
 json_t *subs_status_json(const ob_entitlement_t *e, const char *plan_name, int64_t used);
+
+/*  The status answer (subs_status_json) of any user, read as status.get
+ *  reads it (entitlement cache, else Postgres; usage from usage_used()).
+ *  A new reference, or NULL with *err set. */
+json_t *subs_status_for(subs_state_t *ctx, const char *user_id, ob_err_t *err);
 
 #endif

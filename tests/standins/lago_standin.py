@@ -8,7 +8,7 @@ errors as {"status":422,"error":"Unprocessable Entity","code":"validation_errors
 "error_details":{"field":["value_already_exist"]}} or {"status":404,"error":"Not Found",
 "code":"plan_not_found"}. Without --api-key any non-empty Bearer token is accepted.
 
-API:  POST /api/v1/events/batch, POST /api/v1/customers, POST /api/v1/subscriptions,
+API:  POST /api/v1/events/batch, POST /api/v1/customers, POST|GET /api/v1/subscriptions,
       GET|DELETE /api/v1/subscriptions/:external_id, POST /api/v1/billable_metrics,
       GET /api/v1/billable_metrics/:code, POST /api/v1/plans, GET|PUT /api/v1/plans/:code,
       GET|POST /api/v1/webhook_endpoints, PUT /api/v1/webhook_endpoints/:lago_id,
@@ -196,6 +196,26 @@ class Lago:
             raise not_found("subscription")
         return {"subscription": public(sub)}
 
+    def list_subscriptions(self, query):
+        """GET /api/v1/subscriptions: Lago's paginated list (page, per_page, external_customer_id,
+        status[]: active by default), oldest first."""
+        try:
+            page = int(query.get("page", ["1"])[0])
+            per_page = int(query.get("per_page", ["20"])[0])
+        except ValueError:
+            raise invalid({"page": ["value_is_invalid"]})
+        if page < 1 or not 1 <= per_page <= 100:
+            raise invalid({"per_page": ["value_is_invalid"]})
+        statuses = query.get("status[]", ["active"])
+        customer = query.get("external_customer_id", [None])[0]
+        subs = [public(s) for s in self.subscriptions.values()
+                if s["status"] in statuses and customer in (None, s["external_customer_id"])]
+        total_pages = max(1, -(-len(subs) // per_page))
+        return {"subscriptions": subs[(page - 1) * per_page:page * per_page],
+                "meta": {"current_page": page, "next_page": page + 1 if page < total_pages else None,
+                         "prev_page": page - 1 if page > 1 else None, "total_pages": total_pages,
+                         "total_count": len(subs)}}
+
     def terminate_subscription(self, external_id):
         sub = self.subscriptions.get(external_id)
         if not sub or sub["status"] != "active":
@@ -282,6 +302,7 @@ ROUTES = [  # method, path pattern, handler(lago, body, *groups)
     ("POST", r"/api/v1/events/batch", lambda lago, body: lago.events_batch(body)),
     ("POST", r"/api/v1/customers", lambda lago, body: lago.upsert_customer(body)),
     ("POST", r"/api/v1/subscriptions", lambda lago, body: lago.create_subscription(body)),
+    ("GET", r"/api/v1/subscriptions", lambda lago, body: lago.list_subscriptions(lago.query)),
     ("GET", r"/api/v1/subscriptions/([^/]+)", lambda lago, body, i: lago.get_subscription(i)),
     ("DELETE", r"/api/v1/subscriptions/([^/]+)", lambda lago, body, i: lago.terminate_subscription(i)),
     ("POST", r"/api/v1/billable_metrics", lambda lago, body: lago.create_metric(body)),
@@ -504,7 +525,7 @@ class Handler(BaseHTTPRequestHandler):
     def dispatch(self, method):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
-        path = self.path.split("?", 1)[0]
+        path, _, query = self.path.partition("?")
         try:
             body = json.loads(raw) if raw else {}
         except ValueError as e:
@@ -513,6 +534,7 @@ class Handler(BaseHTTPRequestHandler):
             return self.control(method, path, body)
         lago = self.lago
         with lago.lock:
+            lago.query = urllib.parse.parse_qs(query)
             record = {"method": method, "path": path, "json": None if isinstance(body, Exception) else body,
                       "status": 0, "authorized": False, "at": time.time()}
             lago.requests.append(record)

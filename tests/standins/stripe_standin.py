@@ -253,6 +253,31 @@ def list_payment_methods(p):
             if pm["customer"] == p.get("customer", pm["customer"]) and pm["type"] == p.get("type", pm["type"])]
     return listing("/v1/payment_methods", data)
 
+SUBSCRIPTION_STATUSES = ("trialing", "active", "past_due", "unpaid", "canceled", "incomplete", "incomplete_expired",
+                         "paused")
+
+def list_subscriptions(p):
+    """GET /v1/subscriptions: newest first, cursor pagination (limit, starting_after); by default the
+    subscriptions that are not canceled, status=all for every one."""
+    status = p.get("status")
+    if status is not None and status not in ("all", "ended") + SUBSCRIPTION_STATUSES:
+        raise invalid("Invalid status", "status")
+    limit = as_int(p.get("limit", 10), "limit")
+    if not 1 <= limit <= 100:
+        raise invalid("Invalid limit: must be between 1 and 100", "limit")
+    subs = sorted(STORE.objects["subscription"].values(), key=lambda s: (s["created"], s["id"]), reverse=True)
+    subs = [s for s in subs if status == "all" or (status is None and s["status"] != "canceled")
+            or s["status"] == status or (status == "ended" and s["status"] in ("canceled", "incomplete_expired"))]
+    subs = [s for s in subs if p.get("customer") in (None, s["customer"])]
+    if p.get("starting_after"):
+        ids = [s["id"] for s in subs]
+        if p["starting_after"] not in ids:
+            raise missing("subscription", p["starting_after"], "starting_after")
+        subs = subs[ids.index(p["starting_after"]) + 1:]
+    page = listing("/v1/subscriptions", subs[:limit])
+    page["has_more"] = len(subs) > limit
+    return page
+
 def update_subscription(p, sub_id):
     sub = STORE.get("subscription", sub_id, "id", 404)
     if sub["status"] == "canceled" and set(p) - {"metadata", "cancellation_details", "expand"}:
@@ -340,6 +365,7 @@ ROUTES = [
     ("POST", r"/v1/checkout/sessions", create_checkout_session),
     ("POST", r"/v1/billing_portal/sessions", create_portal_session),
     ("GET", r"/v1/payment_methods", list_payment_methods),
+    ("GET", r"/v1/subscriptions", list_subscriptions),
     ("GET", r"/v1/subscriptions/([^/]+)", lambda p, i: STORE.get("subscription", i, "id", 404)),
     ("POST", r"/v1/subscriptions/([^/]+)", update_subscription),
     ("DELETE", r"/v1/subscriptions/([^/]+)", cancel_subscription),
