@@ -13,6 +13,8 @@ PACKAGES=(
     libh2o-evloop-dev libssl-dev libzmq3-dev libczmq-dev libmsgpack-dev
     libpq-dev libhiredis-dev libcurl4-openssl-dev libjansson-dev libjwt-dev
     libcriterion-dev
+    # fuzzing (deploy/scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
+    clang libclang-rt-14-dev
     # servers for local runs and tests
     postgresql redis-server
     # integration tests and tools
