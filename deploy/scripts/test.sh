@@ -11,7 +11,7 @@
 #      ASAN_OPTIONS=detect_leaks=0:abort_on_error=1); the harness starts and
 #      removes its own Postgres and Redis; afterwards every process log is
 #      checked for ASan/UBSan reports
-#   5. fuzzing: deploy/scripts/fuzz.sh builds build-fuzz/ with clang and runs
+#   6. fuzzing: deploy/scripts/fuzz.sh builds build-fuzz/ with clang and runs
 #      every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 10)
 #      under ASan+UBSan; each target counts as one test, a crash as a failure
 #
@@ -301,8 +301,11 @@ fuzz() {
     local passed failed
     passed=$(grep -cE '^fuzz_[a-z0-9_]+: ok' "$log" || true)
     failed=$(grep -cE '^fuzz_[a-z0-9_]+: FAILED' "$log" || true)
-    if ((status != 0 && failed == 0)); then
-        failed=1 # the build failed, or the script did not get to the targets
+    if ((passed + failed == 0)); then
+        not_run "tests/fuzz: no target ran (fuzz.sh exited $status)"
+        failed=1
+    elif ((status != 0 && failed == 0)); then
+        failed=1
     fi
     record "fuzz" "$passed" "$failed" "${seconds} s per target"
 }

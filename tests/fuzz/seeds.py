@@ -192,3 +192,20 @@ w("stripe_form", "unicode", "email\0\u00e9l\u00e8ve+x@example.com\0description\0
 w("stripe_form", "bad_key", b"meta[data\0x\0")
 w("stripe_form", "empty_value", b"default_payment_method\0\0")
 w("stripe_form", "bad_bytes", b"k\0\xff\xfe\x01\x7f\0")
+
+# framing: request heads
+heads = {
+    "get": "GET /api/v1/subscriptions/plans HTTP/1.1\r\nHost: x\r\n\r\n",
+    "post_length": "POST /api/v1/usage/events HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}",
+    "chunked": "POST /a HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+    "two_lengths": "POST /a HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n",
+    "length_and_te": "POST /a HTTP/1.1\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "te_gzip_chunked": "POST /a HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+    "te_twice": "POST /a HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+    "folded": "GET /a HTTP/1.1\r\nX-A: 1\r\n  continued\r\n\r\n",
+    "bare_lf": "GET /a HTTP/1.1\nContent-Length: 1\n\n",
+    "http10": "GET /a HTTP/1.0\r\n\r\n",
+    "garbage": "\x00\xff GET\r\n",
+}
+for name, head in heads.items():
+    w("framing", name, head)
