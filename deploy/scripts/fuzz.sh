@@ -1,19 +1,19 @@
 #!/usr/bin/env bash
 # fuzz.sh [seconds] [target...] - builds the libFuzzer targets (tests/fuzz/)
 # with clang into build-fuzz/ (-DOB_FUZZ=ON: -fsanitize=fuzzer,address,undefined)
-# and runs each for the given time (default FUZZ_SECONDS, else 10) from its
+# and runs each for the given time (default FUZZ_SECONDS, else 8) from its
 # seed corpus tests/fuzz/corpus/<target>/.
 #
 # New inputs that reach new code are written to build-fuzz/corpus/<target>/,
 # never to the checked-in seeds. A crash, leak, sanitizer report or timeout
 # leaves its input in build-fuzz/crashes/<target>/ and counts as a failure.
-# Prints one line per target ("fuzz_x: ok, 123456 runs in 10 s") and exits 1
+# Prints one line per target ("fuzz_x: ok, 123456 runs in 8 s") and exits 1
 # when any target failed. OB_BUILD_PREFIX (default build) renames the build
 # directory to <prefix>-fuzz; OB_JOBS (default 2) is the make parallelism.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-seconds=${1:-${FUZZ_SECONDS:-10}}
+seconds=${1:-${FUZZ_SECONDS:-8}}
 shift || true
 dir="$ROOT/${OB_BUILD_PREFIX:-build}-fuzz"
 

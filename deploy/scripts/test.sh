@@ -12,7 +12,7 @@
 #      removes its own Postgres and Redis; afterwards every process log is
 #      checked for ASan/UBSan reports
 #   6. fuzzing: deploy/scripts/fuzz.sh builds build-fuzz/ with clang and runs
-#      every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 10)
+#      every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 8)
 #      under ASan+UBSan; each target counts as one test, a crash as a failure
 #
 # Every step runs even when an earlier one failed (except after deps.sh).
@@ -295,7 +295,7 @@ integration() {
 }
 
 fuzz() {
-    local seconds=${FUZZ_SECONDS:-10} log="$WORK/fuzz.log" status=0
+    local seconds=${FUZZ_SECONDS:-8} log="$WORK/fuzz.log" status=0
     banner "fuzzing (${seconds} s per target)"
     "$ROOT/deploy/scripts/fuzz.sh" "$seconds" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
     local passed failed
