@@ -542,8 +542,8 @@ charges_json(lago_api_t *self, const lago_plan_spec_t *plan, ob_err_t *rc, lago_
     return charges;
 }
 
-ob_err_t
-lago_api_create_plan(lago_api_t *self, const lago_plan_spec_t *plan, lago_api_error_t *err)
+static ob_err_t
+save_plan(lago_api_t *self, const lago_plan_spec_t *plan, bool update, lago_api_error_t *err)
 {
     if (is_blank(plan->code) || is_blank(plan->name) || is_blank(plan->interval) || is_blank(plan->currency) ||
         plan->amount_cents < 0 || (plan->charges_count > 0 && !plan->charges))
@@ -557,8 +557,94 @@ lago_api_create_plan(lago_api_t *self, const lago_plan_spec_t *plan, lago_api_er
                              "pay_in_advance", plan->pay_in_advance, "charges", charges);
     if (!body)
         return refuse(err, "plan fields must be UTF-8");
-    rc = call(self, "create_plan", "POST", "/api/v1/plans", body, NULL, err);
+    char *path = update ? resource_path("plans", plan->code) : NULL;
+    if (update && !path) {
+        json_decref(body);
+        return refuse(err, "out of memory");
+    }
+    rc = update ? call(self, "update_plan", "PUT", path, body, NULL, err)
+                : call(self, "create_plan", "POST", "/api/v1/plans", body, NULL, err);
+    free(path);
     json_decref(body);
+    return rc;
+}
+
+ob_err_t
+lago_api_create_plan(lago_api_t *self, const lago_plan_spec_t *plan, lago_api_error_t *err)
+{
+    return save_plan(self, plan, false, err);
+}
+
+ob_err_t
+lago_api_update_plan(lago_api_t *self, const lago_plan_spec_t *plan, lago_api_error_t *err)
+{
+    return save_plan(self, plan, true, err);
+}
+
+ob_err_t
+lago_api_get_plan_json(lago_api_t *self, const char *code, json_t **reply, lago_api_error_t *err)
+{
+    *reply = NULL;
+    if (is_blank(code))
+        return refuse(err, "code is required");
+    char *path = resource_path("plans", code);
+    if (!path)
+        return refuse(err, "out of memory");
+    ob_err_t rc = call(self, "get_plan", "GET", path, NULL, reply, err);
+    free(path);
+    if (rc != OB_OK) {
+        json_decref(*reply);
+        *reply = NULL;
+    }
+    return rc;
+}
+
+ob_err_t
+lago_api_list_webhook_endpoints(lago_api_t *self, json_t **reply, lago_api_error_t *err)
+{
+    ob_err_t rc = call(self, "list_webhook_endpoints", "GET", "/api/v1/webhook_endpoints?per_page=100", NULL, reply, err);
+    if (rc != OB_OK) {
+        json_decref(*reply);
+        *reply = NULL;
+    }
+    return rc;
+}
+
+ob_err_t
+lago_api_save_webhook_endpoint(lago_api_t *self, const char *lago_id, const char *url, const char *signature_algo,
+                               lago_api_error_t *err)
+{
+    if (is_blank(url) || is_blank(signature_algo))
+        return refuse(err, "webhook_url and signature_algo are required");
+    json_t *body = json_pack("{s:{s:s, s:s}}", "webhook_endpoint", "webhook_url", url, "signature_algo", signature_algo);
+    if (!body)
+        return refuse(err, "the url must be UTF-8");
+    char *path = lago_id ? resource_path("webhook_endpoints", lago_id) : NULL;
+    ob_err_t rc;
+    if (lago_id && !path)
+        rc = refuse(err, "out of memory");
+    else if (lago_id)
+        rc = call(self, "update_webhook_endpoint", "PUT", path, body, NULL, err);
+    else
+        rc = call(self, "create_webhook_endpoint", "POST", "/api/v1/webhook_endpoints", body, NULL, err);
+    free(path);
+    json_decref(body);
+    return rc;
+}
+
+ob_err_t
+lago_api_get_webhook_public_key(lago_api_t *self, char *out, size_t cap, lago_api_error_t *err)
+{
+    json_t *reply = NULL;
+    ob_err_t rc = call(self, "webhook_public_key", "GET", "/api/v1/webhooks/json_public_key", NULL, &reply, err);
+    const char *key = json_string_value(json_object_get(json_object_get(reply, "webhook"), "public_key"));
+    if (rc == OB_OK && (!key || !*key || strlen(key) >= cap)) {
+        copy_str(err->message, sizeof(err->message), "Lago's answer has no webhook.public_key");
+        rc = OB_ERR_UPSTREAM;
+    }
+    if (rc == OB_OK)
+        copy_str(out, cap, key);
+    json_decref(reply);
     return rc;
 }
 

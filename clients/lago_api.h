@@ -27,6 +27,7 @@
 #define LAGO_API_H_INCLUDED
 
 #include <stdbool.h>
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -162,6 +163,28 @@ ob_err_t lago_api_create_plan(lago_api_t *self, const lago_plan_spec_t *plan, la
 
 /*  GET /api/v1/plans/:code into out. OB_ERR_NOT_FOUND if absent. */
 ob_err_t lago_api_get_plan(lago_api_t *self, const char *code, lago_plan_t *out, lago_api_error_t *err);
+
+/*  PUT /api/v1/plans/:code with the same body as lago_api_create_plan: the
+ *  plan takes the spec's name, interval, amount and charges.
+ *  OB_ERR_NOT_FOUND when the code does not exist. */
+ob_err_t lago_api_update_plan(lago_api_t *self, const lago_plan_spec_t *plan, lago_api_error_t *err);
+
+/*  GET /api/v1/plans/:code: the raw {"plan": {...}} answer (caller decrefs),
+ *  for comparing charges. */
+ob_err_t lago_api_get_plan_json(lago_api_t *self, const char *code, json_t **reply, lago_api_error_t *err);
+
+/*  GET /api/v1/webhook_endpoints (first page, 100): the raw answer
+ *  {"webhook_endpoints": [{"lago_id","webhook_url","signature_algo",...}]}. */
+ob_err_t lago_api_list_webhook_endpoints(lago_api_t *self, json_t **reply, lago_api_error_t *err);
+
+/*  POST /api/v1/webhook_endpoints, or PUT /api/v1/webhook_endpoints/:lago_id
+ *  when lago_id is not NULL: webhook_url, signature_algo ("jwt" or "hmac"). */
+ob_err_t lago_api_save_webhook_endpoint(lago_api_t *self, const char *lago_id, const char *url, const char *signature_algo,
+                                        lago_api_error_t *err);
+
+/*  GET /api/v1/webhooks/json_public_key: the RSA key Lago signs JWT
+ *  webhooks with, base64 of a PEM, into out. */
+ob_err_t lago_api_get_webhook_public_key(lago_api_t *self, char *out, size_t cap, lago_api_error_t *err);
 
 /*  Pure helpers, exposed for tests. */
 

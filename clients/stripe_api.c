@@ -22,6 +22,9 @@ struct _stripe_api_t {
     long timeout_ms;
     int max_attempts;
     long backoff_base_ms;
+    bool last_replayed; /* of the last answer */
+    long long last_date;
+    char portal_configuration[128]; /* bpc_... for portal sessions; "" = the account's default */
 };
 
 stripe_api_t *
@@ -71,6 +74,36 @@ stripe_api_set_limits(stripe_api_t *self, long timeout_ms, int max_attempts, lon
     self->timeout_ms = timeout_ms;
     self->max_attempts = max_attempts;
     self->backoff_base_ms = backoff_base_ms;
+}
+
+stripe_mode_t
+stripe_key_mode(const char *key)
+{
+    if (!key)
+        return STRIPE_MODE_UNKNOWN;
+    if (strncmp(key, "sk_live_", 8) == 0 || strncmp(key, "rk_live_", 8) == 0)
+        return STRIPE_MODE_LIVE;
+    if (strncmp(key, "sk_test_", 8) == 0 || strncmp(key, "rk_test_", 8) == 0)
+        return STRIPE_MODE_TEST;
+    return STRIPE_MODE_UNKNOWN;
+}
+
+bool
+stripe_mode_matches(stripe_mode_t mode, bool livemode)
+{
+    return mode == STRIPE_MODE_UNKNOWN || (mode == STRIPE_MODE_LIVE) == livemode;
+}
+
+bool
+stripe_api_last_replayed(const stripe_api_t *self)
+{
+    return self && self->last_replayed;
+}
+
+long long
+stripe_api_last_date(const stripe_api_t *self)
+{
+    return self ? self->last_date : 0;
 }
 
 static bool
@@ -158,6 +191,8 @@ s_call(stripe_api_t *self, const char *method, const char *path, const stripe_fo
         *result = NULL;
     if (!self)
         return OB_ERR_INVALID;
+    self->last_replayed = false;
+    self->last_date = 0;
 
     bool is_post = strcmp(method, "POST") == 0;
     size_t form_len = 0;
@@ -197,6 +232,8 @@ s_call(stripe_api_t *self, const char *method, const char *path, const stripe_fo
     free(url);
 
     error->http_status = resp.status;
+    self->last_replayed = resp.replayed;
+    self->last_date = resp.date;
     snprintf(error->request_id, sizeof error->request_id, "%s", resp.request_id);
     if (err == OB_OK && resp.status >= 200 && resp.status < 300) {
         json_t *root = json_loadb(resp.body, resp.body_len, 0, NULL);
@@ -324,6 +361,8 @@ stripe_api_create_portal_session(stripe_api_t *self, const char *idempotency_key
         return s_invalid(result, error, "bad customer id");
     stripe_form_t *form = stripe_form_new();
     stripe_form_add(form, "customer", customer_id);
+    if (self && self->portal_configuration[0])
+        stripe_form_add(form, "configuration", self->portal_configuration);
     if (return_url)
         stripe_form_add(form, "return_url", return_url);
     return s_send_form(self, "POST", "/v1/billing_portal/sessions", &form, idempotency_key, result, error);
@@ -436,4 +475,108 @@ ob_err_t
 stripe_api_retrieve_balance(stripe_api_t *self, json_t **result, stripe_error_t *error)
 {
     return s_call(self, "GET", "/v1/balance", NULL, NULL, result, error);
+}
+
+int
+stripe_api_set_portal_configuration(stripe_api_t *self, const char *configuration_id)
+{
+    if (!self || (configuration_id && *configuration_id && !s_valid_id(configuration_id)))
+        return -1;
+    snprintf(self->portal_configuration, sizeof self->portal_configuration, "%s", configuration_id ? configuration_id : "");
+    return 0;
+}
+
+ob_err_t
+stripe_api_archive_price(stripe_api_t *self, const char *idempotency_key, const char *price_id, json_t **result,
+                         stripe_error_t *error)
+{
+    char path[160];
+    if (!s_object_path(path, sizeof path, "prices", price_id))
+        return s_invalid(result, error, "a price id is [A-Za-z0-9_]");
+    stripe_form_t *form = stripe_form_new();
+    stripe_form_add_bool(form, "active", false);
+    return s_send_form(self, "POST", path, &form, idempotency_key, result, error);
+}
+
+const char *const stripe_handled_events[] = {"checkout.session.completed",
+                                             "customer.subscription.created",
+                                             "customer.subscription.updated",
+                                             "customer.subscription.deleted",
+                                             "customer.subscription.trial_will_end",
+                                             "invoice.paid",
+                                             "invoice.payment_failed",
+                                             NULL};
+
+ob_err_t
+stripe_api_list_webhook_endpoints(stripe_api_t *self, json_t **result, stripe_error_t *error)
+{
+    stripe_form_t *form = stripe_form_new();
+    stripe_form_add(form, "limit", "100");
+    return s_send_form(self, "GET", "/v1/webhook_endpoints", &form, NULL, result, error);
+}
+
+static void
+s_add_events(stripe_form_t *form, const char *const *events)
+{
+    for (size_t i = 0; events && events[i]; i++)
+        stripe_form_addf(form, events[i], "enabled_events[%zu]", i);
+}
+
+ob_err_t
+stripe_api_create_webhook_endpoint(stripe_api_t *self, const char *idempotency_key, const char *url, const char *const *events,
+                                   const char *description, json_t **result, stripe_error_t *error)
+{
+    if (!url || !*url || !events || !events[0])
+        return s_invalid(result, error, "a webhook endpoint needs a url and events");
+    stripe_form_t *form = stripe_form_new();
+    stripe_form_add(form, "url", url);
+    s_add_events(form, events);
+    stripe_form_add(form, "api_version", STRIPE_API_VERSION);
+    if (description)
+        stripe_form_add(form, "description", description);
+    return s_send_form(self, "POST", "/v1/webhook_endpoints", &form, idempotency_key, result, error);
+}
+
+ob_err_t
+stripe_api_update_webhook_endpoint(stripe_api_t *self, const char *idempotency_key, const char *endpoint_id, const char *url,
+                                   const char *const *events, json_t **result, stripe_error_t *error)
+{
+    char path[160];
+    if (!s_object_path(path, sizeof path, "webhook_endpoints", endpoint_id) || !url || !events || !events[0])
+        return s_invalid(result, error, "an endpoint id, a url and events");
+    stripe_form_t *form = stripe_form_new();
+    stripe_form_add(form, "url", url);
+    s_add_events(form, events);
+    stripe_form_add_bool(form, "disabled", false);
+    return s_send_form(self, "POST", path, &form, idempotency_key, result, error);
+}
+
+ob_err_t
+stripe_api_delete_webhook_endpoint(stripe_api_t *self, const char *endpoint_id, stripe_error_t *error)
+{
+    char path[160];
+    if (!s_object_path(path, sizeof path, "webhook_endpoints", endpoint_id))
+        return s_invalid(NULL, error, "an endpoint id is [A-Za-z0-9_]");
+    return s_call(self, "DELETE", path, NULL, NULL, NULL, error);
+}
+
+ob_err_t
+stripe_api_list_portal_configurations(stripe_api_t *self, json_t **result, stripe_error_t *error)
+{
+    stripe_form_t *form = stripe_form_new();
+    stripe_form_add_bool(form, "active", true);
+    stripe_form_add(form, "limit", "100");
+    return s_send_form(self, "GET", "/v1/billing_portal/configurations", &form, NULL, result, error);
+}
+
+ob_err_t
+stripe_api_save_portal_configuration(stripe_api_t *self, const char *idempotency_key, const char *configuration_id,
+                                     stripe_form_t **form_p, json_t **result, stripe_error_t *error)
+{
+    char path[192] = "/v1/billing_portal/configurations";
+    if (configuration_id && !s_object_path(path, sizeof path, "billing_portal/configurations", configuration_id)) {
+        stripe_form_destroy(form_p);
+        return s_invalid(result, error, "a configuration id is [A-Za-z0-9_]");
+    }
+    return s_send_form(self, "POST", path, form_p, idempotency_key, result, error);
 }

@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "clients/stripe_form.h"
 #include "common/ob_err.h"
 
 #define STRIPE_API_VERSION "2024-06-20"
@@ -43,6 +44,15 @@ typedef struct {
     char request_id[128];  /* Stripe's Request-Id, to quote to Stripe support */
 } stripe_error_t;
 
+/*  The mode of a secret key: sk_live_ / rk_live_ -> LIVE, sk_test_ /
+ *  rk_test_ -> TEST, anything else (NULL, "") -> UNKNOWN. Events carry
+ *  `livemode`, which must match the mode of the key the service runs with. */
+typedef enum { STRIPE_MODE_UNKNOWN = 0, STRIPE_MODE_TEST, STRIPE_MODE_LIVE } stripe_mode_t;
+stripe_mode_t stripe_key_mode(const char *secret_key);
+
+/*  "livemode true" / "livemode false": why an event of the other mode is refused. */
+bool stripe_mode_matches(stripe_mode_t mode, bool livemode);
+
 /*  A client for base_url (e.g. "https://api.stripe.com" or a loopback
  *  stand-in; a trailing '/' is ignored) and secret_key (sk_... or rk_...).
  *  Both are copied. NULL when either is missing or malformed (not
@@ -56,6 +66,17 @@ void stripe_api_destroy(stripe_api_t **self_p);
  *  defaults: 10 s, 3, 200 ms). A worker serving a gateway deadline keeps
  *  timeout_ms * max_attempts under it. */
 void stripe_api_set_limits(stripe_api_t *self, long timeout_ms, int max_attempts, long backoff_base_ms);
+
+/*  What the last call's answer said about itself (false / 0 before any
+ *  answer and after a call that got none):
+ *    replayed: Stripe answered `Idempotent-Replayed: true`, i.e. the key
+ *      was used before and this is the stored first answer; nothing was
+ *      done now and the object may have changed since.
+ *    date: Stripe's Date header (Unix s), Stripe's clock when it answered;
+ *      the version of the answer's state on the same clock as the
+ *      `created` of Stripe's events, so a local clock never outranks them. */
+bool stripe_api_last_replayed(const stripe_api_t *self);
+long long stripe_api_last_date(const stripe_api_t *self);
 
 /*  The outcome for a Stripe answer (pure, table-tested):
  *    no response, 429, 5xx, 409 other than idempotency_error -> OB_ERR_TRANSIENT
@@ -97,7 +118,13 @@ typedef struct {
 ob_err_t stripe_api_create_checkout_session(stripe_api_t *self, const char *idempotency_key, const stripe_checkout_params_t *params,
                                             json_t **result, stripe_error_t *error);
 
-/*  POST /v1/billing_portal/sessions: customer, return_url (optional). */
+/*  The portal configuration (bpc_...) every later portal session names;
+ *  NULL or "" = none (Stripe then uses the account's default configuration).
+ *  Returns 0, or -1 for a malformed id (the setting is left as it was). */
+int stripe_api_set_portal_configuration(stripe_api_t *self, const char *configuration_id);
+
+/*  POST /v1/billing_portal/sessions: customer, configuration (when set with
+ *  stripe_api_set_portal_configuration), return_url (optional). */
 ob_err_t stripe_api_create_portal_session(stripe_api_t *self, const char *idempotency_key, const char *customer_id,
                                           const char *return_url, json_t **result, stripe_error_t *error);
 
@@ -144,6 +171,42 @@ typedef struct {
 /*  POST /v1/prices. */
 ob_err_t stripe_api_create_price(stripe_api_t *self, const char *idempotency_key, const stripe_price_params_t *params,
                                  json_t **result, stripe_error_t *error);
+
+/*  POST /v1/prices/:id active=false: archives a price (existing
+ *  subscriptions keep it; new checkouts cannot use it). */
+ob_err_t stripe_api_archive_price(stripe_api_t *self, const char *idempotency_key, const char *price_id, json_t **result,
+                                  stripe_error_t *error);
+
+/*  The event types the project handles (stripe-worker's stripe_event_map),
+ *  NULL-terminated: what the webhook endpoint subscribes to. */
+extern const char *const stripe_handled_events[];
+
+/*  GET /v1/webhook_endpoints?limit=100. */
+ob_err_t stripe_api_list_webhook_endpoints(stripe_api_t *self, json_t **result, stripe_error_t *error);
+
+/*  POST /v1/webhook_endpoints: url, enabled_events[] (NULL-terminated),
+ *  api_version=STRIPE_API_VERSION, description. The answer holds the
+ *  signing secret (whsec_...), returned by Stripe this once only. */
+ob_err_t stripe_api_create_webhook_endpoint(stripe_api_t *self, const char *idempotency_key, const char *url,
+                                            const char *const *events, const char *description, json_t **result,
+                                            stripe_error_t *error);
+
+/*  POST /v1/webhook_endpoints/:id: url, enabled_events[], disabled=false
+ *  (Stripe cannot change an endpoint's api_version). */
+ob_err_t stripe_api_update_webhook_endpoint(stripe_api_t *self, const char *idempotency_key, const char *endpoint_id,
+                                            const char *url, const char *const *events, json_t **result, stripe_error_t *error);
+
+/*  DELETE /v1/webhook_endpoints/:id (no key: DELETE is idempotent). */
+ob_err_t stripe_api_delete_webhook_endpoint(stripe_api_t *self, const char *endpoint_id, stripe_error_t *error);
+
+/*  GET /v1/billing_portal/configurations?active=true&limit=100. */
+ob_err_t stripe_api_list_portal_configurations(stripe_api_t *self, json_t **result, stripe_error_t *error);
+
+/*  POST /v1/billing_portal/configurations (configuration_id NULL) or
+ *  /v1/billing_portal/configurations/:id with the caller's form (consumed,
+ *  also on error). */
+ob_err_t stripe_api_save_portal_configuration(stripe_api_t *self, const char *idempotency_key, const char *configuration_id,
+                                              stripe_form_t **form_p, json_t **result, stripe_error_t *error);
 
 /*  GET /v1/balance: the cheapest authenticated call, to check a key. */
 ob_err_t stripe_api_retrieve_balance(stripe_api_t *self, json_t **result, stripe_error_t *error);

@@ -121,6 +121,18 @@ s_has_prefix(const char *text, const char *prefix)
     return strncmp(text, prefix, strlen(prefix)) == 0;
 }
 
+bool
+ob_config_is_placeholder(const char *value)
+{
+    static const char *const placeholders[] = {"replace-me", "replace_me", "changeme", "change-me", "example-secret", "xxxxxxxx"};
+    if (!value)
+        return false;
+    for (size_t i = 0; i < sizeof placeholders / sizeof placeholders[0]; i++)
+        if (strcasestr(value, placeholders[i]))
+            return true;
+    return false;
+}
+
 /*  Returns NULL when value fits the spec, else a short reason. */
 static const char *
 s_check(const ob_config_spec_t *spec, const char *value)
@@ -139,11 +151,21 @@ s_check(const ob_config_spec_t *spec, const char *value)
         if (!(s_has_prefix(value, "http://") || s_has_prefix(value, "https://")) || strlen(value) < 10)
             return "must be an http:// or https:// URL";
         return NULL;
+    case OB_CONFIG_SECRET:
+        if (ob_config_is_placeholder(value))
+            return "holds a placeholder from .env.example: set a real secret";
+        if (spec->min > 0 && strlen(value) < (size_t)spec->min)
+            return spec->min >= 32 ? "is too short: at least 32 bytes (256 bits) are required" : "is too short";
+        return NULL;
     case OB_CONFIG_DB_URL:
+        if (ob_config_is_placeholder(value))
+            return "holds a placeholder password from .env.example";
         if (s_has_prefix(value, "postgres://") || s_has_prefix(value, "postgresql://") || strchr(value, '='))
             return NULL;
         return "must be a postgres:// URL or a libpq connection string";
     case OB_CONFIG_REDIS_URL:
+        if (ob_config_is_placeholder(value))
+            return "holds a placeholder password from .env.example";
         if (!s_has_prefix(value, "redis://") || strlen(value) <= strlen("redis://"))
             return "must be a redis://host:port URL";
         return NULL;

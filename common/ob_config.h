@@ -21,14 +21,15 @@ typedef enum {
     OB_CONFIG_DB_URL,    /* postgres://, postgresql:// or a libpq key=value string */
     OB_CONFIG_REDIS_URL, /* redis://host[:port][/db] */
     OB_CONFIG_BOOL,      /* true/false/1/0/yes/no */
-    OB_CONFIG_ENDPOINT   /* a ZeroMQ endpoint: tcp://host:port, ipc://..., inproc://... */
+    OB_CONFIG_ENDPOINT,  /* a ZeroMQ endpoint: tcp://host:port, ipc://..., inproc://... */
+    OB_CONFIG_SECRET     /* a key, token or password: no placeholder (ob_config_is_placeholder), at least min bytes */
 } ob_config_kind_t;
 
 typedef struct {
     const char *name; /* the variable, e.g. "DATABASE_URL" */
     ob_config_kind_t kind;
     bool required; /* missing is an error (empty counts as missing) */
-    long min, max; /* for OB_CONFIG_INT */
+    long min, max; /* for OB_CONFIG_INT; min: the shortest OB_CONFIG_SECRET (0 = any length) */
 } ob_config_spec_t;
 
 /*  Reads KEY=VALUE lines (comments, blank lines, optional quotes, "export ")
@@ -52,6 +53,14 @@ long ob_config_int(const char *name, long fallback);
 
 /*  The boolean value, or fallback when unset or malformed. */
 bool ob_config_bool(const char *name, bool fallback);
+
+/*  True when value is (or holds) a placeholder an operator forgot to replace:
+ *  "replace-me" (what .env.example ships, also inside "sk_test_replace-me"
+ *  or a URL's password), "changeme", "change-me", "example-secret",
+ *  "xxxxxxxx" (case-insensitive). Such values never work as live
+ *  secrets: ob_config_validate refuses them for OB_CONFIG_SECRET, DB and
+ *  Redis URLs. */
+bool ob_config_is_placeholder(const char *value);
 
 /*  Checks every spec; prints "config: NAME: problem" lines to out. Returns the
  *  number of problems (0 = all good). */

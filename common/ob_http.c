@@ -17,15 +17,20 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/ob_clock.h"
+#include "common/ob_worker.h"
+
 #define OB_HTTP_MAX_BODY (8u * 1024u * 1024u)
 #define OB_HTTP_DEFAULT_TIMEOUT_MS 10000L
 #define OB_HTTP_CONNECT_TIMEOUT_MS 5000L
 #define OB_HTTP_DEFAULT_ATTEMPTS 3
 #define OB_HTTP_DEFAULT_BACKOFF_MS 200L
 #define OB_HTTP_MAX_DELAY_MS 5000L
+#define OB_HTTP_WAIT_SLICE_MS 50 /* longest wait between two heartbeat checks */
 
 struct _ob_http_t {
     CURL *curl;
+    CURLM *multi;      /* drives curl so the thread's worker keeps heartbeating while it waits */
     unsigned int seed; /* rand_r state for jitter: one client per thread */
     char errbuf[CURL_ERROR_SIZE];
 };
@@ -38,6 +43,8 @@ typedef struct {
     int should_retry;    /* Stripe-Should-Retry: -1 absent, 0 false, 1 true */
     long retry_after_ms; /* Retry-After, -1 when absent */
     char request_id[128];
+    bool replayed;
+    long long date;
 } s_attempt_t;
 
 int
@@ -53,7 +60,10 @@ ob_http_new(void)
     if (!self)
         return NULL;
     self->curl = curl_easy_init();
+    self->multi = curl_multi_init(); /* NULL: plain curl_easy_perform */
     if (!self->curl) {
+        if (self->multi)
+            curl_multi_cleanup(self->multi);
         free(self);
         return NULL;
     }
@@ -69,6 +79,8 @@ ob_http_destroy(ob_http_t **self_p)
     if (!self_p || !*self_p)
         return;
     ob_http_t *self = *self_p;
+    if (self->multi)
+        curl_multi_cleanup(self->multi);
     curl_easy_cleanup(self->curl);
     free(self);
     *self_p = NULL;
@@ -158,6 +170,13 @@ s_on_header(char *line, size_t size, size_t nmemb, void *user)
         at->should_retry = -1;
         at->retry_after_ms = -1;
         at->request_id[0] = '\0';
+        at->replayed = false;
+        at->date = 0;
+    } else if (s_header_value(line, len, "Idempotent-Replayed", value, sizeof value)) {
+        at->replayed = strcasecmp(value, "true") == 0;
+    } else if (s_header_value(line, len, "Date", value, sizeof value)) {
+        time_t when = curl_getdate(value, NULL);
+        at->date = when > 0 ? (long long)when : 0;
     } else if (s_header_value(line, len, "Stripe-Should-Retry", value, sizeof value)) {
         if (strcasecmp(value, "true") == 0)
             at->should_retry = 1;
@@ -278,12 +297,50 @@ s_backoff_ms(ob_http_t *self, long base_ms, int attempt)
     return (long)((double)delay * factor);
 }
 
+/*  Sleeps ms in short slices, keeping the thread's worker heartbeating. */
 static void
 s_sleep_ms(long ms)
 {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+    int64_t end = ob_clock_mono_ms() + ms;
+    for (int64_t left = ms; left > 0; left = end - ob_clock_mono_ms()) {
+        long slice = left < OB_HTTP_WAIT_SLICE_MS ? (long)left : OB_HTTP_WAIT_SLICE_MS;
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = slice * 1000000L};
+        while (nanosleep(&ts, &ts) == -1 && errno == EINTR) {
+        }
+        ob_worker_keepalive();
     }
+}
+
+/*  curl_easy_perform, but through the multi handle in short polls, so a slow
+ *  server never stops the thread's heartbeats (ob_worker_keepalive; a no-op
+ *  off a worker's thread). */
+static CURLcode
+s_perform(ob_http_t *self)
+{
+    if (!self->multi || curl_multi_add_handle(self->multi, self->curl) != CURLM_OK)
+        return curl_easy_perform(self->curl);
+    CURLcode rc = CURLE_COULDNT_CONNECT;
+    for (bool done = false; !done;) {
+        int running = 0;
+        CURLMcode mc = curl_multi_perform(self->multi, &running);
+        if (mc == CURLM_OK && running)
+            mc = curl_multi_poll(self->multi, NULL, 0, OB_HTTP_WAIT_SLICE_MS, NULL);
+        ob_worker_keepalive();
+        int queued;
+        for (CURLMsg *m; (m = curl_multi_info_read(self->multi, &queued));)
+            if (m->msg == CURLMSG_DONE && m->easy_handle == self->curl) {
+                rc = m->data.result;
+                done = true;
+            }
+        if (mc != CURLM_OK) {
+            snprintf(self->errbuf, sizeof self->errbuf, "%s", curl_multi_strerror(mc));
+            break;
+        }
+        if (!running && !done)
+            break; /* finished without a message: treated as no response */
+    }
+    curl_multi_remove_handle(self->multi, self->curl);
+    return rc;
 }
 
 ob_err_t
@@ -306,7 +363,7 @@ ob_http_send(ob_http_t *self, const ob_http_request_t *req, ob_http_response_t *
     for (int attempt = 1; attempt <= max_attempts; attempt++) {
         s_attempt_t at = {.should_retry = -1, .retry_after_ms = -1};
         s_prepare(self, req, headers, &at, timeout_ms);
-        CURLcode rc = curl_easy_perform(self->curl);
+        CURLcode rc = s_perform(self);
 
         ob_http_response_reset(resp);
         resp->attempts = attempt;
@@ -323,6 +380,8 @@ ob_http_send(ob_http_t *self, const ob_http_request_t *req, ob_http_response_t *
             resp->body = at.body ? at.body : calloc(1, 1);
             resp->body_len = at.len;
             snprintf(resp->request_id, sizeof resp->request_id, "%s", at.request_id);
+            resp->replayed = at.replayed;
+            resp->date = at.date;
             if (!resp->body) {
                 result = OB_ERR_INTERNAL;
                 break;

@@ -9,6 +9,11 @@
  *  factor in [0.5, 1], raised to the response's Retry-After, both capped at
  *  5 s. Redirects are not followed; only http:// and https:// are allowed.
  *  It never logs headers or bodies (they carry secrets and personal data).
+ *
+ *  While it waits (for a slow server, or in a back-off or Retry-After pause)
+ *  it calls ob_worker_keepalive() at least every 50 ms, so a worker whose
+ *  handler calls an outside API keeps heartbeating and the broker never
+ *  takes it for dead (a no-op on a thread that runs no worker).
  */
 #ifndef OB_HTTP_H_INCLUDED
 #define OB_HTTP_H_INCLUDED
@@ -37,6 +42,8 @@ typedef struct {
     char *body;  /* NUL-terminated, owned; freed by ob_http_response_reset */
     size_t body_len;
     char request_id[128]; /* the Request-Id header (Stripe), or "" */
+    bool replayed;        /* Idempotent-Replayed: true (Stripe answered from its idempotency store) */
+    long long date;       /* the Date header as Unix s (the server's clock), 0 when absent or unreadable */
     int attempts;         /* how many attempts were made */
     char error[256];      /* curl's error text when status is 0 */
 } ob_http_response_t;

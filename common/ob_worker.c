@@ -225,55 +225,75 @@ s_find_method(const ob_worker_config_t *config, ob_bytes_t name)
     return NULL;
 }
 
-/*  Runs every job: batch methods get all of theirs in one call. */
+/*  Sends the answers of the jobs answered since the last flush (one message
+ *  for all of them: one wake-up of the broker, not one per answer); with
+ *  all, every job not sent yet (an unanswered one gets 500). */
 static void
-s_process(runtime_t *rt, size_t count)
+s_flush(runtime_t *rt, size_t count, bool *sent, bool all)
 {
-    const ob_worker_config_t *config = rt->config;
-    int64_t now_ms = zclock_time();
-    bool done[count];
-    memset(done, 0, sizeof done);
-    for (size_t i = 0; i < count; i++) {
-        if (done[i])
-            continue;
-        ob_job_t *job = &rt->jobs[i];
-        const ob_worker_method_t *method = s_find_method(config, job->envelope.method);
-        if (!method) {
-            ob_job_reply_error(job, 404, "unknown_method", "this service has no such method");
-            done[i] = true;
-            continue;
-        }
-        if (method->handle_batch) {
-            size_t n = 0;
-            for (size_t j = i; j < count; j++) {
-                if (!done[j] && s_find_method(config, rt->jobs[j].envelope.method) == method) {
-                    rt->by_method[n++] = &rt->jobs[j];
-                    done[j] = true;
-                }
-            }
-            method->handle_batch(config->state, rt->by_method, n);
-        } else {
-            done[i] = true;
-            if (job->envelope.deadline_ms && job->envelope.deadline_ms < now_ms) {
-                /* The gateway has answered 504 already; nobody is waiting. */
-                ob_job_reply_error(job, 504, "timeout", "the deadline passed before the work started");
-                continue;
-            }
-            method->handle(config->state, job);
-        }
-    }
-    /* One message for the whole batch: one wake-up of the broker, not one per answer. */
     zmsg_t *msg = zmsg_new();
     char command = OB_WIRE_REPLY;
     zmsg_addstr(msg, OB_WIRE_PROTOCOL);
     zmsg_addmem(msg, &command, 1);
     for (size_t i = 0; i < count; i++) {
+        if (sent[i] || (!all && rt->jobs[i].status == 0))
+            continue;
         s_add_reply(rt, msg, &rt->jobs[i]);
-        s_release(&rt->jobs[i]);
+        sent[i] = true;
     }
     if (zmsg_size(msg) > 2)
         zmsg_send(&msg, rt->socket);
     zmsg_destroy(&msg);
+}
+
+/*  Runs every job: batch methods first, each getting all of its jobs in one
+ *  call (group commits: database work only), then the one-at-a-time ones
+ *  (which may call outside APIs). Answers go out after each call, so an
+ *  answer (a committed webhook's, say) never waits behind a slow call. */
+static void
+s_process(runtime_t *rt, size_t count)
+{
+    const ob_worker_config_t *config = rt->config;
+    bool done[count], sent[count];
+    memset(done, 0, sizeof done);
+    memset(sent, 0, sizeof sent);
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < count; i++) {
+            if (done[i])
+                continue;
+            ob_job_t *job = &rt->jobs[i];
+            const ob_worker_method_t *method = s_find_method(config, job->envelope.method);
+            if (!method) {
+                ob_job_reply_error(job, 404, "unknown_method", "this service has no such method");
+                done[i] = true;
+                continue;
+            }
+            if (method->handle_batch) {
+                size_t n = 0;
+                for (size_t j = i; j < count; j++) {
+                    if (!done[j] && s_find_method(config, rt->jobs[j].envelope.method) == method) {
+                        rt->by_method[n++] = &rt->jobs[j];
+                        done[j] = true;
+                    }
+                }
+                method->handle_batch(config->state, rt->by_method, n);
+            } else if (pass == 0) {
+                continue; /* after every batch method */
+            } else {
+                done[i] = true;
+                if (job->envelope.deadline_ms && job->envelope.deadline_ms < zclock_time()) {
+                    /* The gateway has answered 504 already; nobody is waiting. */
+                    ob_job_reply_error(job, 504, "timeout", "the deadline passed before the work started");
+                    continue;
+                }
+                method->handle(config->state, job);
+            }
+            s_flush(rt, count, sent, false);
+        }
+    }
+    s_flush(rt, count, sent, true);
+    for (size_t i = 0; i < count; i++)
+        s_release(&rt->jobs[i]);
 }
 
 /*  Takes one message off the socket. Returns 1 for a job stored at *job,

@@ -11,7 +11,10 @@
  *  A method either handles one job at a time (handle) or every waiting job
  *  of that method at once (handle_batch): the latter is how a service group-
  *  commits, one transaction for many requests, each answered only after
- *  the commit.
+ *  the commit. Batch methods run first, then the one-at-a-time handlers,
+ *  and answers are sent after each call, so a fast answer never waits
+ *  behind a slow one. A handler calling an outside API through ob_http
+ *  keeps heartbeating meanwhile (ob_http calls ob_worker_keepalive).
  */
 #ifndef OB_WORKER_H_INCLUDED
 #define OB_WORKER_H_INCLUDED

@@ -35,6 +35,13 @@ static const ob_config_spec_t s_settings[] = {
     {"BROKER_QUEUE_LIMIT", OB_CONFIG_INT, false, 16, 1000000},
     {"STRIPE_WEBHOOK_TOLERANCE_S", OB_CONFIG_INT, false, 1, 86400},
     {"AUTH_JWKS_URL", OB_CONFIG_URL, false, 0, 0},
+    /* Secrets: never a placeholder from .env.example; an HS256 key of at least 256 bits. */
+    {"AUTH_JWT_SECRET", OB_CONFIG_SECRET, false, 32, 0},
+    {"ADMIN_TOKEN", OB_CONFIG_SECRET, false, 0, 0},
+    {"SERVICE_TOKENS", OB_CONFIG_SECRET, false, 0, 0},
+    {"STRIPE_WEBHOOK_SECRET", OB_CONFIG_SECRET, false, 0, 0},
+    {"LAGO_WEBHOOK_HMAC_KEY", OB_CONFIG_SECRET, false, 0, 0},
+    {"LAGO_WEBHOOK_PUBLIC_KEY", OB_CONFIG_SECRET, false, 0, 0},
     {"LAGO_API_URL", OB_CONFIG_URL, false, 0, 0},
 };
 

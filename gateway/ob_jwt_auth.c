@@ -126,6 +126,19 @@ ob_jwt_auth_new(const ob_jwt_auth_config_t *cfg)
         ob_log_error("jwt: AUTH_JWKS_URL must be an http:// or https:// URL");
         return NULL;
     }
+    if (has_secret && strlen(cfg->hs256_secret) < 32) {
+        ob_log_error("jwt: AUTH_JWT_SECRET is shorter than 32 bytes; HS256 needs at least 256 bits of key");
+        return NULL;
+    }
+    bool has_issuer = cfg->issuer && *cfg->issuer, has_audience = cfg->audience && *cfg->audience;
+    if (has_jwks && !has_issuer) {
+        /* An identity provider's JWKS signs the tokens of every realm and client it serves. */
+        ob_log_error("jwt: AUTH_JWKS_URL needs AUTH_JWT_ISSUER: without it any token the provider signs is accepted");
+        return NULL;
+    }
+    if ((has_jwks || has_file) && !has_audience)
+        ob_log_error("jwt: WARNING: AUTH_JWT_AUDIENCE is not set: tokens the identity provider issued to any other "
+                     "client are accepted too; set it to this service's client id");
 
     ob_jwt_auth_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -142,8 +155,6 @@ ob_jwt_auth_new(const ob_jwt_auth_config_t *cfg)
         ok = self->hs_secret != NULL;
         if (ok)
             memcpy(self->hs_secret, cfg->hs256_secret, self->hs_secret_len);
-        if (self->hs_secret_len < 32)
-            ob_log_warn("jwt: AUTH_JWT_SECRET is shorter than 32 bytes; HS256 needs at least 256 bits of key");
     }
     if (ok && has_file)
         ok = s_load_key_file(self, cfg->public_key_file) == 0;

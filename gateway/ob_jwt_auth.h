@@ -110,7 +110,11 @@ void ob_jwt_auth_config_from_env(ob_jwt_auth_config_t *cfg);
  *  stops start-up rather than every request. Does not fetch the JWKS: call
  *  ob_jwt_auth_refresh_jwks once before serving. Returns NULL (and logs which
  *  setting is wrong, never its value) when no key source is configured, the
- *  key file is unreadable or holds an unsupported key, or on OOM. */
+ *  key file is unreadable or holds an unsupported key, the HS256 secret is
+ *  shorter than 32 bytes, a JWKS is configured without an issuer (an
+ *  identity provider's JWKS signs every realm's and client's tokens), or on
+ *  OOM. A JWKS or public key without an audience starts with an error-level
+ *  warning on every start: tokens issued to other clients are accepted. */
 ob_jwt_auth_t *ob_jwt_auth_new(const ob_jwt_auth_config_t *cfg);
 
 /*  Frees the verifier and nulls *self_p. NULL-safe. The refresher must have

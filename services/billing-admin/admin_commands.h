@@ -26,6 +26,7 @@ int admin_cmd_migrate(int argc, char **argv);
 /*  webhook-events list [--status S] [--limit N] | replay <event id>: the Stripe
  *  webhook inbox (admin_webhook_events.c). */
 int admin_cmd_webhook_events(int argc, char **argv);
+int admin_cmd_setup(int argc, char **argv);        /* setup: setup-stripe then setup-lago (admin_setup.c) */
 int admin_cmd_setup_lago(int argc, char **argv);   /* setup-lago: metrics and plans into Lago */
 int admin_cmd_setup_stripe(int argc, char **argv); /* setup-stripe: products and prices into Stripe, ids into stripe_prices */
 int admin_cmd_verify(int argc, char **argv);       /* verify: one ok/FAIL line per check; exit 1 if any failed */

@@ -11,7 +11,6 @@
  */
 #include "services/billing-admin/admin_setup_stripe.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,10 +22,12 @@
 #include "common/ob_http.h"
 #include "common/ob_pg.h"
 #include "services/billing-admin/admin_commands.h"
+#include "services/billing-admin/admin_setup.h"
+#include "services/billing-admin/admin_stripe_config.h"
 
 static const ob_config_spec_t s_specs[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true},
-    {"STRIPE_SECRET_KEY", OB_CONFIG_STRING, true},
+    {"STRIPE_SECRET_KEY", OB_CONFIG_SECRET, true},
     {"STRIPE_API_BASE", OB_CONFIG_URL, false},
     {"PLANS_FILE", OB_CONFIG_STRING, false},
 };
@@ -82,12 +83,7 @@ admin_stripe_price_specs(const char *path, billing_price_spec_t *specs, size_t *
     return rc;
 }
 
-typedef struct {
-    billing_price_spec_t spec;
-    char price_id[128];
-    char product_id[128];
-    const char *state; /* exists, created, replaced, FAILED */
-} s_row_t;
+typedef admin_price_row_t s_row_t;
 
 /*  Fetches the prices holding the rows' lookup keys (10 per call) into found[i]. */
 static ob_err_t
@@ -188,74 +184,69 @@ record:;
     return 0;
 }
 
+/*  Creates (or, when the catalogue changed, replaces) row's price; the old
+ *  one gives up its lookup key (transfer_lookup_key) and is archived. */
 static int
-s_usage(FILE *out)
+s_create_price(stripe_api_t *stripe, s_row_t *row, const json_t *old)
 {
-    fprintf(out, "usage: billing-admin setup-stripe [--plans FILE]\n"
-                 "creates the Stripe products and prices of the catalogue ($PLANS_FILE, default deploy/plans.json)\n"
-                 "that do not exist yet (found by lookup key), records them in stripe_prices, prints a table\n");
-    return 2;
-}
-
-int
-admin_cmd_setup_stripe(int argc, char **argv)
-{
-    static const struct option options[] = {
-        {"plans", required_argument, NULL, 'p'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+    char key[96], amount[24];
+    snprintf(amount, sizeof amount, "%lld", row->spec.unit_amount);
+    /* The price it replaces is part of the key: replacing an archived price is not a replay of its creation. */
+    const char *old_id = json_string_value(json_object_get(old, "id"));
+    ob_idempotency_key(key, sizeof key, "setup-price", 0, 0, row->spec.lookup_key, row->product_id, amount, row->spec.currency,
+                       row->spec.interval, old_id ? old_id : "-", (const char *)NULL);
+    stripe_price_params_t params = {
+        .product = row->product_id,
+        .unit_amount = row->spec.unit_amount,
+        .currency = row->spec.currency,
+        .interval = row->spec.interval,
+        .lookup_key = row->spec.lookup_key,
+        .plan_id = row->spec.plan_id,
     };
-    const char *plans_file = ob_config_str("PLANS_FILE", "deploy/plans.json");
-    int opt;
-    optind = 1;
-    while ((opt = getopt_long(argc, argv, "p:h", options, NULL)) != -1) {
-        if (opt == 'p') {
-            plans_file = optarg;
-        } else if (opt == 'h') {
-            s_usage(stdout);
-            return 0;
-        } else {
-            return s_usage(stderr);
+    json_t *price = NULL;
+    stripe_error_t serr;
+    ob_err_t err = stripe_api_create_price(stripe, key, &params, &price, &serr);
+    const char *id = json_string_value(json_object_get(price, "id"));
+    if (err != OB_OK || !id) {
+        fprintf(stderr, "setup-stripe: cannot create price %s: %s (HTTP %ld) %s\n", row->spec.lookup_key, ob_err_name(err),
+                serr.http_status, serr.message);
+        json_decref(price);
+        return -1;
+    }
+    snprintf(row->price_id, sizeof row->price_id, "%s", id);
+    json_decref(price);
+    if (old_id && json_is_true(json_object_get(old, "active"))) {
+        ob_idempotency_key(key, sizeof key, "setup-archive", 0, 0, old_id, (const char *)NULL);
+        if (stripe_api_archive_price(stripe, key, old_id, NULL, &serr) != OB_OK) {
+            fprintf(stderr, "setup-stripe: price %s replaced by %s but cannot archive it: HTTP %ld %s\n", old_id, row->price_id,
+                    serr.http_status, serr.message);
+            return -1;
         }
     }
-    if (optind != argc)
-        return s_usage(stderr);
-    if (ob_config_validate(s_specs, sizeof s_specs / sizeof s_specs[0], stderr) != 0)
-        return 1;
+    return 0;
+}
 
-    billing_price_spec_t specs[ADMIN_MAX_PRICES];
-    admin_plan_name_t plans[ADMIN_MAX_PRICES];
-    size_t spec_count, plan_count;
-    if (admin_stripe_price_specs(plans_file, specs, &spec_count, plans, &plan_count) != 0)
-        return 1;
-
-    ob_http_global_init();
-    stripe_api_t *stripe =
-        stripe_api_new(ob_config_str("STRIPE_API_BASE", "https://api.stripe.com"), ob_config_get("STRIPE_SECRET_KEY"));
-    ob_pg_t *pg = ob_pg_new(ob_config_get("DATABASE_URL"), "billing-admin");
-    if (!stripe || !pg || ob_pg_ensure(pg) != 0) {
-        fprintf(stderr, "setup-stripe: %s\n",
-                !stripe ? "STRIPE_SECRET_KEY or STRIPE_API_BASE is not usable" : "cannot connect to Postgres");
-        stripe_api_destroy(&stripe);
-        ob_pg_destroy(&pg);
-        return 1;
-    }
-    billing_prices_prepare(pg);
-
-    s_row_t rows[ADMIN_MAX_PRICES];
+/*  The products and prices; rows[] filled for the portal step. */
+static int
+s_setup_prices(ob_pg_t *pg, stripe_api_t *stripe, const admin_setup_opts_t *opts, const admin_plan_name_t *plans, size_t plan_count,
+               s_row_t *rows, size_t spec_count, admin_setup_tally_t *tally)
+{
     json_t *found[ADMIN_MAX_PRICES] = {0};
     json_t *lists[ADMIN_MAX_PRICES / 10 + 1] = {0};
     size_t list_count = 0;
-    memset(rows, 0, sizeof rows);
-    for (size_t i = 0; i < spec_count; i++)
-        rows[i].spec = specs[i];
     int failures = 0;
     if (s_find_prices(stripe, rows, spec_count, found, lists, &list_count) != OB_OK)
         failures++;
 
     for (size_t p = 0; !failures && p < plan_count; p++) {
-        char product_id[128];
-        if (s_product(pg, stripe, &plans[p], rows, found, spec_count, product_id, sizeof product_id) != 0) {
+        char product_id[128] = "";
+        bool have_product = false;
+        for (size_t i = 0; i < spec_count && !have_product; i++)
+            if (found[i] && strcmp(rows[i].spec.plan_id, plans[p].plan_id) == 0 && s_product_of(found[i])) {
+                snprintf(product_id, sizeof product_id, "%s", s_product_of(found[i]));
+                have_product = true;
+            }
+        if (!opts->dry_run && s_product(pg, stripe, &plans[p], rows, found, spec_count, product_id, sizeof product_id) != 0) {
             failures++;
             break;
         }
@@ -269,40 +260,28 @@ admin_cmd_setup_stripe(int argc, char **argv)
                 if (s_product_of(found[i]))
                     snprintf(row->product_id, sizeof row->product_id, "%s", s_product_of(found[i]));
                 row->state = "exists";
+                tally->kept++;
+            } else if (opts->dry_run) {
+                row->state = found[i] ? "would replace" : "would create";
+                (*(found[i] ? &tally->changed : &tally->fresh))++;
+                continue;
+            } else if (s_create_price(stripe, row, found[i]) != 0) {
+                row->state = "FAILED";
+                failures++;
+                tally->failed++;
+                continue;
             } else {
-                char key[96], amount[24];
-                snprintf(amount, sizeof amount, "%lld", row->spec.unit_amount);
-                ob_idempotency_key(key, sizeof key, "setup-price", 0, 0, row->spec.lookup_key, product_id, amount,
-                                   row->spec.currency, row->spec.interval, (const char *)NULL);
-                stripe_price_params_t params = {
-                    .product = product_id,
-                    .unit_amount = row->spec.unit_amount,
-                    .currency = row->spec.currency,
-                    .interval = row->spec.interval,
-                    .lookup_key = row->spec.lookup_key,
-                    .plan_id = row->spec.plan_id,
-                };
-                json_t *price = NULL;
-                stripe_error_t serr;
-                ob_err_t err = stripe_api_create_price(stripe, key, &params, &price, &serr);
-                const char *id = json_string_value(json_object_get(price, "id"));
-                if (err != OB_OK || !id) {
-                    fprintf(stderr, "setup-stripe: cannot create price %s: %s (HTTP %ld) %s\n", row->spec.lookup_key,
-                            ob_err_name(err), serr.http_status, serr.message);
-                    row->state = "FAILED";
-                    failures++;
-                    json_decref(price);
-                    continue;
-                }
-                snprintf(row->price_id, sizeof row->price_id, "%s", id);
                 row->state = found[i] ? "replaced" : "created";
-                json_decref(price);
+                (*(found[i] ? &tally->changed : &tally->fresh))++;
             }
+            if (opts->dry_run)
+                continue;
             ob_err_t err = billing_price_store(pg, &row->spec, row->price_id, row->product_id);
             if (err != OB_OK) {
                 fprintf(stderr, "setup-stripe: cannot record price %s: %s\n", row->spec.lookup_key, ob_err_name(err));
                 row->state = "FAILED";
                 failures++;
+                tally->failed++;
             }
         }
     }
@@ -319,7 +298,64 @@ admin_cmd_setup_stripe(int argc, char **argv)
     }
     for (size_t i = 0; i < list_count; i++)
         json_decref(lists[i]);
+    return failures ? -1 : 0;
+}
+
+int
+admin_setup_stripe_run(const admin_setup_opts_t *opts, admin_setup_tally_t *tally)
+{
+    if (ob_config_validate(s_specs, sizeof s_specs / sizeof s_specs[0], stderr) != 0) {
+        tally->failed++;
+        return 1;
+    }
+    billing_price_spec_t specs[ADMIN_MAX_PRICES];
+    admin_plan_name_t plans[ADMIN_MAX_PRICES];
+    size_t spec_count, plan_count;
+    if (admin_stripe_price_specs(opts->plans_file, specs, &spec_count, plans, &plan_count) != 0) {
+        tally->failed++;
+        return 1;
+    }
+    ob_http_global_init();
+    stripe_api_t *stripe =
+        stripe_api_new(ob_config_str("STRIPE_API_BASE", "https://api.stripe.com"), ob_config_get("STRIPE_SECRET_KEY"));
+    ob_pg_t *pg = ob_pg_new(ob_config_get("DATABASE_URL"), "billing-admin");
+    if (!stripe || !pg || ob_pg_ensure(pg) != 0) {
+        fprintf(stderr, "setup-stripe: %s\n",
+                !stripe ? "STRIPE_SECRET_KEY or STRIPE_API_BASE is not usable" : "cannot connect to Postgres");
+        stripe_api_destroy(&stripe);
+        ob_pg_destroy(&pg);
+        tally->failed++;
+        return 1;
+    }
+    billing_prices_prepare(pg);
+    s_row_t rows[ADMIN_MAX_PRICES];
+    memset(rows, 0, sizeof rows);
+    for (size_t i = 0; i < spec_count; i++)
+        rows[i].spec = specs[i];
+    int rc = s_setup_prices(pg, stripe, opts, plans, plan_count, rows, spec_count, tally);
+    if (admin_stripe_webhook_setup(stripe, opts, tally) != 0)
+        rc = -1;
+    if (rc == 0 && admin_stripe_portal_setup(stripe, opts, rows, spec_count, tally) != 0)
+        rc = -1;
     stripe_api_destroy(&stripe);
     ob_pg_destroy(&pg);
-    return failures ? 1 : 0;
+    return rc ? 1 : 0;
+}
+
+int
+admin_cmd_setup_stripe(int argc, char **argv)
+{
+    admin_setup_opts_t opts;
+    int rc = admin_setup_parse(argc, argv, &opts,
+                               "usage: billing-admin setup-stripe [--plans FILE] [--dry-run] [--write-env FILE]\n"
+                               "creates or corrects the Stripe products and prices of the catalogue ($PLANS_FILE,\n"
+                               "default deploy/plans.json; found by lookup key, a changed amount gets a new price\n"
+                               "and the old one is archived), the webhook endpoint at $PUBLIC_BASE_URL and the\n"
+                               "customer portal; records the prices in stripe_prices\n");
+    if (rc >= 0)
+        return rc;
+    admin_setup_tally_t tally = {0};
+    rc = admin_setup_stripe_run(&opts, &tally);
+    admin_setup_summary("setup-stripe", &opts, &tally);
+    return rc;
 }

@@ -17,6 +17,14 @@ typedef struct {
     char name[128];
 } admin_plan_name_t;
 
+/*  One catalogue price and where it stands at Stripe. */
+typedef struct {
+    billing_price_spec_t spec;
+    char price_id[128];
+    char product_id[128];
+    const char *state; /* exists, created, replaced, would create, would replace, FAILED */
+} admin_price_row_t;
+
 /*  Reads the catalogue (deploy/plans.json format) at path and lists every
  *  price it needs (billing_price_offer: monthly and yearly, weekly for a
  *  trial) into specs and the plans into names. Prints the problem to stderr

@@ -16,9 +16,10 @@ static int s_help(int argc, char **argv);
 static const admin_command_t s_commands[] = {
     {"migrate", admin_cmd_migrate, "apply $MIGRATIONS_DIR/*.sql not applied yet [--wait SECONDS]"},
     {"webhook-events", admin_cmd_webhook_events, "list [--status S] | replay <id>: the Stripe webhook inbox"},
-    {"setup-lago", admin_cmd_setup_lago, "create the billable metrics and plans in Lago (idempotent)"},
-    {"setup-stripe", admin_cmd_setup_stripe, "create the plans' Stripe products and prices (idempotent) [--plans FILE]"},
-    {"verify", admin_cmd_verify, "check settings, Stripe key and prices, webhook secret, Postgres, Redis, Lago"},
+    {"setup", admin_cmd_setup, "setup-stripe then setup-lago [--plans FILE] [--dry-run] [--write-env FILE]"},
+    {"setup-stripe", admin_cmd_setup_stripe, "Stripe products, prices, webhook endpoint, customer portal (idempotent)"},
+    {"setup-lago", admin_cmd_setup_lago, "Lago billable metric, plans, webhook endpoint, public key (idempotent)"},
+    {"verify", admin_cmd_verify, "check settings and the live Stripe and Lago configuration against the catalogue"},
     {"help", s_help, "show this list"},
 };
 

@@ -1,6 +1,7 @@
 /*  lago_inbox - Lago's webhooks. */
 #include "services/lago-worker/lago_inbox.h"
 
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +16,12 @@ void
 lago_inbox_prepare(ob_pg_t *pg)
 {
     ob_pg_prepare(pg, "inbox_insert",
-                  "INSERT INTO lago_webhooks (unique_key, webhook_type, payload)"
-                  " SELECT k, t, p FROM json_to_recordset($1::json) AS x(k text, t text, p jsonb)"
-                  " ON CONFLICT (unique_key) DO NOTHING RETURNING unique_key",
+                  "INSERT INTO lago_webhooks (body_sha256, unique_key, webhook_type, payload)"
+                  " SELECT h, k, t, p FROM json_to_recordset($1::json) AS x(h text, k text, t text, p jsonb)"
+                  " ON CONFLICT (body_sha256) DO NOTHING RETURNING body_sha256",
                   1);
     ob_pg_prepare(pg, "inbox_claim",
-                  "SELECT unique_key, payload::text FROM lago_webhooks WHERE status = 'pending'"
+                  "SELECT body_sha256, payload::text FROM lago_webhooks WHERE status = 'pending'"
                   " ORDER BY received_at LIMIT 50 FOR UPDATE SKIP LOCKED",
                   0);
     ob_pg_prepare(pg, "inbox_notify",
@@ -28,7 +29,7 @@ lago_inbox_prepare(ob_pg_t *pg)
                   " VALUES ($1, $2, $3, 'email', $4::jsonb) ON CONFLICT (dedupe_key) DO NOTHING",
                   4);
     ob_pg_prepare(pg, "inbox_done",
-                  "UPDATE lago_webhooks SET status = $2, attempts = attempts + 1, processed_at = now() WHERE unique_key = $1", 2);
+                  "UPDATE lago_webhooks SET status = $2, attempts = attempts + 1, processed_at = now() WHERE body_sha256 = $1", 2);
 }
 
 static const json_t *
@@ -49,9 +50,7 @@ lago_inbox_decide(const json_t *webhook, lago_inbox_action_t *out)
     if (strcmp(type, "invoice.created") == 0) {
         const json_t *invoice = json_object_get(webhook, "invoice");
         out->kind = "invoice_created";
-        out->user_id = json_string_value(s_path(invoice, "customer", "external_id"));
-        if (!out->user_id)
-            out->user_id = ob_json_str(invoice, "external_customer_id");
+        out->user_id = json_string_value(s_path(invoice, "customer", "external_id")); /* Lago's invoice nests its customer */
         out->payload = json_pack("{s:s,s:O?,s:O?,s:O?,s:O?}", "source", "lago", "invoice_id", json_object_get(invoice, "lago_id"),
                                  "number", json_object_get(invoice, "number"), "total_amount_cents",
                                  json_object_get(invoice, "total_amount_cents"), "currency", json_object_get(invoice, "currency"));
@@ -85,15 +84,28 @@ s_reply_all(ob_job_t **jobs, size_t count, const bool *pending, int status, cons
             ob_job_reply_error(jobs[i], status, code, message);
 }
 
+/*  The hex SHA-256 of the raw body: what the signature covers. */
+static bool
+s_body_hash(const ob_bytes_t *body, char out[65])
+{
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!EVP_Digest(body->ptr ? body->ptr : "", body->len, digest, &len, EVP_sha256(), NULL) || len != 32)
+        return false;
+    for (unsigned int i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", digest[i]);
+    return true;
+}
+
 void
 lago_inbox_ingest(void *state, ob_job_t **jobs, size_t count)
 {
     ob_pg_t *pg = state;
     bool *pending = calloc(count, sizeof *pending);
-    char(*keys)[256] = calloc(count, sizeof *keys);
+    char(*hashes)[65] = calloc(count, sizeof *hashes);
     json_t *rows = json_array();
-    ob_strset_t inserted = {0}, claimed = {0};
-    if (!pending || !keys || !rows || ob_strset_init(&inserted, count) != 0 || ob_strset_init(&claimed, count) != 0) {
+    ob_strset_t claimed = {0};
+    if (!pending || !hashes || !rows || ob_strset_init(&claimed, count) != 0) {
         for (size_t i = 0; i < count; i++)
             ob_job_reply_error(jobs[i], 503, "overloaded", "out of memory; retry");
         goto cleanup;
@@ -104,20 +116,31 @@ lago_inbox_ingest(void *state, ob_job_t **jobs, size_t count)
             ob_job_reply_error(jobs[i], 400, "bad_message", "malformed webhook message");
             continue;
         }
-        if (webhook.unique_key.len == 0 || webhook.unique_key.len >= sizeof keys[0] ||
-            memchr(webhook.unique_key.ptr, '\0', webhook.unique_key.len)) {
-            ob_job_reply_error(jobs[i], 400, "invalid_unique_key", "X-Lago-Unique-Key is required (1-255 bytes)");
+        /* The key is not signed: kept as information, never trusted to dedupe. */
+        json_t *key = webhook.unique_key.len > 0 && webhook.unique_key.len <= 255
+                          ? json_stringn(webhook.unique_key.ptr, webhook.unique_key.len)
+                          : NULL;
+        if (!key || memchr(webhook.unique_key.ptr, '\0', webhook.unique_key.len)) {
+            json_decref(key);
+            ob_job_reply_error(jobs[i], 400, "invalid_unique_key", "X-Lago-Unique-Key must be 1-255 bytes of UTF-8 text");
             continue;
         }
         const char *reason;
         json_t *body = ob_json_parse_object(webhook.body.ptr, webhook.body.len, &reason);
         if (!body) {
+            json_decref(key);
             ob_job_reply_error(jobs[i], 400, "invalid_json", reason);
             continue;
         }
-        memcpy(keys[i], webhook.unique_key.ptr, webhook.unique_key.len);
         const char *type = ob_json_str(body, "webhook_type");
-        json_array_append_new(rows, json_pack("{s:s,s:s,s:o}", "k", keys[i], "t", type ? type : "", "p", body));
+        json_t *row = s_body_hash(&webhook.body, hashes[i])
+                          ? json_pack("{s:s,s:o,s:s,s:o}", "h", hashes[i], "k", key, "t", type ? type : "", "p", body)
+                          : (json_decref(key), json_decref(body), NULL);
+        if (!row || json_array_append_new(rows, row) != 0) {
+            /* Never a 2xx for what is not in the commit. */
+            ob_job_reply_error(jobs[i], 503, "overloaded", "the webhook could not be prepared; retry");
+            continue;
+        }
         pending[i] = true;
     }
     if (json_array_size(rows) > 0) {
@@ -132,10 +155,12 @@ lago_inbox_ingest(void *state, ob_job_t **jobs, size_t count)
             PQclear(result);
             goto cleanup;
         }
-        /* One statement outside a transaction: committed when it returns. */
+        /* One statement outside a transaction: committed when it returns. Every
+         * pending job's body is now in the inbox, inserted by this statement
+         * (the first job with that body) or by an earlier one (a duplicate). */
         for (int r = 0; r < PQntuples(result); r++)
             for (size_t i = 0; i < count; i++)
-                if (pending[i] && strcmp(keys[i], PQgetvalue(result, r, 0)) == 0 && ob_strset_add(&claimed, keys[i]) == 1) {
+                if (pending[i] && strcmp(hashes[i], PQgetvalue(result, r, 0)) == 0 && ob_strset_add(&claimed, hashes[i]) == 1) {
                     ob_job_reply_json(jobs[i], 200, json_pack("{s:b}", "received", 1));
                     pending[i] = false;
                     break;
@@ -148,10 +173,9 @@ lago_inbox_ingest(void *state, ob_job_t **jobs, size_t count)
             }
     }
 cleanup:
-    ob_strset_release(&inserted);
     ob_strset_release(&claimed);
     json_decref(rows);
-    free(keys);
+    free(hashes);
     free(pending);
 }
 
@@ -164,7 +188,7 @@ lago_inbox_process(ob_pg_t *pg)
     ob_err_t err = ob_pg_classify(pg, claim);
     int n = err == OB_OK ? PQntuples(claim) : 0;
     for (int i = 0; err == OB_OK && i < n; i++) {
-        const char *key = PQgetvalue(claim, i, 0);
+        const char *key = PQgetvalue(claim, i, 0); /* the body's hash */
         json_t *webhook = json_loads(PQgetvalue(claim, i, 1), 0, NULL);
         lago_inbox_action_t action;
         lago_inbox_decide(webhook, &action);

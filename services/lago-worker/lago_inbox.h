@@ -1,6 +1,13 @@
-/*  lago_inbox - Lago's webhooks: recorded in lago_webhooks (deduplicated by
- *  X-Lago-Unique-Key, answered 200 only after the commit), then processed
- *  in the background into notification requests.
+/*  lago_inbox - Lago's webhooks: recorded in lago_webhooks, answered 200
+ *  only after the commit, then processed in the background into
+ *  notification requests.
+ *
+ *  Deduplicated by what the signature covers: the SHA-256 of the raw body
+ *  the gateway verified. X-Lago-Unique-Key is not signed, so it is stored as
+ *  information only: a captured webhook replayed under a new key is a
+ *  duplicate, and a key sent first by someone else cannot shadow Lago's
+ *  real webhook. A key that is not 1-255 bytes of UTF-8 is 400; any webhook
+ *  that cannot be part of the commit gets 503, never 200.
  *
  *    invoice.created          -> notification invoice_created (the customer)
  *    invoice.payment_failure  -> notification payment_failed (the customer)

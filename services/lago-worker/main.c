@@ -33,7 +33,7 @@ static const ob_config_spec_t s_settings[] = {
     {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},
     {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
     {"LAGO_API_URL", OB_CONFIG_URL, false, 0, 0},
-    {"LAGO_API_KEY", OB_CONFIG_STRING, false, 0, 0},
+    {"LAGO_API_KEY", OB_CONFIG_SECRET, false, 0, 0},
     {"AUTHORIZE_REDIS_FAILURE_POLICY", OB_CONFIG_STRING, false, 0, 0},
     {"LAGO_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096},
     {"LAGO_FORWARD_MAX_BACKOFF_S", OB_CONFIG_INT, false, 1, 3600},

@@ -17,6 +17,7 @@
 #include "services/lago-worker/usage_state.h"
 
 /*  Authorize rounds per batch: a miss, a team account's lock, a rebuild, then the answer. */
+#define S_REUSED_MESSAGE "this transaction_id was used for another request (another user, code or quantity); use a new id"
 #define S_ROUNDS 6
 
 typedef enum { S_PENDING, S_DEFERRED, S_DONE } authz_state_t;
@@ -78,6 +79,69 @@ s_reply_degraded(authz_t *a, bool duplicate)
     a->state = S_DONE;
 }
 
+/*  Refuses (409) the pending requests that reuse the transaction_id of
+ *  another request: of a ledger row with another user, code or quantity,
+ *  or, for ids new to the ledger, of an earlier request of the batch. A
+ *  true repeat goes on (a duplicate). */
+static void
+s_refuse_reused(usage_state_t *self, authz_t *all, size_t count)
+{
+    usage_ledger_rows_t rows = {0};
+    size_t *row_of = calloc(count ? count : 1, sizeof *row_of);
+    for (size_t i = 0; row_of && i < count; i++)
+        if (all[i].state == S_PENDING) {
+            row_of[i] = rows.count;
+            usage_ledger_rows_add(&rows, &all[i].event, NULL, NULL);
+        }
+    usage_ledger_match_t *match = calloc(rows.count ? rows.count : 1, sizeof *match);
+    ob_err_t err = row_of && match ? usage_ledger_match(self->pg, &rows, match) : OB_ERR_INTERNAL;
+    usage_ledger_rows_release(&rows);
+    for (size_t i = 0; i < count; i++) {
+        authz_t *a = &all[i];
+        if (a->state != S_PENDING)
+            continue;
+        if (err != OB_OK) {
+            s_reply_error(a, 503, "ledger_unavailable", "the usage ledger cannot be read now; retry");
+            continue;
+        }
+        usage_ledger_match_t m = match[row_of[i]];
+        bool reused = m == USAGE_LEDGER_OTHER;
+        for (size_t j = 0; m == USAGE_LEDGER_ABSENT && j < i; j++) {
+            const authz_t *b = &all[j];
+            if (b->event.transaction_id && strcmp(b->event.transaction_id, a->event.transaction_id) == 0) {
+                reused = !usage_events_same_request(&a->event, &b->event);
+                break;
+            }
+        }
+        if (reused)
+            s_reply_error(a, 409, "transaction_id_reused", S_REUSED_MESSAGE);
+    }
+    free(match);
+    free(row_of);
+}
+
+/*  After the round's INSERT: true when a row it skipped as already there
+ *  belongs to another request (a concurrent batch committed it between
+ *  s_refuse_reused and the INSERT). The round then rolls back, and the
+ *  retry is refused by s_refuse_reused. */
+static bool
+s_reused_meanwhile(usage_state_t *self, authz_t **round, size_t m, const ob_strset_t *inserted)
+{
+    usage_ledger_rows_t rows = {0};
+    for (size_t i = 0; i < m; i++)
+        if (round[i]->insert && !ob_strset_has(inserted, round[i]->event.transaction_id))
+            usage_ledger_rows_add(&rows, &round[i]->event, NULL, NULL);
+    if (rows.count == 0)
+        return false;
+    usage_ledger_match_t *match = calloc(rows.count, sizeof *match);
+    bool reused = !match || usage_ledger_match(self->pg, &rows, match) != OB_OK;
+    for (size_t i = 0; !reused && i < rows.count; i++)
+        reused = match[i] == USAGE_LEDGER_OTHER;
+    free(match);
+    usage_ledger_rows_release(&rows);
+    return reused;
+}
+
 /*  Reads the Redis answers of a round (the scripts were appended in order). */
 static void
 s_read_round(usage_state_t *self, authz_t **round, size_t m, size_t appended)
@@ -92,7 +156,7 @@ s_read_round(usage_state_t *self, authz_t **round, size_t m, size_t appended)
         if (step.redis_down)
             usage_state_redis_down(self);
         if (step.counters_dirty)
-            self->counters_dirty = true;
+            usage_state_mark_dirty(self);
         if (step.reload_scripts)
             self->scripts_loaded = false;
         a->dup = step.dup;
@@ -216,6 +280,7 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
 
     /* Redis: one pipelined script call per request. */
     int64_t t1 = ob_clock_mono_us();
+    self->dirty_mark_failed = false;
     usage_state_settle_dirty(self);
     if (!self->scripts_loaded)
         self->scripts_loaded = quota_load_scripts(self->quota, self->redis) == 0;
@@ -240,6 +305,10 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
     if (rows.count > 0)
         err = usage_ledger_insert(self->pg, &rows, "authorize", &inserted, &result);
     usage_ledger_rows_release(&rows);
+    if (err == OB_OK && s_reused_meanwhile(self, round, m, &inserted))
+        err = OB_ERR_TRANSIENT;
+    if (err == OB_OK && self->dirty_mark_failed)
+        err = OB_ERR_TRANSIENT; /* uncounted rows never commit without their marker */
     if (err == OB_OK)
         err = s_notify_thresholds(self, round, m);
     /* A COMMIT that fails for lack of a connection may have happened (quota_rules_final). */
@@ -335,6 +404,7 @@ usage_authorize(void *state, ob_job_t **jobs, size_t count)
         usage_metrics_find(&self->metrics, a->event.code, &a->quota);
         a->state = S_PENDING;
     }
+    s_refuse_reused(self, all, count);
     for (int r = 0; r < S_ROUNDS; r++) {
         size_t m = 0;
         for (size_t i = 0; i < count; i++)

@@ -151,3 +151,9 @@ usage_events_batch(const json_t *body, usage_events_problem_t *problem)
     }
     return events;
 }
+
+bool
+usage_events_same_request(const usage_event_t *a, const usage_event_t *b)
+{
+    return strcmp(a->user_id, b->user_id) == 0 && strcmp(a->code, b->code) == 0 && a->quantity == b->quantity;
+}

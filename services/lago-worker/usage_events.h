@@ -66,6 +66,10 @@ int usage_events_check(const json_t *event, const usage_metrics_t *metrics, doub
 int usage_events_check_authorize(const json_t *body, const usage_metrics_t *metrics, double now, usage_event_t *out,
                                  usage_events_problem_t *problem);
 
+/*  True when a and b are the same request (user, code and quantity), so a
+ *  shared transaction_id is a repeat; false for a reuse of the id. */
+bool usage_events_same_request(const usage_event_t *a, const usage_event_t *b);
+
 /*  The batch envelope: {"events":[...]} with 1..USAGE_EVENTS_BATCH_MAX entries.
  *  Returns the array (borrowed) or NULL with *problem set. */
 const json_t *usage_events_batch(const json_t *body, usage_events_problem_t *problem);

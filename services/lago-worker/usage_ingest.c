@@ -21,12 +21,14 @@ typedef struct {
     size_t valid;
     size_t accepted;
     size_t duplicates;
+    json_t *reused; /* indexes of events whose transaction_id names another request, or NULL */
 } ingest_job_t;
 
 typedef struct {
     usage_event_t event;
     size_t job;
-    bool first; /* first time this transaction_id is seen in the batch */
+    size_t index; /* in its request's batch */
+    bool first;   /* first time this transaction_id is seen in the batch (of requests not refused) */
     bool quota;
 } ingest_event_t;
 
@@ -58,7 +60,7 @@ s_count_ingested(usage_state_t *self, ingest_event_t *events, size_t n, const ob
     ingest_count_t *counts = NULL;
     size_t m = 0, n_groups = 0;
     if (!sorted || !occurred || !quantity || !groups || !taken || !added) {
-        self->counters_dirty = true;
+        usage_state_mark_dirty(self);
         goto done;
     }
     for (size_t i = 0; i < n; i++)
@@ -75,7 +77,7 @@ s_count_ingested(usage_state_t *self, ingest_event_t *events, size_t n, const ob
         quantity[i] = sorted[i]->event.quantity;
     }
     if (quota_count_ingested(self->quota, self->redis, groups, n_groups, occurred, quantity, taken, added) != 0) {
-        self->counters_dirty = true; /* Redis missed usage: invalidate counters when it is back */
+        usage_state_mark_dirty(self); /* Redis missed usage: invalidate counters when it is back */
         n_groups = 0;
         goto done;
     }
@@ -97,6 +99,81 @@ done:
     free(added);
     *counts_out = counts;
     return counts ? n_groups : 0;
+}
+
+#define S_REUSED_MESSAGE "a transaction_id of the batch was used for another request (another user, code or quantity)"
+
+static int
+s_by_transaction(const void *a, const void *b)
+{
+    const ingest_event_t *x = *(ingest_event_t *const *)a, *y = *(ingest_event_t *const *)b;
+    int c = strcmp(x->event.transaction_id, y->event.transaction_id);
+    return c ? c : (x < y ? -1 : x > y); /* the earlier event first */
+}
+
+static void
+s_mark_reused(ingest_job_t *per, const ingest_event_t *e)
+{
+    ingest_job_t *job = &per[e->job];
+    if (!job->reused)
+        job->reused = json_array();
+    json_array_append_new(job->reused, json_integer((json_int_t)e->index));
+}
+
+/*  A transaction_id names one request for good: marks the requests with an
+ *  event that reuses one for another user, code or quantity, against the
+ *  ledger and, for ids new to it, against the batch's first use (sorted,
+ *  n log n). The whole request is refused (409), so nothing of it is
+ *  recorded. A true repeat stays a duplicate. Fails only when the ledger
+ *  cannot be read. */
+static ob_err_t
+s_find_reused(usage_state_t *self, ingest_job_t *per, ingest_event_t *events, size_t n)
+{
+    usage_ledger_rows_t rows = {0};
+    for (size_t i = 0; i < n; i++)
+        usage_ledger_rows_add(&rows, &events[i].event, NULL, NULL);
+    usage_ledger_match_t *match = calloc(n ? n : 1, sizeof *match);
+    ingest_event_t **fresh = calloc(n ? n : 1, sizeof *fresh);
+    ob_err_t err = match && fresh ? usage_ledger_match(self->pg, &rows, match) : OB_ERR_INTERNAL;
+    usage_ledger_rows_release(&rows);
+    size_t m = 0;
+    for (size_t i = 0; err == OB_OK && i < n; i++) {
+        if (match[i] == USAGE_LEDGER_OTHER)
+            s_mark_reused(per, &events[i]);
+        else if (match[i] == USAGE_LEDGER_ABSENT)
+            fresh[m++] = &events[i];
+    }
+    qsort(fresh, m, sizeof *fresh, s_by_transaction);
+    for (size_t i = 1, run = 0; i < m; i++) {
+        if (strcmp(fresh[i]->event.transaction_id, fresh[run]->event.transaction_id) != 0)
+            run = i;
+        else if (!usage_events_same_request(&fresh[i]->event, &fresh[run]->event))
+            s_mark_reused(per, fresh[i]);
+    }
+    free(match);
+    free(fresh);
+    return err;
+}
+
+/*  After the INSERT: true when a row it skipped as already there belongs to
+ *  another request (committed by a concurrent batch after s_find_reused);
+ *  the batch then rolls back and its retry is refused by s_find_reused. */
+static bool
+s_reused_meanwhile(usage_state_t *self, const ingest_event_t *events, size_t n, const ob_strset_t *inserted)
+{
+    usage_ledger_rows_t rows = {0};
+    for (size_t i = 0; i < n; i++)
+        if (events[i].first && !ob_strset_has(inserted, events[i].event.transaction_id))
+            usage_ledger_rows_add(&rows, &events[i].event, NULL, NULL);
+    if (rows.count == 0)
+        return false;
+    usage_ledger_match_t *match = calloc(rows.count, sizeof *match);
+    bool reused = !match || usage_ledger_match(self->pg, &rows, match) != OB_OK;
+    for (size_t i = 0; !reused && i < rows.count; i++)
+        reused = match[i] == USAGE_LEDGER_OTHER;
+    free(match);
+    usage_ledger_rows_release(&rows);
+    return reused;
 }
 
 /*  The quota_threshold requests the batch's inserted quota events may have
@@ -167,19 +244,27 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
                 continue;
             }
             e->job = i;
-            e->first = ob_strset_add(&seen, e->event.transaction_id) == 1;
+            e->index = index;
             usage_metrics_find(&self->metrics, e->event.code, &e->quota);
             per[i].valid++;
-            if (e->first) {
-                usage_ledger_rows_add(&rows, &e->event, NULL, NULL);
-                if (e->quota && ob_strset_add(&users_seen, e->event.user_id) == 1)
-                    json_array_append_new(users, json_string(e->event.user_id));
-            }
             n++;
         }
     }
+    ob_err_t check = n > 0 ? s_find_reused(self, per, events, n) : OB_OK;
+    /* The rows of the requests not refused, each transaction_id once. */
+    for (size_t k = 0; check == OB_OK && k < n; k++) {
+        ingest_event_t *e = &events[k];
+        if (per[e->job].reused)
+            continue;
+        e->first = ob_strset_add(&seen, e->event.transaction_id) == 1;
+        if (e->first) {
+            usage_ledger_rows_add(&rows, &e->event, NULL, NULL);
+            if (e->quota && ob_strset_add(&users_seen, e->event.user_id) == 1)
+                json_array_append_new(users, json_string(e->event.user_id));
+        }
+    }
 
-    ob_err_t err = OB_OK;
+    ob_err_t err = check == OB_OK ? OB_OK : OB_ERR_TRANSIENT;
     PGresult *result = NULL;
     ingest_count_t *counts = NULL;
     size_t groups = 0;
@@ -191,7 +276,10 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
             err = usage_ledger_lock_users(self->pg, users_text);
         if (err == OB_OK)
             err = usage_ledger_insert(self->pg, &rows, "ingest", &inserted, &result);
+        if (err == OB_OK && s_reused_meanwhile(self, events, n, &inserted))
+            err = OB_ERR_TRANSIENT;
         t2 = ob_clock_mono_us();
+        self->dirty_mark_failed = false;
         if (err == OB_OK && json_array_size(users) > 0) {
             usage_state_settle_dirty(self);
             groups = s_count_ingested(self, events, n, &inserted, &counts);
@@ -199,7 +287,10 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
         }
         t3 = ob_clock_mono_us();
         bool outcome_unknown = false;
-        if (err == OB_OK) {
+        if (err == OB_OK && self->dirty_mark_failed) {
+            ob_pg_rollback(self->pg); /* uncounted rows never commit without their marker */
+            err = OB_ERR_TRANSIENT;
+        } else if (err == OB_OK) {
             err = ob_pg_commit(self->pg);
             outcome_unknown = err == OB_ERR_TRANSIENT; /* the rows may be in: keep them counted */
         } else if (ob_pg_in_transaction(self->pg)) {
@@ -217,6 +308,8 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
     int64_t t4 = ob_clock_mono_us();
     for (size_t k = 0; k < n; k++) {
         ingest_job_t *job = &per[events[k].job];
+        if (job->reused)
+            continue;
         if (events[k].first && ob_strset_has(&inserted, events[k].event.transaction_id))
             job->accepted++;
         else
@@ -225,7 +318,11 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
     for (size_t i = 0; i < count; i++) {
         if (!per[i].body)
             continue;
-        if (per[i].valid > 0 && err != OB_OK) {
+        if (per[i].reused && err == OB_OK) {
+            ob_job_reply_json(jobs[i], 409,
+                              json_pack("{s:{s:s,s:s},s:O}", "error", "code", "transaction_id_reused", "message",
+                                        S_REUSED_MESSAGE "; nothing of the batch was recorded", "reused", per[i].reused));
+        } else if (per[i].valid > 0 && err != OB_OK) {
             ob_job_reply_error(jobs[i], ob_err_http_status(err == OB_ERR_INVALID ? OB_ERR_INTERNAL : OB_ERR_TRANSIENT),
                                "ledger_unavailable", "the events could not be recorded; retry the same batch");
         } else if (per[i].valid == 0) {
@@ -247,6 +344,7 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
 cleanup:
     for (size_t i = 0; per && i < count; i++) {
         json_decref(per[i].rejected);
+        json_decref(per[i].reused);
         json_decref(per[i].body);
     }
     ob_strset_release(&seen);

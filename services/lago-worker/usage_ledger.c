@@ -30,6 +30,11 @@ usage_ledger_prepare(ob_pg_t *pg)
                   " $9::text[]) AS x(t, u, c, q, o, p, s, a)"
                   " ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id",
                   8);
+    ob_pg_prepare(pg, "ledger_match",
+                  "SELECT x.n, e.user_id = x.u AND e.code = x.c AND e.quantity = x.q"
+                  " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) WITH ORDINALITY AS x(t, u, c, q, n)"
+                  " JOIN usage_events e ON e.transaction_id = x.t",
+                  4);
     ob_pg_prepare(pg, "ledger_lock_exclusive", "SELECT pg_advisory_xact_lock(" S_LOCK_CLASS ", " S_LOCK_KEY("$1") ")", 1);
     /* No upper bound: a window is only ever rebuilt while it is the user's
      * current one, so later rows belong to it too (a renewal not seen yet). */
@@ -105,6 +110,29 @@ usage_ledger_insert(ob_pg_t *pg, usage_ledger_rows_t *rows, const char *source, 
         result = NULL;
     }
     *result_out = result;
+    return err;
+}
+
+ob_err_t
+usage_ledger_match(ob_pg_t *pg, usage_ledger_rows_t *rows, usage_ledger_match_t *match)
+{
+    for (size_t i = 0; i < rows->count; i++)
+        match[i] = USAGE_LEDGER_ABSENT;
+    if (rows->count == 0)
+        return OB_OK;
+    const char *values[] = {ob_pgarray_text_value(&rows->tx), ob_pgarray_text_value(&rows->user),
+                            ob_pgarray_text_value(&rows->code), ob_pgarray_text_value(&rows->quantity)};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (!values[i])
+            return OB_ERR_INTERNAL;
+    PGresult *result = ob_pg_exec(pg, "ledger_match", 4, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(pg, result);
+    for (int r = 0; err == OB_OK && r < PQntuples(result); r++) {
+        long n = strtol(PQgetvalue(result, r, 0), NULL, 10);
+        if (n >= 1 && (size_t)n <= rows->count)
+            match[n - 1] = PQgetvalue(result, r, 1)[0] == 't' ? USAGE_LEDGER_SAME : USAGE_LEDGER_OTHER;
+    }
+    PQclear(result);
     return err;
 }
 

@@ -46,6 +46,19 @@ void usage_ledger_rows_release(usage_ledger_rows_t *self);
 ob_err_t usage_ledger_insert(ob_pg_t *pg, usage_ledger_rows_t *rows, const char *source, ob_strset_t *inserted,
                              PGresult **result_out);
 
+/*  What the ledger holds for a row's transaction_id. */
+typedef enum {
+    USAGE_LEDGER_ABSENT = 0, /* not in the ledger */
+    USAGE_LEDGER_SAME,       /* the same request (user, code, quantity): a repeat */
+    USAGE_LEDGER_OTHER       /* another request: the id is reused, refused (409 transaction_id_reused) */
+} usage_ledger_match_t;
+
+/*  A transaction_id names one request for good: fills match[i] (rows->count
+ *  entries) for each row (only tx, user, code and quantity are read). In
+ *  or out of a transaction; inside one, after an INSERT ... ON CONFLICT, it
+ *  sees the rows a concurrent transaction committed meanwhile. */
+ob_err_t usage_ledger_match(ob_pg_t *pg, usage_ledger_rows_t *rows, usage_ledger_match_t *match);
+
 /*  Rebuilds the counter of user/code for the window starting at
  *  period_start: its own transaction, exclusive lock, sum of the ledger,
  *  quota_set_counter. Must run outside any transaction. For a team account

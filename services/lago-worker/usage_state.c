@@ -40,11 +40,18 @@ usage_state_init(usage_state_t *self, ob_pg_t *pg, ob_redis_t *redis, const usag
     self->metrics = *metrics;
     self->fail_open = fail_open;
     self->redis_warned_at = -100000;
+    self->dirty_checked_at = -100000;
     self->quota = quota_new();
     usage_ledger_prepare(pg);
     quota_notify_prepare(pg);
     ob_entitlements_prepare(pg);
     usage_read_prepare(pg);
+    ob_pg_prepare(pg, "usage_dirty_mark",
+                  "INSERT INTO usage_counters_dirty (id) VALUES (1)"
+                  " ON CONFLICT (id) DO UPDATE SET generation = nextval('usage_counters_dirty_generation')",
+                  0);
+    ob_pg_prepare(pg, "usage_dirty_read", "SELECT generation FROM usage_counters_dirty WHERE id = 1", 0);
+    ob_pg_prepare(pg, "usage_dirty_clear", "DELETE FROM usage_counters_dirty WHERE id = 1 AND generation = $1::int8", 1);
     return self->quota ? 0 : -1;
 }
 
@@ -67,12 +74,45 @@ usage_state_redis_down(usage_state_t *self)
 }
 
 void
+usage_state_mark_dirty(usage_state_t *self)
+{
+    self->counters_dirty = true;
+    if (ob_pg_run(self->pg, "usage_dirty_mark", 0, NULL, NULL) != OB_OK) {
+        self->dirty_mark_failed = true;
+        ob_log_error("usage: the counters-dirty marker cannot be written; the batch is not committed");
+    }
+}
+
+#define S_DIRTY_CHECK_MS 5000
+
+void
 usage_state_settle_dirty(usage_state_t *self)
 {
-    if (self->counters_dirty && quota_bump_epoch(self->redis) == 0) {
-        self->counters_dirty = false;
-        ob_log_warn("quota counters invalidated: usage was recorded while Redis was unreachable");
+    int64_t now = ob_clock_mono_ms();
+    if (!self->counters_dirty && now - self->dirty_checked_at < S_DIRTY_CHECK_MS)
+        return;
+    self->dirty_checked_at = now;
+    PGresult *r = NULL;
+    if (ob_pg_run(self->pg, "usage_dirty_read", 0, NULL, &r) != OB_OK) {
+        PQclear(r);
+        return; /* the round's transaction fails too; the marker stays */
     }
+    if (PQntuples(r) == 0) {
+        /* Ours was settled by another process (or never written: a failed round rolled back). */
+        self->counters_dirty = false;
+        PQclear(r);
+        return;
+    }
+    char generation[24];
+    snprintf(generation, sizeof generation, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    if (quota_bump_epoch(self->redis) != 0)
+        return; /* Redis still down: the next round tries again */
+    const char *values[] = {generation};
+    /* Commits with the round; a marker raised since (a new generation) stays. */
+    if (ob_pg_run(self->pg, "usage_dirty_clear", 1, values, NULL) == OB_OK)
+        self->counters_dirty = false;
+    ob_log_warn("quota counters invalidated: usage was recorded while Redis was unreachable");
 }
 
 char *

@@ -23,8 +23,10 @@ typedef struct {
     ob_redis_t *redis; /* borrowed */
     quota_t *quota;    /* owned */
     usage_metrics_t metrics;
-    bool fail_open;      /* AUTHORIZE_REDIS_FAILURE_POLICY=open */
-    bool counters_dirty; /* the ledger got usage Redis did not count: bump the epoch */
+    bool fail_open;           /* AUTHORIZE_REDIS_FAILURE_POLICY=open */
+    bool counters_dirty;      /* the ledger got usage Redis did not count: bump the epoch (also in usage_counters_dirty) */
+    bool dirty_mark_failed;   /* the durable marker could not be written in this transaction: do not commit */
+    int64_t dirty_checked_at; /* monotonic ms of the last look at the durable marker */
     bool scripts_loaded;
     int64_t redis_warned_at; /* monotonic ms of the last "Redis is down" line */
 } usage_state_t;
@@ -37,8 +39,19 @@ void usage_state_release(usage_state_t *self);
 /*  One clear line when Redis cannot be used, at most every 10 s. */
 void usage_state_redis_down(usage_state_t *self);
 
-/*  Before touching counters: if usage went into the ledger while Redis could
- *  not count it, invalidates every counter so they are rebuilt from the ledger. */
+/*  Inside the transaction that writes ledger rows Redis did not count:
+ *  raises the flag and writes the durable marker (usage_counters_dirty) in
+ *  that transaction, so the rows and the marker commit together and a
+ *  restart cannot lose it. When the marker cannot be written,
+ *  dirty_mark_failed is set and the caller must not commit. */
+void usage_state_mark_dirty(usage_state_t *self);
+
+/*  Before touching counters, inside the round's transaction: if usage went
+ *  into the ledger while Redis could not count it (the flag, or the durable
+ *  marker, looked at on the first call and every few seconds: another
+ *  process, or this one before a restart, may have left it), invalidates
+ *  every counter (bumps the epoch) so they are rebuilt from the ledger, then
+ *  deletes the marker of the generation it saw. */
 void usage_state_settle_dirty(usage_state_t *self);
 
 /*  The wall clock in Unix seconds. */

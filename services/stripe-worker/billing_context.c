@@ -7,6 +7,7 @@
 #include <sys/time.h>
 
 #include "clients/billing_prices.h"
+#include "common/ob_config.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "services/stripe-worker/billing_owner.h"
@@ -36,6 +37,9 @@ billing_context_new(ob_pg_t *pg, ob_redis_t *redis, const char *stripe_base, con
     self->portal_return_url = s_dup(portal_return_url);
     if (!self->stripe)
         ob_log_warn("billing: no usable STRIPE_SECRET_KEY / STRIPE_API_BASE; billing methods answer 503");
+    /* Written by billing-admin setup when the portal configuration it made is not the account's default. */
+    if (self->stripe && stripe_api_set_portal_configuration(self->stripe, ob_config_get("STRIPE_PORTAL_CONFIGURATION")) != 0)
+        ob_log_warn("billing: STRIPE_PORTAL_CONFIGURATION is not a configuration id; portal sessions use the default");
     billing_prices_prepare(self->pg);
     billing_sub_sync_prepare(self->pg);
     ob_pg_prepare(self->pg, "billing_customer_find",

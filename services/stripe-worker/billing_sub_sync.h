@@ -7,11 +7,13 @@
  *  by stripe_plan.h) and asks the owner to apply it through a
  *  subscription_updates request row (billing_owner.h), waiting for the
  *  owner's outcome, so both paths share the owner's one order-proof rule.
- *  The answer's key is (the second the request was sent, its status,
- *  "api:<request id>"): events Stripe created before the request describe
- *  older state and lose, events created later describe this change or a
- *  newer one and win, so the immediate change and the webhook give the same
- *  row in either order.
+ *  The answer's key is (Stripe's clock when it answered, i.e. its Date
+ *  header, its status, "api:<ms received>:<request id>", so two answers
+ *  of one Stripe second keep the order they were received in): events
+ *  Stripe created before the answer describe older state and lose, events created later describe
+ *  this change or a newer one and win, so the immediate change and the
+ *  webhook give the same row in either order. The local clock is never a
+ *  version: a skewed one would outrank Stripe's real, later events.
  */
 #ifndef BILLING_SUB_SYNC_H_INCLUDED
 #define BILLING_SUB_SYNC_H_INCLUDED
@@ -27,11 +29,12 @@
 /*  Registers the statements billing_sub_sync_apply needs on pg. */
 void billing_sub_sync_prepare(ob_pg_t *pg);
 
-/*  Asks the owner to apply the subscription (Stripe's answer, sent at
- *  version Unix s) as the subscription of user_id and waits up to wait_ms
+/*  Asks the owner to apply the subscription (Stripe's answer, at version
+ *  Unix s on Stripe's clock) as the subscription of user_id and waits up to wait_ms
  *  for it; then refills the user's entitlements in Redis from what is on
  *  record and fills *after with it (when after is not NULL). source names
- *  the change ("api:<request id>": the request's key and last_event_id).
+ *  the change ("api:<ms received>:<request id>": the request's key and
+ *  last_event_id).
  *  Returns OB_OK also when the row already holds newer state (its keyed
  *  state is then kept); OB_ERR_UPSTREAM when the answer is no usable
  *  subscription; OB_ERR_TRANSIENT when the owner did not apply it in time

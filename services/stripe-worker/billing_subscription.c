@@ -13,8 +13,6 @@
 #include "services/stripe-worker/billing_sub_sync.h"
 #include "services/stripe-worker/stripe_state.h"
 
-#define CHANGE_WINDOW_S 600
-
 json_t *
 billing_subscription_status_json(const ob_entitlement_t *e)
 {
@@ -31,16 +29,65 @@ billing_subscription_status_json(const ob_entitlement_t *e)
                      ob_json_time(e->trial_end), "features", features);
 }
 
-/*  Stores Stripe's answer and replies with the status now on record. */
+/*  The key of one user action: the request id (the same on a redelivery of
+ *  the message and on a client's retry with its X-Request-Id, new for every
+ *  other request) plus what the action is, so no later action, whatever it
+ *  asks, can meet an earlier action's stored answer at Stripe. */
 static void
-s_apply_and_reply(billing_context_t *ctx, ob_job_t *job, const char *user_id, const json_t *subscription, int64_t sent_at)
+s_action_key(char *key, size_t cap, const char *kind, const ob_job_t *job, const char *a, const char *b, const char *c)
 {
-    char source[200];
-    snprintf(source, sizeof source, "api:%.*s", (int)job->envelope.request_id.len,
+    char request_id[64];
+    snprintf(request_id, sizeof request_id, "%.*s", (int)job->envelope.request_id.len,
              job->envelope.request_id.ptr ? job->envelope.request_id.ptr : "");
+    ob_idempotency_key(key, cap, kind, 0, 0, request_id, a, b, c, (const char *)NULL);
+}
+
+/*  Replies with the status on record. */
+static void
+s_reply_on_record(billing_context_t *ctx, ob_job_t *job, const char *user_id)
+{
+    ob_entitlement_t e;
+    ob_err_t err = ob_entitlements_load(ctx->pg, user_id, &e);
+    if (err != OB_OK && err != OB_ERR_NOT_FOUND) {
+        ob_job_reply_err(job, err, NULL, "billing data cannot be read now");
+        return;
+    }
+    ob_job_reply_json(job, 200, billing_subscription_status_json(&e));
+}
+
+/*  Stores Stripe's answer and replies with the status now on record. The
+ *  answer is versioned by Stripe's clock (its Date header), the clock its
+ *  events' `created` is on. A replayed answer (Idempotent-Replayed: true:
+ *  this action was done before, by an earlier delivery of the same request)
+ *  changed nothing now and may describe a state Stripe has left since, so it
+ *  is not stored: the reply is what is on record. So is an answer without a
+ *  usable Date; the webhook records the change. */
+static void
+s_apply_and_reply(billing_context_t *ctx, ob_job_t *job, const char *user_id, const json_t *subscription)
+{
+    if (stripe_api_last_replayed(ctx->stripe)) {
+        ob_log_info("billing: Stripe replayed an earlier answer to this request; nothing changed now");
+        s_reply_on_record(ctx, job, user_id);
+        return;
+    }
+    int64_t version = (int64_t)stripe_api_last_date(ctx->stripe);
+    if (version <= 0) {
+        ob_log_warn("billing: Stripe's answer has no Date; the webhook will record the change");
+        s_reply_on_record(ctx, job, user_id);
+        return;
+    }
+    /* Within one second of Stripe's clock the order rule compares ids: the
+     * answer received later must sort later (request ids do not), so the id
+     * leads with when it was received, in ms. Events ("evt_...") still sort
+     * after every "api:" answer of their second. */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char source[200];
+    snprintf(source, sizeof source, "api:%013lld:%.*s", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000,
+             (int)job->envelope.request_id.len, job->envelope.request_id.ptr ? job->envelope.request_id.ptr : "");
     ob_entitlement_t after;
     ob_err_t err =
-        billing_sub_sync_apply(ctx->pg, ctx->redis, user_id, subscription, sent_at, source, billing_context_wait_ms(job), &after);
+        billing_sub_sync_apply(ctx->pg, ctx->redis, user_id, subscription, version, source, billing_context_wait_ms(job), &after);
     if (err != OB_OK) {
         /* Stripe has made the change; the webhook will record it. */
         ob_job_reply_error(job, 503, "stored_later",
@@ -84,13 +131,12 @@ billing_subscription_cancel(void *state, ob_job_t *job)
     billing_live_subscription_t live;
     if (!s_live(ctx, job, user_id, &live))
         return;
-    int64_t sent_at = (int64_t)time(NULL);
     json_t *subscription = NULL;
     stripe_error_t serr;
     ob_err_t err;
     if (at_period_end) {
         char key[96];
-        ob_idempotency_key(key, sizeof key, "cancel", sent_at, CHANGE_WINDOW_S, live.id, "at_period_end", (const char *)NULL);
+        s_action_key(key, sizeof key, "cancel", job, live.id, "at_period_end", NULL);
         err = stripe_api_update_subscription_cancel_at_period_end(ctx->stripe, key, live.id, true, &subscription, &serr);
     } else {
         err = stripe_api_cancel_subscription_now(ctx->stripe, live.id, &subscription, &serr);
@@ -100,7 +146,7 @@ billing_subscription_cancel(void *state, ob_job_t *job)
         return;
     }
     ob_log_info("billing: subscription %s canceled %s", live.id, at_period_end ? "at period end" : "now");
-    s_apply_and_reply(ctx, job, user_id, subscription, sent_at);
+    s_apply_and_reply(ctx, job, user_id, subscription);
     json_decref(subscription);
 }
 
@@ -169,16 +215,15 @@ billing_subscription_upgrade(void *state, ob_job_t *job)
         ob_job_reply_error(job, 400, "same_plan", "you are already on that plan and interval");
         goto done;
     }
-    int64_t sent_at = (int64_t)time(NULL);
     char key[96];
-    ob_idempotency_key(key, sizeof key, "upgrade", sent_at, CHANGE_WINDOW_S, live.id, item_id, price_id, (const char *)NULL);
+    s_action_key(key, sizeof key, "upgrade", job, live.id, item_id, price_id);
     err = stripe_api_update_subscription_price(ctx->stripe, key, live.id, item_id, price_id, &updated, &serr);
     if (err != OB_OK) {
         billing_reply_stripe_error(job, "change subscription price", err, &serr);
         goto done;
     }
     ob_log_info("billing: subscription %s moved to %s", live.id, spec.lookup_key);
-    s_apply_and_reply(ctx, job, user_id, updated, sent_at);
+    s_apply_and_reply(ctx, job, user_id, updated);
 done:
     json_decref(current);
     json_decref(updated);

@@ -12,6 +12,13 @@
  *  subscription. upgrade also answers 400 unknown_plan, invalid_interval,
  *  interval_not_offered, trial_not_allowed (the trial is bought, not
  *  switched to) and same_plan.
+ *
+ *  Each request is one user action with its own Idempotency-Key (its
+ *  request id and what it asks), so a repeat of an earlier change is done
+ *  again, never answered from Stripe's store. An answer Stripe replays (the
+ *  same request delivered twice) is not stored: it changed nothing, and the
+ *  reply is the status on record. What is stored is versioned by Stripe's
+ *  clock (the answer's Date), never the local one.
  */
 #ifndef BILLING_SUBSCRIPTION_H_INCLUDED
 #define BILLING_SUBSCRIPTION_H_INCLUDED

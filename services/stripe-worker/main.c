@@ -21,6 +21,7 @@
 
 static const ob_config_spec_t s_settings[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
+    {"STRIPE_SECRET_KEY", OB_CONFIG_SECRET, false, 0, 0},
     {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},
     {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
     {"STRIPE_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096},
@@ -82,6 +83,9 @@ main(void)
         s_state_destroy(&state);
         return 1;
     }
+    state.mode = stripe_key_mode(ob_config_get("STRIPE_SECRET_KEY"));
+    if (state.mode == STRIPE_MODE_UNKNOWN)
+        ob_log_warn("STRIPE_SECRET_KEY is not an sk_/rk_ live or test key: webhook events' livemode cannot be checked");
     stripe_inbox_prepare(state.pg);
     stripe_admin_prepare(state.pg);
     state.billing = s_billing_new(&state);
@@ -93,6 +97,7 @@ main(void)
             .retry_base_ms = ob_config_int("STRIPE_EVENT_RETRY_BASE_MS", 1000),
             .retry_max_ms = ob_config_int("STRIPE_EVENT_RETRY_MAX_MS", 3600000),
             .lease_s = (int)ob_config_int("STRIPE_EVENT_LEASE_S", 60),
+            .mode = state.mode,
         };
         processor = stripe_processor_new(database_url, &pconfig);
         if (!processor || stripe_processor_start(processor) != 0) {

@@ -62,7 +62,7 @@ s_problem(const json_t *event, const stripe_event_head_t *head, char *problem, s
 /*  Parses one webhook and appends it to the arrays. Answers 400 itself and
  *  returns -1 when the body is not a usable event. */
 static int
-s_add(ob_job_t *job, ob_pgarray_t arrays[6])
+s_add(const stripe_state_t *state, ob_job_t *job, ob_pgarray_t arrays[6])
 {
     ob_stripe_webhook_t webhook;
     ob_proto_err_t perr = ob_stripe_webhook_unpack(&webhook, job->envelope.payload.ptr, job->envelope.payload.len);
@@ -76,6 +76,15 @@ s_add(ob_job_t *job, ob_pgarray_t arrays[6])
     if (!event || stripe_event_head(event, &head, &reason) != 0) {
         json_decref(event);
         ob_job_reply_error(job, 400, "invalid_event", reason);
+        return -1;
+    }
+    if (!stripe_mode_matches(state->mode, head.livemode)) {
+        ob_log_warn("webhook inbox: event %s has livemode %s but the Stripe key is a %s key; refused", head.id,
+                    head.livemode ? "true" : "false", state->mode == STRIPE_MODE_LIVE ? "live" : "test");
+        ob_job_reply_error(job, 400, "livemode_mismatch",
+                           head.livemode ? "a live-mode event was sent to a service running with a test key"
+                                         : "a test-mode event was sent to a service running with a live key");
+        json_decref(event);
         return -1;
     }
     ob_pgarray_add(&arrays[0], head.id, strlen(head.id));
@@ -103,7 +112,7 @@ stripe_inbox_ingest(void *state_arg, ob_job_t **jobs, size_t count)
         ob_pgarray_init(&arrays[i], oids[i]);
     size_t valid = 0;
     for (size_t i = 0; i < count; i++)
-        if (s_add(jobs[i], arrays) == 0)
+        if (s_add(state, jobs[i], arrays) == 0)
             jobs[valid++] = jobs[i]; /* the runtime answers from its own list: reordering ours is fine */
 
     ob_err_t err = OB_OK;

@@ -7,7 +7,10 @@
  *  that commits once, and only then is every job answered 200
  *  {"received":true}: repeats of a known id too. If the insert does not
  *  commit, every job of the batch gets 503 so Stripe retries. A body that is
- *  not a JSON event with an id, a type and a created time gets 400.
+ *  not a JSON event with an id, a type and a created time gets 400, and so
+ *  does an event whose `livemode` is not the mode of STRIPE_SECRET_KEY (400
+ *  livemode_mismatch: a test event never reaches live subscriptions, nor
+ *  the reverse); neither is recorded.
  */
 #ifndef STRIPE_INBOX_H_INCLUDED
 #define STRIPE_INBOX_H_INCLUDED

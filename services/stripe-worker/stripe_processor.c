@@ -245,6 +245,11 @@ stripe_processor_run_once(stripe_processor_t *self)
             snprintf(error, sizeof error, "the stored payload is not JSON");
             err = OB_ERR_INVALID;
             permanent = true;
+        } else if (!stripe_mode_matches(self->config.mode, json_is_true(json_object_get(event, "livemode")))) {
+            /* Recorded before the check (or by hand): never applied, kept for the operator. */
+            snprintf(error, sizeof error, "livemode does not match the mode of STRIPE_SECRET_KEY");
+            err = OB_ERR_INVALID;
+            permanent = true;
         } else if (!stripe_event_is_handled(ob_json_str(event, "type"))) {
             /* Fast path: types we never act on are marked ignored together, in one statement. */
             ob_pgarray_add(&ignored, id, strlen(id));

@@ -16,6 +16,8 @@
 #ifndef STRIPE_PROCESSOR_H_INCLUDED
 #define STRIPE_PROCESSOR_H_INCLUDED
 
+#include "clients/stripe_api.h"
+
 #include <stdbool.h>
 
 typedef struct _stripe_processor_t stripe_processor_t;
@@ -27,6 +29,7 @@ typedef struct {
     long retry_max_ms;  /* back-off cap (default 3600000) */
     int lease_s;        /* claim lease (default 60) */
     int idle_ms;        /* poll period when nothing woke it (default 500) */
+    stripe_mode_t mode; /* of STRIPE_SECRET_KEY: a stored event of the other mode is marked failed, never applied */
 } stripe_processor_config_t;
 
 /*  A processor with its own session to conninfo (not connected yet). NULL

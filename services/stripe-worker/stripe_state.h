@@ -7,12 +7,14 @@
 
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
+#include "clients/stripe_api.h"
 #include "services/stripe-worker/billing_context.h"
 
 typedef struct {
     ob_pg_t *pg;                /* the main thread's session (inbox, admin and billing statements) */
     ob_redis_t *redis;          /* the main thread's Redis connection (entitlements) */
     billing_context_t *billing; /* the billing methods' context; NULL when it could not be made */
+    stripe_mode_t mode;         /* of STRIPE_SECRET_KEY: events of the other mode are refused */
     void (*wake)(void *arg);    /* called after a commit that stored new events */
     void *wake_arg;
 } stripe_state_t;

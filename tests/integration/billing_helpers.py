@@ -9,10 +9,10 @@ from support import JWT_SECRET, auth, token, wait_for
 BILLING = "/api/v1/billing"
 
 
-def call(stack, method, path, user="user_1", email="user1@example.com", json_body=None, body=None):
+def call(stack, method, path, user="user_1", email="user1@example.com", json_body=None, body=None, headers=None):
     """One billing API call as user; returns (status, body)."""
     status, _, out = stack.http(method, BILLING + path, json=json_body, body=body,
-                                headers=auth(token(user, email)))
+                                headers={**auth(token(user, email)), **(headers or {})})
     return status, out
 
 
@@ -37,6 +37,10 @@ class StripeStandin:
     def fail(self, path_prefix, status, method="POST", count=1, **extra):
         return self._control("POST", "/__control/fail", {"path_prefix": path_prefix, "method": method,
                                                          "status": status, "count": count, **extra})
+
+    def clock(self, offset_s):
+        """Stripe's clock (Date headers, created times) runs offset_s from ours."""
+        return self._control("POST", "/__control/clock", {"offset_s": offset_s})
 
     def seed(self, **kinds):
         return self._control("POST", "/__control/seed", kinds)

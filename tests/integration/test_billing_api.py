@@ -359,6 +359,100 @@ def test_downgrade_works_too(billing):
     assert (body["plan_id"], body["interval"]) == ("starter", "month")
 
 
+def stripe_price_of(stripe, sub_id):
+    return stripe.state()["subscription"][sub_id]["items"]["data"][0]["price"]["id"]
+
+
+def stored_plan(stack, sub_id):
+    return query(stack, "SELECT plan_id, interval, stripe_price_id FROM subscriptions WHERE id = %s", (sub_id,))[0]
+
+
+def test_repeated_plan_changes_each_reach_stripe_and_the_record_matches_it(billing):
+    """Issue 12.1: starter -> professional -> starter -> professional within minutes. Each change is its own
+    action at Stripe (its own Idempotency-Key), so the last one is done, not answered from Stripe's store,
+    and what is on record is what Stripe holds."""
+    stack, stripe, prices = billing
+    sub = live_subscription(stack, stripe, prices)
+    steps = [("professional", "year"), ("starter", "month"), ("professional", "year")]
+    for plan, interval in steps:
+        status, body = call(stack, "POST", "/subscription/upgrade", json_body={"plan_id": plan, "interval": interval})
+        assert status == 200, body
+        assert (body["plan_id"], body["interval"]) == (plan, interval)
+    posts = stripe.requests("POST", f"/v1/subscriptions/{sub['id']}")
+    assert len({p["idempotency_key"] for p in posts}) == 3
+    assert stripe_price_of(stripe, sub["id"]) == prices["professional_yearly"]
+    assert stored_plan(stack, sub["id"]) == ("professional", "year", prices["professional_yearly"])
+
+
+def test_a_replayed_stripe_answer_changes_nothing_here(billing):
+    """Issue 12.1: a request delivered again (same X-Request-Id) meets its first answer at Stripe
+    (Idempotent-Replayed: true). That answer is old news: it is not stored over what happened since."""
+    stack, stripe, prices = billing
+    sub = live_subscription(stack, stripe, prices)
+    first = {"X-Request-Id": "change-1"}
+    status, body = call(stack, "POST", "/subscription/upgrade", headers=first,
+                        json_body={"plan_id": "professional", "interval": "year"})
+    assert status == 200 and body["plan_id"] == "professional", body
+    status, body = call(stack, "POST", "/subscription/upgrade", headers={"X-Request-Id": "change-2"},
+                        json_body={"plan_id": "starter", "interval": "month"})
+    assert status == 200 and body["plan_id"] == "starter", body
+    status, body = call(stack, "POST", "/subscription/upgrade", headers=first,
+                        json_body={"plan_id": "professional", "interval": "year"})
+    assert status == 200, body
+    assert (body["plan_id"], body["interval"]) == ("starter", "month")
+    assert stripe_price_of(stripe, sub["id"]) == prices["starter_monthly"]
+    assert stored_plan(stack, sub["id"]) == ("starter", "month", prices["starter_monthly"])
+    assert entitlement(stack)["plan"] == "starter"
+
+
+def test_an_answer_is_versioned_by_stripes_clock_not_ours(billing):
+    """Issue 12.1: our clock runs 5 minutes ahead of Stripe's. After an upgrade, the user changes back in
+    Stripe's portal; that webhook (created by Stripe after our change) must win over our stored answer."""
+    from stripe_events import event, post_event, wait_settled
+    stack, stripe, prices = billing
+    sub = live_subscription(stack, stripe, prices)
+    stripe.clock(-300)
+    status, body = call(stack, "POST", "/subscription/upgrade", json_body={"plan_id": "professional", "interval": "year"})
+    assert status == 200 and body["plan_id"] == "professional", body
+    later = stripe.state()["subscription"][sub["id"]]
+    stripe_now = int(time.time()) - 300
+    starter = next(p for p in stripe.state()["price"].values() if p["id"] == prices["starter_monthly"])
+    later["items"]["data"][0]["price"] = starter
+    status, _ = post_event(stack, event("customer.subscription.updated", later, stripe_now + 2))
+    assert status == 200
+    wait_settled(stack)
+    assert stored_plan(stack, sub["id"]) == ("starter", "month", prices["starter_monthly"])
+
+
+def test_a_slow_stripe_never_makes_the_stripe_service_look_dead(billing):
+    """Issue 12.7: while the upgrade waits on Stripe (a slow 429 with Retry-After: 1, then a slow 200: far
+    longer than the broker's 3 heartbeats of 200 ms), the stripe-worker keeps heartbeating: the upgrade is
+    answered, and a webhook arriving meanwhile is committed and answered 200, never 503."""
+    import threading
+    from stripe_events import Sub, post_event, DAY
+    stack, stripe, prices = billing
+    sub = live_subscription(stack, stripe, prices)
+    path = f"/v1/subscriptions/{sub['id']}"
+    stripe.fail(path, 429, delay_ms=400, headers={"Retry-After": "1"})
+    stripe.fail(path, None, delay_ms=600)
+    result = {}
+    upgrade = threading.Thread(target=lambda: result.update(answer=call(
+        stack, "POST", "/subscription/upgrade", json_body={"plan_id": "professional", "interval": "year"})))
+    upgrade.start()
+    time.sleep(0.7)
+    now = int(time.time())
+    other = Sub(user_id="user-other")
+    evt = other.event("customer.subscription.created", now, "active", now, now + 30 * DAY)
+    assert post_event(stack, evt) == (200, {"received": True})
+    upgrade.join()
+    status, body = result["answer"]
+    assert status == 200 and body["plan_id"] == "professional", body
+    assert [r["status"] for r in stripe.requests("POST", path)] == [429, 200]
+    assert query(stack, "SELECT count(*) FROM stripe_events WHERE id = %s", (evt["id"],)) == [(1,)]
+    gateway_log = next(p for p in stack.procs if p.name == "gateway").log_path.read_text()
+    assert "heartbeat expired" not in gateway_log
+
+
 @pytest.mark.parametrize("payload,code", [
     ({"plan_id": "gold", "interval": "month"}, "unknown_plan"),
     ({"plan_id": "starter", "interval": "month"}, "same_plan"),

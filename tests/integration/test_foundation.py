@@ -190,3 +190,42 @@ def test_bad_settings_stop_start_up_with_one_line_per_problem(stack, name):
     else:
         assert any(line.startswith("config: DATABASE_URL must be a postgres:// URL") for line in lines)
     assert "mysql://nope" not in result.stderr, "values are never echoed"
+
+
+# Issue 12.11: .env.example's placeholders and weak secrets never work as live secrets.
+PLACEHOLDERS = {
+    "gateway": {"AUTH_JWT_SECRET": "replace-me", "ADMIN_TOKEN": "replace-me", "SERVICE_TOKENS": "replace-me",
+                "STRIPE_WEBHOOK_SECRET": "whsec_replace-me", "LAGO_WEBHOOK_HMAC_KEY": "replace-me"},
+    "stripe-worker": {"STRIPE_SECRET_KEY": "sk_test_replace-me"},
+    "lago-worker": {"LAGO_API_KEY": "replace-me"},
+}
+
+
+@pytest.mark.parametrize("name", sorted(PLACEHOLDERS))
+def test_placeholder_secrets_stop_start_up(stack, name):
+    env = stack._process_env(PLACEHOLDERS[name])
+    result = subprocess.run([str(binary(name))], env=env, cwd=REPO, capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.startswith("config: ")]
+    assert sorted(line.split()[1] for line in lines) == sorted(PLACEHOLDERS[name]), lines
+    assert all("holds a placeholder" in line for line in lines), lines
+    assert "whsec_replace-me" not in result.stderr and "sk_test_replace-me" not in result.stderr
+
+
+@pytest.mark.parametrize("settings, problem", [
+    ({"AUTH_JWT_SECRET": "only-31-bytes-of-hs256-secret!!"}, "config: AUTH_JWT_SECRET is too short"),
+    ({"AUTH_JWKS_URL": "https://idp.example.com/jwks", "AUTH_JWT_AUDIENCE": "billing"}, "needs AUTH_JWT_ISSUER"),
+])
+def test_weak_user_authentication_stops_the_gateway(stack, settings, problem):
+    env = stack._process_env(settings)
+    result = subprocess.run([str(binary("gateway"))], env=env, cwd=REPO, capture_output=True, text=True, timeout=10)
+    assert result.returncode == 2, result.stderr
+    assert problem in result.stderr + result.stdout
+
+
+def test_a_jwks_without_an_audience_starts_with_a_loud_warning(stack):
+    stack.env.update({"AUTH_JWKS_URL": "http://127.0.0.1:1/jwks", "AUTH_JWT_ISSUER": "https://idp.example.com/"})
+    gateway = stack.start("gateway")
+    wait_for(lambda: "AUTH_JWT_AUDIENCE is not set" in gateway.log_path.read_text(), 10, "no warning logged")
+    assert '"level":"error"' in next(line for line in gateway.log_path.read_text().splitlines()
+                                     if "AUTH_JWT_AUDIENCE is not set" in line)

@@ -1,10 +1,13 @@
 """Lago (issue #5): usage forwarding, subscription sync, Lago's webhooks and
 billing-admin setup-lago, against the Lago stand-in (tests/standins/lago_standin.py)."""
+import json
 import subprocess
 import time
 import uuid
 
 import pytest
+
+import lago_fixtures
 
 from support import query, wait_for
 from usage_support import event, ingest, lago_control, lago_state, start_usage_stack, subscribe
@@ -154,12 +157,8 @@ def rsa_keypair(tmp_path):
     return key.read_text(), public
 
 
-INVOICE = {"webhook_type": "invoice.created", "object_type": "invoice",
-           "invoice": {"lago_id": "inv-1", "number": "OPS-001", "total_amount_cents": 1900, "currency": "USD",
-                       "customer": {"external_id": "u-wh"}}}
-PAYMENT_FAILURE = {"webhook_type": "invoice.payment_failure", "object_type": "payment_provider_invoice_payment_error",
-                   "payment_provider_invoice_payment_error": {"lago_invoice_id": "inv-1",
-                                                              "external_customer_id": "u-wh"}}
+INVOICE = lago_fixtures.invoice_created("u-wh", total_amount_cents=1900)
+PAYMENT_FAILURE = lago_fixtures.invoice_payment_failure("u-wh", INVOICE["invoice"]["lago_id"])
 
 
 @pytest.mark.parametrize("algorithm", ["hmac", "jwt"])
@@ -171,25 +170,25 @@ def test_lago_webhooks_signed_both_ways_are_recorded_once_and_tampered_ones_refu
     spec = {"url": target, "algorithm": algorithm, "hmac_key": stack.env["LAGO_WEBHOOK_HMAC_KEY"],
             "private_key_pem": private_pem}
 
-    key = f"wh-{uuid.uuid4().hex}"
+    key = str(uuid.uuid4())  # X-Lago-Unique-Key is a UUID
     sent = lago_control(url, "POST", "/__control/send_webhook", {**spec, "payload": INVOICE, "unique_key": key})
     assert sent["status"] == 200 and '"received": true' in sent["body"].replace('":true', '": true')
     again = lago_control(url, "POST", "/__control/send_webhook", {**spec, "payload": INVOICE, "unique_key": key})
     assert again["status"] == 200 and "duplicate" in again["body"]
     sent = lago_control(url, "POST", "/__control/send_webhook",
-                        {**spec, "payload": PAYMENT_FAILURE, "unique_key": f"pf-{uuid.uuid4().hex}"})
+                        {**spec, "payload": PAYMENT_FAILURE, "unique_key": str(uuid.uuid4())})
     assert sent["status"] == 200
 
     # Tampered: a valid signature of another body, or a forged signature.
     good = lago_control(url, "POST", "/__control/send_webhook",
-                        {**spec, "payload": {"webhook_type": "customer.created"}, "unique_key": "x1",
+                        {**spec, "payload": lago_fixtures.customer_created("u-wh"), "unique_key": str(uuid.uuid4()),
                          "url": "http://127.0.0.1:1/"})
     tampered = lago_control(url, "POST", "/__control/send_webhook",
-                            {**spec, "payload": INVOICE, "unique_key": "tampered-1",
+                            {**spec, "payload": INVOICE, "unique_key": str(uuid.uuid4()),
                              "signature": good["headers"]["X-Lago-Signature"]})
     assert tampered["status"] == 400
     forged = lago_control(url, "POST", "/__control/send_webhook",
-                          {**spec, "payload": INVOICE, "unique_key": "tampered-2", "signature": "Zm9yZ2Vk"})
+                          {**spec, "payload": INVOICE, "unique_key": str(uuid.uuid4()), "signature": "Zm9yZ2Vk"})
     assert forged["status"] == 400
 
     db = stack.db()
@@ -201,17 +200,63 @@ def test_lago_webhooks_signed_both_ways_are_recorded_once_and_tampered_ones_refu
     assert notes == [("invoice_created", "u-wh"), ("payment_failed", "u-wh")]
 
 
+def signed_lago_post(stack, raw, unique_key):
+    """POSTs raw (bytes) to the Lago webhook route, hmac-signed as Lago does, under unique_key (str; its
+    characters are sent as latin-1 bytes, so "\\xff" is a byte that is not UTF-8)."""
+    import base64
+    import hashlib
+    import hmac
+    signature = base64.b64encode(hmac.new(stack.env["LAGO_WEBHOOK_HMAC_KEY"].encode(), raw, hashlib.sha256).digest())
+    return stack.http("POST", "/api/v1/webhooks/lago", body=raw,
+                      headers={"X-Lago-Signature-Algorithm": "hmac", "X-Lago-Signature": signature.decode(),
+                               "X-Lago-Unique-Key": unique_key, "Content-Type": "application/json"})
+
+
+def test_a_captured_lago_webhook_replayed_under_a_new_unique_key_acts_once(stack):
+    """Issue 12.5: the unique key is not signed; dedupe is on the signed body."""
+    start_usage_stack(stack, lago=True, **FAST)
+    raw = json.dumps(INVOICE).encode()
+    status, _, body = signed_lago_post(stack, raw, "lago-original")
+    assert status == 200 and body == {"received": True}
+    for replay_key in ("attacker-1", "attacker-2"):
+        status, _, body = signed_lago_post(stack, raw, replay_key)
+        assert status == 200 and body.get("duplicate") is True, body
+    db = stack.db()
+    assert query(db, "SELECT unique_key, webhook_type FROM lago_webhooks") == [("lago-original", "invoice.created")]
+    wait_for(lambda: query(db, "SELECT count(*) FROM lago_webhooks WHERE status = 'processed'")[0][0] == 1,
+               message="webhook processing")
+    assert query(db, "SELECT kind, user_id FROM notifications") == [("invoice_created", "u-wh")]
+
+
+def test_a_unique_key_sent_first_by_someone_else_does_not_shadow_lagos_webhook(stack):
+    start_usage_stack(stack, lago=True, **FAST)
+    captured = json.dumps({"webhook_type": "customer.created", "customer": {"external_id": "u-x"}}).encode()
+    assert signed_lago_post(stack, captured, "key-lago-uses-next")[0] == 200
+    status, _, body = signed_lago_post(stack, json.dumps(INVOICE).encode(), "key-lago-uses-next")
+    assert status == 200 and body == {"received": True}
+    assert sorted(r[0] for r in query(stack.db(), "SELECT webhook_type FROM lago_webhooks")) == [
+        "customer.created", "invoice.created"]
+
+
+def test_a_unique_key_that_is_not_utf8_is_400_and_never_200(stack):
+    start_usage_stack(stack, lago=True, **FAST)
+    status, _, body = signed_lago_post(stack, json.dumps(INVOICE).encode(), "key-\xff\xfe")
+    assert status == 400, body
+    assert body["error"]["code"] == "invalid_unique_key"
+    assert query(stack.db(), "SELECT count(*) FROM lago_webhooks") == [(0,)]
+    status, _, body = signed_lago_post(stack, json.dumps(INVOICE).encode(), "key-ok")
+    assert status == 200 and body == {"received": True}
+
+
 def test_other_lago_webhooks_are_recorded_and_mapped(stack):
     url = start_usage_stack(stack, lago=True, **FAST)
     spec = {"url": stack.url("/api/v1/webhooks/lago"), "algorithm": "hmac",
             "hmac_key": stack.env["LAGO_WEBHOOK_HMAC_KEY"]}
     payloads = [
-        {"webhook_type": "subscription.terminated", "subscription": {"external_id": "sub_x",
-                                                                     "external_customer_id": "u-t"}},
-        {"webhook_type": "event.error", "event_error": {"status": 422, "error": "invalid code",
-                                                        "event": {"transaction_id": "tx-1"}}},
-        {"webhook_type": "events.errors", "events_errors": {"invalid_code": ["tx-2"]}},
-        {"webhook_type": "customer.created", "customer": {"external_id": "u-t"}},
+        lago_fixtures.subscription_terminated("sub_x", "u-t", "starter"),
+        lago_fixtures.event_error(str(uuid.uuid4())),
+        lago_fixtures.events_errors(invalid_code=[str(uuid.uuid4())]),
+        lago_fixtures.customer_created("u-t"),
     ]
     for payload in payloads:
         assert lago_control(url, "POST", "/__control/send_webhook", {**spec, "payload": payload})["status"] == 200
@@ -223,6 +268,8 @@ def test_other_lago_webhooks_are_recorded_and_mapped(stack):
         ("subscription.terminated", "processed")]
     assert query(db, "SELECT kind, user_id FROM notifications ORDER BY kind, user_id") == [
         ("subscription_terminated", "u-t"), ("usage_event_error", None), ("usage_event_error", None)]
+    assert query(db, "SELECT payload->>'plan_code', payload->>'subscription_id' FROM notifications"
+                     " WHERE kind = 'subscription_terminated'") == [("starter", "sub_x")]
     # Stripe owns subscription state: a Lago termination changes nothing here.
     assert query(db, "SELECT count(*) FROM subscriptions") == [(0,)]
     status, _, body = stack.http("POST", "/api/v1/webhooks/lago", body="{}",

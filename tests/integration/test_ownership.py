@@ -34,6 +34,7 @@ OWNERS = {
     "usage_events": "lago-worker",
     "lago_webhooks": "lago-worker",
     "lago_subscription_sync": "lago-worker",
+    "usage_counters_dirty": "lago-worker",
     "schema_migrations": "billing-admin",
 }
 

@@ -101,6 +101,44 @@ def test_repeat_of_a_known_event_gets_200_and_is_stored_and_applied_once(stack):
     assert subscription(stack, sub.id)["status"] == "active"
 
 
+def test_an_event_of_the_other_mode_than_the_key_is_refused_and_never_applied(stack):
+    """Issue 12.6: the stack runs with sk_test_...: a live event is refused (400 livemode_mismatch) and not
+    stored; one recorded before the check is marked failed, never applied; test events go through."""
+    start_billing(stack)
+    assert stack.env["STRIPE_SECRET_KEY"].startswith("sk_test_")
+    now = int(time.time())
+    sub = Sub(user_id="user-mode")
+    live = sub.event("customer.subscription.created", now, "active", now, now + 30 * DAY)
+    live["livemode"] = True
+    status, body = post_event(stack, live)
+    assert status == 400
+    assert_json_error(body, "livemode_mismatch")
+    assert stored_event_count(stack) == 0
+    query(stack, "INSERT INTO stripe_events (id, type, created, livemode, payload) VALUES (%s, %s, %s, true, %s)",
+          (live["id"], live["type"], now, body_of(live)))
+    wait_for(lambda: event_status(stack, live["id"]) == "failed", 15, "the stored live event was not refused")
+    assert query(stack, "SELECT count(*) FROM subscription_updates WHERE source_event_id = %s", (live["id"],)) == [(0,)]
+    assert subscription(stack, sub.id) is None
+    deliver(stack, sub.event("customer.subscription.created", now + 1, "active", now, now + 30 * DAY))
+    wait_settled(stack)
+    assert subscription(stack, sub.id)["status"] == "active"
+
+
+def test_with_a_live_key_test_events_are_refused(stack):
+    start_billing(stack, STRIPE_SECRET_KEY="rk_live_integration")
+    now = int(time.time())
+    sub = Sub(user_id="user-live")
+    status, body = post_event(stack, sub.event("customer.subscription.created", now, "active", now, now + 30 * DAY))
+    assert status == 400
+    assert_json_error(body, "livemode_mismatch")
+    live = sub.event("customer.subscription.created", now + 1, "active", now, now + 30 * DAY)
+    live["livemode"] = True
+    deliver(stack, live)
+    wait_settled(stack)
+    assert subscription(stack, sub.id)["status"] == "active"
+    assert query(stack, "SELECT id FROM stripe_events") == [(live["id"],)]
+
+
 # -- every event type -----------------------------------------------------------------------------
 
 

@@ -150,6 +150,71 @@ def test_repeating_a_transaction_id_returns_the_first_answer_and_consumes_nothin
     assert query(stack.db(), "SELECT count(*) FROM usage_events WHERE transaction_id = 'same'") == [(1,)]
 
 
+def test_a_reused_transaction_id_with_another_user_or_quantity_is_refused_by_authorize(stack):
+    """Issue 12.2: {A, 1, T} then {B, 10^9, T} must not pass as a harmless duplicate."""
+    start_usage_stack(stack)
+    subscribe(stack, "u-a", "starter")
+    subscribe(stack, "u-b", "starter")
+    status, _, body = authorize(stack, "u-a", tx="tx-shared")
+    assert status == 200 and body["allowed"] is True
+    for user, quantity in (("u-b", 10 ** 9), ("u-b", 1), ("u-a", 5)):
+        status, _, body = authorize(stack, user, tx="tx-shared", quantity=quantity)
+        assert status == 409, body
+        assert body["error"]["code"] == "transaction_id_reused" and body["error"]["message"]
+    status, _, body = authorize(stack, "u-a", tx="tx-shared")     # a true repeat
+    assert status == 200 and body.get("duplicate") is True and body["used"] == 1
+    assert query(stack.db(), "SELECT user_id, quantity FROM usage_events WHERE transaction_id = 'tx-shared'") == \
+        [("u-a", 1)]
+    status, _, body = authorize(stack, "u-b")
+    assert status == 200 and body["used"] == 1     # nothing of the refused requests was counted for B
+
+
+def test_concurrent_reuses_of_one_transaction_id_allow_exactly_one(stack):
+    start_usage_stack(stack)
+    users = [f"u-race-{i}" for i in range(8)]
+    for user in users:
+        subscribe(stack, user, "starter")
+    results = {}
+
+    def run(user):
+        results[user] = authorize(stack, user, tx="tx-race")
+
+    threads = [threading.Thread(target=run, args=(u,)) for u in users]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    statuses = sorted(r[0] for r in results.values())
+    assert statuses == [200] + [409] * 7, results
+    (winner,) = [u for u, r in results.items() if r[0] == 200]
+    assert query(stack.db(), "SELECT user_id FROM usage_events WHERE transaction_id = 'tx-race'") == [(winner,)]
+
+
+def test_a_reused_transaction_id_is_refused_by_ingest_and_nothing_of_its_batch_is_recorded(stack):
+    start_usage_stack(stack)
+    status, _, body = ingest(stack, [event("u-a", tx="tx-i1")])
+    assert status == 202 and body["accepted"] == 1
+    status, _, body = ingest(stack, [event("u-b", tx="tx-i1"), event("u-b", tx="tx-i2")])
+    assert status == 409, body
+    assert body["error"]["code"] == "transaction_id_reused" and body["reused"] == [0]
+    status, _, body = ingest(stack, [event("u-a", tx="tx-i1", quantity=7)])
+    assert status == 409 and body["reused"] == [0], body
+    # Inside one batch: the second use of tx-i3 is for another user.
+    status, _, body = ingest(stack, [event("u-a", tx="tx-i3"), event("u-b", tx="tx-i3")])
+    assert status == 409 and body["reused"] == [1], body
+    # Only the reuse is named: the repeat of the ledger's own request next to it is not.
+    status, _, body = ingest(stack, [event("u-b", tx="tx-i1"), event("u-a", tx="tx-i1")])
+    assert status == 409 and body["reused"] == [0], body
+    # A true repeat is still a duplicate; authorize and ingest share the ids.
+    status, _, body = ingest(stack, [event("u-a", tx="tx-i1")])
+    assert status == 202 and (body["accepted"], body["duplicates"]) == (0, 1)
+    subscribe(stack, "u-b", "starter")
+    status, _, body = authorize(stack, "u-b", tx="tx-i1")
+    assert status == 409 and body["error"]["code"] == "transaction_id_reused"
+    assert query(stack.db(), "SELECT transaction_id, user_id, quantity FROM usage_events ORDER BY 1") == \
+        [("tx-i1", "u-a", 1)]
+
+
 def test_no_live_subscription_is_a_clear_error(stack):
     start_usage_stack(stack)
     status, _, body = authorize(stack, "u-nobody")
@@ -236,6 +301,34 @@ def test_ingested_usage_counts_against_the_quota(stack):
     assert status == 202 and body["accepted"] == 1
     codes = [authorize(stack, "u-mix")[0] for _ in range(5)]
     assert codes == [200, 200, 200, 200, 429]
+
+
+def test_usage_redis_missed_is_counted_after_a_worker_restart(stack):
+    """Issue 12.4: Redis refuses writes during an ingest (the ledger commits, the counter misses the events),
+    then the worker is killed before it could invalidate the counters. The restarted worker must still
+    rebuild them from the ledger (the "dirty" marker is durable), so no over-grant."""
+    start_usage_stack(stack)
+    subscribe(stack, "u-dirty", "starter")
+    ledger(stack, "u-dirty", 990)
+    assert authorize(stack, "u-dirty")[0] == 200                 # counter live in Redis: 991
+    admin = stack.redis()
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", "1")                           # every write is refused (OOM)
+    try:
+        status, _, body = ingest(stack, [event("u-dirty") for _ in range(20)])
+        assert status == 202 and body["accepted"] == 20
+        assert query(stack.db(), "SELECT count(*) FROM usage_counters_dirty") == [(1,)]
+        stack.kill("lago-worker")
+    finally:
+        admin.config_set("maxmemory", "0")
+    stack.start("lago-worker")
+    answers = []
+    wait_for(lambda: answers.append(authorize(stack, "u-dirty")) or answers[-1][0] != 503,
+               timeout=20, message="the restarted worker")
+    status, _, body = answers[-1]
+    assert status == 429, body                                    # 990 + 1 + 20 + 1 > 1000
+    assert body["used"] == 1011
+    assert query(stack.db(), "SELECT count(*) FROM usage_counters_dirty") == [(0,)]
 
 
 @pytest.mark.parametrize("policy", ["closed", "open"])

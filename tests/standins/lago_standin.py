@@ -10,7 +10,10 @@ errors as {"status":422,"error":"Unprocessable Entity","code":"validation_errors
 
 API:  POST /api/v1/events/batch, POST /api/v1/customers, POST /api/v1/subscriptions,
       GET|DELETE /api/v1/subscriptions/:external_id, POST /api/v1/billable_metrics,
-      GET /api/v1/billable_metrics/:code, POST /api/v1/plans, GET /api/v1/plans/:code
+      GET /api/v1/billable_metrics/:code, POST /api/v1/plans, GET|PUT /api/v1/plans/:code,
+      GET|POST /api/v1/webhook_endpoints, PUT /api/v1/webhook_endpoints/:lago_id,
+      GET /api/v1/webhooks/json_public_key (the stand-in's own RSA key; send_webhook signs with it
+      when no private_key_pem is given). Unknown body fields: 422 validation_errors (see PARAMS).
 Control (no auth, not recorded):
   GET  /__control/requests   every API call: method, path, json, status, authorized
   GET  /__control/state      customers, subscriptions, events, metrics, plans, counters
@@ -84,6 +87,7 @@ class Lago:
     def reset(self):
         self.customers, self.subscriptions, self.events = {}, {}, {}
         self.metrics, self.plans = {}, {}
+        self.webhook_endpoints = {}
         self.events_received = 0
         self.requests, self.failures = [], []
         self.down, self.down_mode = False, "close"
@@ -91,7 +95,8 @@ class Lago:
     def state(self):
         return {"customers": self.customers, "subscriptions": self.subscriptions, "events": self.events,
                 "events_stored": len(self.events), "events_received": self.events_received,
-                "billable_metrics": self.metrics, "plans": self.plans}
+                "billable_metrics": self.metrics, "plans": self.plans, "webhook_endpoints": self.webhook_endpoints,
+                "webhook_public_key": public_key_b64()}
 
     # --- events -------------------------------------------------------------------------------
     def events_batch(self, body):
@@ -286,6 +291,161 @@ ROUTES = [  # method, path pattern, handler(lago, body, *groups)
 ]
 
 
+# --- Setup: plan updates, webhook endpoints, the JWT public key (billing-admin setup-lago) --------------------
+_KEYPAIR = {}
+
+def keypair():
+    """The organisation's RSA key pair Lago signs JWT webhooks with (made once per stand-in)."""
+    if not _KEYPAIR:
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        _KEYPAIR["private"] = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption()).decode()
+        _KEYPAIR["public"] = key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                           serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    return _KEYPAIR
+
+
+def public_key_b64():
+    return base64.b64encode(keypair()["public"].encode()).decode() if _KEYPAIR else None
+
+
+def update_plan(lago, body, code):
+    if code not in lago.plans:
+        raise not_found("plan")
+    params = require(body, "plan")
+    old = lago.plans.pop(code)
+    charges = [{"billable_metric_id": c["lago_billable_metric_id"], "charge_model": c["charge_model"],
+                "pay_in_advance": c["pay_in_advance"], "properties": c["properties"]} for c in old["charges"]]
+    try:
+        made = lago.create_plan({"plan": {**{k: old[k] for k in ("name", "interval", "amount_cents", "amount_currency",
+                                                                  "pay_in_advance")}, "charges": charges, **params,
+                                          "code": code}})
+    except LagoError:
+        lago.plans[code] = old
+        raise
+    made["plan"].update(lago_id=old["lago_id"], created_at=old["created_at"])
+    return made
+
+
+def webhook_endpoint(params, lago_id=None, created_at=None):
+    errors = {}
+    url = params.get("webhook_url")
+    if not isinstance(url, str) or not re.match(r"https?://", url):
+        errors["webhook_url"] = ["url_is_invalid"]
+    algo = params.get("signature_algo", "jwt")
+    if algo not in ("jwt", "hmac"):
+        errors["signature_algo"] = ["value_is_invalid"]
+    if errors:
+        raise invalid(errors)
+    return {"lago_id": lago_id or str(uuid.uuid4()), "lago_organization_id": ORGANIZATION_ID, "webhook_url": url,
+            "signature_algo": algo, "created_at": created_at or now_iso()}
+
+
+ORGANIZATION_ID = str(uuid.uuid4())
+
+
+def create_webhook_endpoint(lago, body):
+    params = require(body, "webhook_endpoint")
+    if any(e["webhook_url"] == params.get("webhook_url") for e in lago.webhook_endpoints.values()):
+        raise invalid({"webhook_url": ["value_already_exist"]})
+    endpoint = webhook_endpoint(params)
+    lago.webhook_endpoints[endpoint["lago_id"]] = endpoint
+    return {"webhook_endpoint": endpoint}
+
+
+def update_webhook_endpoint(lago, body, lago_id):
+    old = lago.webhook_endpoints.get(lago_id)
+    if old is None:
+        raise not_found("webhook_endpoint")
+    endpoint = webhook_endpoint({**old, **require(body, "webhook_endpoint")}, lago_id, old["created_at"])
+    lago.webhook_endpoints[lago_id] = endpoint
+    return {"webhook_endpoint": endpoint}
+
+
+def list_webhook_endpoints(lago, body):
+    data = list(lago.webhook_endpoints.values())
+    return {"webhook_endpoints": data, "meta": {"current_page": 1, "next_page": None, "prev_page": None,
+                                                "total_pages": 1, "total_count": len(data)}}
+
+
+ROUTES += [
+    ("PUT", r"/api/v1/plans/([^/]+)", update_plan),
+    ("POST", r"/api/v1/webhook_endpoints", create_webhook_endpoint),
+    ("GET", r"/api/v1/webhook_endpoints", list_webhook_endpoints),
+    ("PUT", r"/api/v1/webhook_endpoints/([^/]+)", update_webhook_endpoint),
+    ("GET", r"/api/v1/webhooks/json_public_key", lambda lago, body: {"webhook": {"public_key": keypair() and public_key_b64()}}),
+]
+
+
+# --- Accepted parameters, per operation (from Lago's API reference) -----------------------------------------
+# The body's root key maps to the fields Lago's endpoint documents; a dict spec nests, [spec] is an array of
+# such items, ANY is a scalar or a free-form object. Real Lago (Rails strong parameters) drops what it does
+# not permit; the stand-in refuses it in Lago's validation error shape so a drift fails a test:
+# 422 {"status":422,"error":"Unprocessable Entity","code":"validation_errors","error_details":{"<field>":["unknown_parameter"]}}
+ANY = None
+CHARGE = {k: ANY for k in ("id", "billable_metric_id", "charge_model", "pay_in_advance", "invoiceable", "regroup_paid_fees",
+                           "invoice_display_name", "min_amount_cents", "prorated", "properties", "filters", "tax_codes",
+                           "applied_pricing_unit")}
+PLAN = {"plan": {**{k: ANY for k in ("name", "invoice_display_name", "code", "interval", "description", "amount_cents",
+                                     "amount_currency", "trial_period", "pay_in_advance", "bill_charges_monthly",
+                                     "tax_codes", "minimum_commitment", "usage_thresholds", "cascade_updates",
+                                     "metadata")}, "charges": [CHARGE]}}
+PARAMS = {
+    ("POST", r"/api/v1/events/batch"): {"events": [{k: ANY for k in (
+        "transaction_id", "external_subscription_id", "external_customer_id", "code", "timestamp", "properties",
+        "precise_total_amount_cents")}]},
+    ("POST", r"/api/v1/customers"): {"customer": {k: ANY for k in (
+        "external_id", "name", "firstname", "lastname", "customer_type", "account_type", "email", "address_line1",
+        "address_line2", "city", "country", "state", "zipcode", "phone", "url", "legal_name", "legal_number",
+        "logo_url", "tax_identification_number", "timezone", "currency", "net_payment_term",
+        "external_salesforce_id", "billing_configuration", "shipping_address", "metadata", "integration_customers",
+        "tax_codes", "finalize_zero_amount_invoice", "skip_invoice_custom_sections",
+        "invoice_custom_section_codes")}},
+    ("POST", r"/api/v1/subscriptions"): {"subscription": {k: ANY for k in (
+        "external_customer_id", "plan_code", "name", "external_id", "billing_time", "ending_at", "subscription_at",
+        "plan_overrides")}},
+    ("DELETE", r"/api/v1/subscriptions/([^/]+)"): {},
+    ("POST", r"/api/v1/billable_metrics"): {"billable_metric": {k: ANY for k in (
+        "name", "code", "description", "aggregation_type", "field_name", "recurring", "expression",
+        "weighted_interval", "filters", "rounding_function", "rounding_precision")}},
+    ("POST", r"/api/v1/plans"): PLAN,
+    ("PUT", r"/api/v1/plans/([^/]+)"): PLAN,
+    ("POST", r"/api/v1/webhook_endpoints"): {"webhook_endpoint": {"webhook_url": ANY, "signature_algo": ANY}},
+    ("PUT", r"/api/v1/webhook_endpoints/([^/]+)"): {"webhook_endpoint": {"webhook_url": ANY, "signature_algo": ANY}},
+}
+
+
+def check_params(params, spec, prefix=""):
+    """Raises Lago's validation error for the first field spec does not accept."""
+    if spec is ANY:
+        return
+    if isinstance(spec, list):
+        for item in params if isinstance(params, list) else [params]:
+            check_params(item, spec[0], prefix)
+        return
+    if not isinstance(params, dict):
+        raise invalid({prefix or "body": ["invalid_format"]})
+    for name, value in params.items():
+        if name not in spec:
+            raise invalid({name: ["unknown_parameter"]})
+        check_params(value, spec[name], name)
+
+
+def checked(method, pattern, handler):
+    spec = PARAMS.get((method, pattern))
+    if spec is None:
+        return handler
+    def run(lago, body, *groups):
+        check_params(body, spec)
+        return handler(lago, body, *groups)
+    return run
+
+
+ROUTES = [(method, pattern, checked(method, pattern, handler)) for method, pattern, handler in ROUTES]
+
+
 def send_webhook(spec, default_issuer):
     """Signs and POSTs a webhook as Lago does: the raw body is the payload's JSON text."""
     raw = spec["raw_body"] if "raw_body" in spec else json.dumps(spec["payload"], separators=(",", ":"))
@@ -298,7 +458,7 @@ def send_webhook(spec, default_issuer):
     else:
         import jwt  # python3-jwt, only needed for RS256
         signature = jwt.encode({"data": raw, "iss": spec.get("issuer", default_issuer)},
-                               spec["private_key_pem"], algorithm="RS256")
+                               spec.get("private_key_pem") or keypair()["private"], algorithm="RS256")
     headers = {"Content-Type": "application/json", "X-Lago-Signature-Algorithm": algorithm,
                "X-Lago-Signature": signature, "X-Lago-Unique-Key": spec.get("unique_key") or str(uuid.uuid4())}
     request = urllib.request.Request(spec["url"], data=raw.encode(), headers=headers, method="POST")
@@ -329,6 +489,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_DELETE(self):
         self.dispatch("DELETE")
+
+    def do_PUT(self):
+        self.dispatch("PUT")
 
     def reply(self, status, obj):
         data = json.dumps(obj).encode()

@@ -6,9 +6,11 @@ Speaks Stripe's wire format: form-encoded requests with bracketed keys
 responses with a `Request-Id` header, errors as
 {"error": {"type", "code", "message", "param", "decline_code"}}, bearer (or
 basic) authentication with one secret key, and idempotent POSTs: the same
-Idempotency-Key on the same path replays the first response (with
-`Idempotent-Replayed: true`); reused with other parameters it is a 400
-idempotency_error.
+Idempotency-Key replays the first response, as stored, without running
+again (with `Idempotent-Replayed: true`); keys are the account's, not a
+path's: reused on another endpoint or with other parameters it is a 400
+idempotency_error. The `Date` header and every `created` are on the
+stand-in's clock (the local one plus an offset tests may set).
 
 Control endpoints for tests (no authentication, not recorded):
   GET  /__control/requests   every recorded request, oldest first
@@ -21,6 +23,8 @@ Control endpoints for tests (no authentication, not recorded):
                              answer status with a Stripe-shaped error. Injected
                              failures happen "before execution": they are not
                              stored under the idempotency key.
+  POST /__control/clock      {"offset_s": N}: Stripe's clock runs N s from ours
+                             (Date headers, created times); reset sets it to 0
   POST /__control/seed       {"products": [...], "prices": [...], "customers": [...],
                               "payment_methods": [...], "subscriptions": [...]}
                              creates objects directly (fields override defaults);
@@ -43,7 +47,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 KEY_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 LOCK = threading.RLock()
-KINDS = ("customer", "payment_method", "checkout.session", "billing_portal.session", "subscription", "price", "product")
+KINDS = ("customer", "payment_method", "checkout.session", "billing_portal.session", "subscription", "price", "product",
+         "webhook_endpoint", "billing_portal.configuration")
 DEFAULT_ERRORS = {
     400: {"type": "invalid_request_error", "code": "parameter_invalid", "message": "Invalid request (injected)."},
     401: {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_****"},
@@ -56,8 +61,10 @@ DEFAULT_ERRORS = {
 def new_id(prefix):
     return f"{prefix}_{secrets.token_hex(8)}"
 
+CLOCK = {"offset_s": 0}
+
 def now():
-    return int(time.time())
+    return int(time.time()) + CLOCK["offset_s"]
 
 class StripeError(Exception):
     def __init__(self, status, message, type_="invalid_request_error", code=None, param=None, **extra):
@@ -136,6 +143,7 @@ class Store:
 
     def reset(self):
         self.objects, self.idempotency, self.requests, self.failures = {k: {} for k in KINDS}, {}, [], []
+        CLOCK["offset_s"] = 0
 
     def get(self, kind, oid, param=None, status=400):
         """An object by id; a missing one is a resource_missing error: 404 for path ids, 400 for params."""
@@ -343,6 +351,290 @@ ROUTES = [
     ("GET", r"/v1/balance", balance),
 ]
 
+
+# --- Setup objects: webhook endpoints, portal configurations, price updates (billing-admin setup) --------------
+WEBHOOK_VERSIONS = ("2024-06-20", "2024-04-10", "2023-10-16", "2023-08-16", "2022-11-15", "2020-08-27")
+
+def update_price(p, price_id):
+    price = STORE.get("price", price_id, "id", 404)
+    if "active" in p:
+        price["active"] = as_bool(p["active"], "active")
+    if "lookup_key" in p:
+        key = p["lookup_key"] or None
+        holder = next((pr for pr in STORE.objects["price"].values() if key and pr["lookup_key"] == key and pr is not price), None)
+        if holder and p.get("transfer_lookup_key") != "true":
+            raise StripeError(400, f"A price (`{holder['id']}`) already uses that lookup key.", param="lookup_key")
+        if holder:
+            holder["lookup_key"] = None
+        price["lookup_key"] = key
+    if "nickname" in p:
+        price["nickname"] = p["nickname"] or None
+    merge_metadata(price, p)
+    return price
+
+def webhook_events(p, required):
+    events = p.get("enabled_events")
+    events = [events] if isinstance(events, str) else events
+    if events is None and not required:
+        return None
+    if not events:
+        raise invalid("Missing required param: enabled_events.", "enabled_events", "parameter_missing")
+    return list(events)
+
+def create_webhook_endpoint(p):
+    url = require(p, "url")
+    if not re.match(r"https?://", url):
+        raise invalid("Invalid URL: URL must be publicly accessible.", "url", "url_invalid")
+    version = p.get("api_version")
+    if version is not None and version not in WEBHOOK_VERSIONS:
+        raise invalid(f"Invalid api_version: {version}", "api_version")
+    obj = {"id": new_id("we"), "object": "webhook_endpoint", "api_version": version, "application": None,
+           "created": now(), "description": p.get("description") or None, "enabled_events": webhook_events(p, True),
+           "livemode": False, "metadata": {}, "status": "enabled", "url": url,
+           "secret": "whsec_" + secrets.token_hex(16)}
+    merge_metadata(obj, p)
+    STORE.put(obj)
+    return obj
+
+def public_endpoint(obj):
+    return {k: v for k, v in obj.items() if k != "secret"}  # Stripe shows the secret only on create
+
+def update_webhook_endpoint(p, we_id):
+    obj = STORE.get("webhook_endpoint", we_id, "id", 404)
+    if "url" in p:
+        obj["url"] = require(p, "url")
+    events = webhook_events(p, False)
+    if events is not None:
+        obj["enabled_events"] = events
+    if "disabled" in p:
+        obj["status"] = "disabled" if as_bool(p["disabled"], "disabled") else "enabled"
+    if "description" in p:
+        obj["description"] = p["description"] or None
+    merge_metadata(obj, p)
+    return public_endpoint(obj)
+
+def delete_webhook_endpoint(p, we_id):
+    STORE.get("webhook_endpoint", we_id, "id", 404)
+    del STORE.objects["webhook_endpoint"][we_id]
+    return {"id": we_id, "object": "webhook_endpoint", "deleted": True}
+
+def list_webhook_endpoints(p):
+    data = [public_endpoint(o) for o in STORE.objects["webhook_endpoint"].values()]
+    return listing("/v1/webhook_endpoints", data[:as_int(p.get("limit", 10), "limit")])
+
+def portal_features(features, old=None):
+    out = copy.deepcopy(old) if old else {
+        "customer_update": {"allowed_updates": [], "enabled": False}, "invoice_history": {"enabled": False},
+        "payment_method_update": {"enabled": False},
+        "subscription_cancel": {"cancellation_reason": {"enabled": False, "options": []}, "enabled": False,
+                                "mode": "at_period_end", "proration_behavior": "none"},
+        "subscription_update": {"default_allowed_updates": [], "enabled": False, "products": [],
+                                "proration_behavior": "none"}}
+    for name, value in (features or {}).items():
+        if not isinstance(value, dict):
+            raise invalid("Invalid object", f"features[{name}]")
+        section = out[name]
+        if "enabled" in value:
+            section["enabled"] = as_bool(value["enabled"], f"features[{name}][enabled]")
+        if name == "subscription_cancel" and "mode" in value:
+            if value["mode"] not in ("immediately", "at_period_end"):
+                raise invalid(f"Invalid features[subscription_cancel][mode]: {value['mode']}", "features[subscription_cancel][mode]")
+            section["mode"] = value["mode"]
+        if "proration_behavior" in value:
+            if value["proration_behavior"] not in ("create_prorations", "none", "always_invoice"):
+                raise invalid("Invalid proration_behavior", f"features[{name}][proration_behavior]")
+            section["proration_behavior"] = value["proration_behavior"]
+        if name == "subscription_update":
+            if "default_allowed_updates" in value:
+                allowed = value["default_allowed_updates"]
+                section["default_allowed_updates"] = [] if allowed == "" else ([allowed] if isinstance(allowed, str) else allowed)
+            if "products" in value:
+                products = []
+                for i, item in enumerate(value["products"] or []):
+                    STORE.get("product", require(item, "product"), f"features[subscription_update][products][{i}][product]")
+                    prices = item.get("prices")
+                    prices = [prices] if isinstance(prices, str) else prices or []
+                    for j, price in enumerate(prices):
+                        STORE.get("price", price, f"features[subscription_update][products][{i}][prices][{j}]")
+                    products.append({"product": item["product"], "prices": prices})
+                section["products"] = products
+    if out["subscription_update"]["enabled"] and not out["subscription_update"]["products"]:
+        raise invalid("You must provide at least one product when enabling subscription updates.",
+                      "features[subscription_update][products]")
+    return out
+
+def create_portal_configuration(p):
+    obj = {"id": new_id("bpc"), "object": "billing_portal.configuration", "active": True, "application": None,
+           "business_profile": {"headline": None, "privacy_policy_url": None, "terms_of_service_url": None},
+           "created": now(), "default_return_url": p.get("default_return_url") or None,
+           "features": portal_features(require(p, "features")), "is_default": False, "livemode": False,
+           "login_page": {"enabled": False, "url": None}, "metadata": {}, "updated": now()}
+    obj["business_profile"].update({k: v or None for k, v in as_dict(p, "business_profile").items()})
+    merge_metadata(obj, p)
+    return STORE.put(obj)
+
+def update_portal_configuration(p, bpc_id):
+    obj = STORE.get("billing_portal.configuration", bpc_id, "id", 404)
+    if "features" in p:
+        obj["features"] = portal_features(as_dict(p, "features"), obj["features"])
+    if "default_return_url" in p:
+        obj["default_return_url"] = p["default_return_url"] or None
+    if "active" in p:
+        obj["active"] = as_bool(p["active"], "active")
+    obj["business_profile"].update({k: v or None for k, v in as_dict(p, "business_profile").items()})
+    merge_metadata(obj, p)
+    obj["updated"] = now()
+    return obj
+
+def list_portal_configurations(p):
+    active = as_bool(p["active"], "active") if "active" in p else None
+    default = as_bool(p["is_default"], "is_default") if "is_default" in p else None
+    data = [o for o in STORE.objects["billing_portal.configuration"].values()
+            if (active is None or o["active"] == active) and (default is None or o["is_default"] == default)]
+    return listing("/v1/billing_portal/configurations", data[:as_int(p.get("limit", 10), "limit")])
+
+ROUTES += [
+    ("POST", r"/v1/prices/([^/]+)", update_price),
+    ("GET", r"/v1/prices/([^/]+)", lambda p, i: STORE.get("price", i, "id", 404)),
+    ("POST", r"/v1/webhook_endpoints", create_webhook_endpoint),
+    ("GET", r"/v1/webhook_endpoints", list_webhook_endpoints),
+    ("GET", r"/v1/webhook_endpoints/([^/]+)", lambda p, i: public_endpoint(STORE.get("webhook_endpoint", i, "id", 404))),
+    ("POST", r"/v1/webhook_endpoints/([^/]+)", update_webhook_endpoint),
+    ("DELETE", r"/v1/webhook_endpoints/([^/]+)", delete_webhook_endpoint),
+    ("POST", r"/v1/billing_portal/configurations", create_portal_configuration),
+    ("GET", r"/v1/billing_portal/configurations", list_portal_configurations),
+    ("POST", r"/v1/billing_portal/configurations/([^/]+)", update_portal_configuration),
+]
+
+
+# --- Accepted parameters, per operation (from Stripe's API reference) ---------------------------------------
+# A name maps to ANY (a scalar, or Stripe's free-form shape such as metadata), to a dict of the sub-parameters
+# it accepts, or to [spec] for an array whose items follow spec. Stripe answers anything else with 400
+# parameter_unknown "Received unknown parameter: <name>"; check_params does the same.
+ANY = None
+ADDRESS = {k: ANY for k in ("city", "country", "line1", "line2", "postal_code", "state")}
+PAGING = {"limit": ANY, "starting_after": ANY, "ending_before": ANY, "expand": [ANY]}
+CREATED = {"gt": ANY, "gte": ANY, "lt": ANY, "lte": ANY}
+RECURRING = {"interval": ANY, "interval_count": ANY, "aggregate_usage": ANY, "meter": ANY, "trial_period_days": ANY,
+             "usage_type": ANY}
+PRODUCT_DATA = {"name": ANY, "active": ANY, "id": ANY, "metadata": ANY, "statement_descriptor": ANY, "tax_code": ANY,
+                "unit_label": ANY}
+PRICE_DATA = {"currency": ANY, "product": ANY, "product_data": PRODUCT_DATA, "recurring": {"interval": ANY,
+              "interval_count": ANY}, "tax_behavior": ANY, "unit_amount": ANY, "unit_amount_decimal": ANY}
+PORTAL_FEATURES = {
+    "customer_update": {"enabled": ANY, "allowed_updates": [ANY]},
+    "invoice_history": {"enabled": ANY},
+    "payment_method_update": {"enabled": ANY, "payment_method_configuration": ANY},
+    "subscription_cancel": {"enabled": ANY, "mode": ANY, "proration_behavior": ANY,
+                            "cancellation_reason": {"enabled": ANY, "options": [ANY]}},
+    "subscription_update": {"enabled": ANY, "default_allowed_updates": [ANY], "proration_behavior": ANY,
+                            "products": [{"product": ANY, "prices": [ANY]}], "schedule_at_period_end": ANY},
+}
+PORTAL_PARAMS = {"business_profile": {"headline": ANY, "privacy_policy_url": ANY, "terms_of_service_url": ANY},
+                 "default_return_url": ANY, "expand": [ANY], "features": PORTAL_FEATURES,
+                 "login_page": {"enabled": ANY}, "metadata": ANY}
+SUBSCRIPTION_ITEM = {"id": ANY, "price": ANY, "price_data": PRICE_DATA, "quantity": ANY, "metadata": ANY,
+                     "deleted": ANY, "clear_usage": ANY, "discounts": ANY, "tax_rates": ANY,
+                     "billing_thresholds": ANY}
+PARAMS = {
+    ("POST", r"/v1/customers"): {
+        "address": ADDRESS, "balance": ANY, "cash_balance": ANY, "description": ANY, "email": ANY, "expand": [ANY],
+        "invoice_prefix": ANY, "invoice_settings": ANY, "metadata": ANY, "name": ANY, "next_invoice_sequence": ANY,
+        "payment_method": ANY, "phone": ANY, "preferred_locales": [ANY], "shipping": ANY, "source": ANY, "tax": ANY,
+        "tax_exempt": ANY, "tax_id_data": ANY, "test_clock": ANY, "coupon": ANY, "promotion_code": ANY,
+        "validate": ANY},
+    ("GET", r"/v1/customers/([^/]+)"): {"expand": [ANY]},
+    ("POST", r"/v1/checkout/sessions"): {
+        "after_expiration": ANY, "allow_promotion_codes": ANY, "automatic_tax": ANY, "billing_address_collection": ANY,
+        "cancel_url": ANY, "client_reference_id": ANY, "consent_collection": ANY, "currency": ANY,
+        "custom_fields": ANY, "custom_text": ANY, "customer": ANY, "customer_creation": ANY, "customer_email": ANY,
+        "customer_update": ANY, "discounts": ANY, "expand": [ANY], "expires_at": ANY, "invoice_creation": ANY,
+        "line_items": [{"price": ANY, "price_data": PRICE_DATA, "quantity": ANY, "adjustable_quantity": ANY,
+                        "dynamic_tax_rates": ANY, "tax_rates": ANY}],
+        "locale": ANY, "metadata": ANY, "mode": ANY, "payment_intent_data": ANY, "payment_method_collection": ANY,
+        "payment_method_configuration": ANY, "payment_method_options": ANY, "payment_method_types": [ANY],
+        "phone_number_collection": ANY, "redirect_on_completion": ANY, "return_url": ANY, "saved_payment_method_options": ANY,
+        "setup_intent_data": ANY, "shipping_address_collection": ANY, "shipping_options": ANY,
+        "submit_type": ANY, "subscription_data": {
+            "application_fee_percent": ANY, "billing_cycle_anchor": ANY, "default_tax_rates": ANY, "description": ANY,
+            "invoice_settings": ANY, "metadata": ANY, "on_behalf_of": ANY, "proration_behavior": ANY,
+            "transfer_data": ANY, "trial_end": ANY, "trial_period_days": ANY, "trial_settings": ANY},
+        "success_url": ANY, "tax_id_collection": ANY, "ui_mode": ANY},
+    ("POST", r"/v1/billing_portal/sessions"): {"customer": ANY, "configuration": ANY, "expand": [ANY], "flow_data": ANY,
+                                              "locale": ANY, "on_behalf_of": ANY, "return_url": ANY},
+    ("GET", r"/v1/payment_methods"): {**PAGING, "customer": ANY, "type": ANY},
+    ("GET", r"/v1/subscriptions/([^/]+)"): {"expand": [ANY]},
+    ("POST", r"/v1/subscriptions/([^/]+)"): {
+        "add_invoice_items": ANY, "application_fee_percent": ANY, "automatic_tax": ANY, "billing_cycle_anchor": ANY,
+        "billing_thresholds": ANY, "cancel_at": ANY, "cancel_at_period_end": ANY, "cancellation_details": ANY,
+        "collection_method": ANY, "coupon": ANY, "days_until_due": ANY, "default_payment_method": ANY,
+        "default_source": ANY, "default_tax_rates": ANY, "description": ANY, "discounts": ANY, "expand": [ANY],
+        "invoice_settings": ANY, "items": [SUBSCRIPTION_ITEM], "metadata": ANY, "off_session": ANY,
+        "on_behalf_of": ANY, "pause_collection": ANY, "payment_behavior": ANY, "payment_settings": ANY,
+        "pending_invoice_item_interval": ANY, "promotion_code": ANY, "proration_behavior": ANY,
+        "proration_date": ANY, "transfer_data": ANY, "trial_end": ANY, "trial_from_plan": ANY, "trial_settings": ANY},
+    ("DELETE", r"/v1/subscriptions/([^/]+)"): {"cancellation_details": ANY, "expand": [ANY], "invoice_now": ANY,
+                                              "prorate": ANY},
+    ("GET", r"/v1/prices"): {**PAGING, "active": ANY, "created": CREATED, "currency": ANY, "lookup_keys": [ANY],
+                             "product": ANY, "recurring": {"interval": ANY, "meter": ANY, "usage_type": ANY},
+                             "type": ANY},
+    ("POST", r"/v1/prices"): {
+        "currency": ANY, "active": ANY, "billing_scheme": ANY, "currency_options": ANY, "custom_unit_amount": ANY,
+        "expand": [ANY], "lookup_key": ANY, "metadata": ANY, "nickname": ANY, "product": ANY,
+        "product_data": PRODUCT_DATA, "recurring": RECURRING, "tax_behavior": ANY, "tiers": ANY, "tiers_mode": ANY,
+        "transfer_lookup_key": ANY, "transform_quantity": ANY, "unit_amount": ANY, "unit_amount_decimal": ANY},
+    ("POST", r"/v1/prices/([^/]+)"): {"active": ANY, "currency_options": ANY, "expand": [ANY], "lookup_key": ANY,
+                                     "metadata": ANY, "nickname": ANY, "tax_behavior": ANY,
+                                     "transfer_lookup_key": ANY},
+    ("GET", r"/v1/prices/([^/]+)"): {"expand": [ANY]},
+    ("POST", r"/v1/products"): {
+        "name": ANY, "active": ANY, "default_price_data": ANY, "description": ANY, "expand": [ANY], "id": ANY,
+        "images": [ANY], "marketing_features": ANY, "metadata": ANY, "package_dimensions": ANY, "shippable": ANY,
+        "statement_descriptor": ANY, "tax_code": ANY, "unit_label": ANY, "url": ANY},
+    ("GET", r"/v1/products"): {**PAGING, "active": ANY, "created": CREATED, "ids": [ANY], "shippable": ANY, "url": ANY},
+    ("GET", r"/v1/products/([^/]+)"): {"expand": [ANY]},
+    ("GET", r"/v1/balance"): {"expand": [ANY]},
+    ("POST", r"/v1/webhook_endpoints"): {"enabled_events": [ANY], "url": ANY, "api_version": ANY, "connect": ANY,
+                                         "description": ANY, "expand": [ANY], "metadata": ANY},
+    ("GET", r"/v1/webhook_endpoints"): dict(PAGING),
+    ("GET", r"/v1/webhook_endpoints/([^/]+)"): {"expand": [ANY]},
+    ("DELETE", r"/v1/webhook_endpoints/([^/]+)"): {},
+    ("POST", r"/v1/webhook_endpoints/([^/]+)"): {"description": ANY, "disabled": ANY, "enabled_events": [ANY],
+                                                "expand": [ANY], "metadata": ANY, "url": ANY},
+    ("POST", r"/v1/billing_portal/configurations"): PORTAL_PARAMS,
+    ("GET", r"/v1/billing_portal/configurations"): {**PAGING, "active": ANY, "is_default": ANY},
+    ("POST", r"/v1/billing_portal/configurations/([^/]+)"): {**PORTAL_PARAMS, "active": ANY},
+}
+
+def check_params(params, spec, prefix=""):
+    """Raises Stripe's parameter_unknown error for the first parameter spec does not accept."""
+    if spec is ANY:
+        return
+    if isinstance(spec, list):
+        for i, item in enumerate(params if isinstance(params, list) else [params]):
+            check_params(item, spec[0], f"{prefix}[{i}]")
+        return
+    if not isinstance(params, dict):
+        if params == "" and prefix:
+            return  # "" unsets an object
+        raise invalid(f"Invalid object", prefix)
+    for name, value in params.items():
+        path = f"{prefix}[{name}]" if prefix else name
+        if name not in spec:
+            raise StripeError(400, f"Received unknown parameter: {path}", code="parameter_unknown", param=path)
+        check_params(value, spec[name], path)
+
+def checked(method, pattern, handler):
+    spec = PARAMS.get((method, pattern))
+    if spec is None:
+        return handler
+    def run(params, *groups):
+        check_params(params, spec)
+        return handler(params, *groups)
+    return run
+
+ROUTES = [(method, pattern, checked(method, pattern, handler)) for method, pattern, handler in ROUTES]
+
 def seed(spec):
     out = {}
     for kind, make in (("products", STORE.product), ("prices", STORE.price), ("customers", None),
@@ -370,6 +662,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def log_message(self, fmt, *args):
         pass  # quiet: tests read /__control/requests instead
+
+    def date_time_string(self, timestamp=None):
+        return super().date_time_string(time.time() + CLOCK["offset_s"] if timestamp is None else timestamp)
 
     def send_json(self, status, obj, headers=None):
         body = json.dumps(obj).encode()
@@ -441,9 +736,13 @@ class Handler(BaseHTTPRequestHandler):
         return None
 
     def dispatch(self, path, params, raw, idem):
-        slot = (idem, path) if idem and self.command == "POST" else None
+        slot = idem if idem and self.command == "POST" else None
         if slot in STORE.idempotency:
-            first_raw, status, obj = STORE.idempotency[slot]
+            first_path, first_raw, status, obj = STORE.idempotency[slot]
+            if first_path != path:
+                raise StripeError(400, "Keys for idempotent requests can only be used for the same endpoint they were "
+                                  f"first used for ('POST {first_path}'). Try using a key other than '{idem}' if you "
+                                  "meant to execute a different request.", type_="idempotency_error")
             if first_raw != raw:
                 raise StripeError(400, "Keys for idempotent requests can only be used with the same parameters they "
                                   f"were first used with. Try using a key other than '{idem}' if you meant to execute "
@@ -460,7 +759,7 @@ class Handler(BaseHTTPRequestHandler):
         else:
             raise StripeError(404, f"Unrecognized request URL ({self.command}: {path}).")
         if slot:
-            STORE.idempotency[slot] = (raw, status, obj)
+            STORE.idempotency[slot] = (path, raw, status, copy.deepcopy(obj))
         return status, obj, False
 
     def control(self, path, raw):
@@ -480,6 +779,9 @@ class Handler(BaseHTTPRequestHandler):
             if route == ("POST", "/__control/fail"):
                 STORE.failures += [{**f, "count": int(f.get("count", 1))} for f in (body if isinstance(body, list) else [body])]
                 return self.send_json(200, {"ok": True, "failures": STORE.failures})
+            if route == ("POST", "/__control/clock"):
+                CLOCK["offset_s"] = int(body.get("offset_s", 0))
+                return self.send_json(200, {"ok": True, "offset_s": CLOCK["offset_s"]})
             if route == ("POST", "/__control/seed"):
                 try:
                     return self.send_json(200, seed(body))

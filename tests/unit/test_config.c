@@ -75,7 +75,33 @@ static const struct validation_case s_cases[] = {
     {"OB_V_BOOL", "perhaps", OB_CONFIG_BOOL, "OB_V_BOOL must be true or false"},
     {"OB_V_EP", "broker-host:5555", OB_CONFIG_ENDPOINT, "OB_V_EP must be a ZeroMQ endpoint"},
     {"OB_V_EP", "tcp://*:5555", OB_CONFIG_ENDPOINT, NULL},
+    {"OB_V_DB", "postgresql://billing:replace-me@db/billing", OB_CONFIG_DB_URL, "OB_V_DB holds a placeholder"},
+    {"OB_V_REDIS", "redis://:replace-me@cache:6379/0", OB_CONFIG_REDIS_URL, "OB_V_REDIS holds a placeholder"},
+    {"OB_V_SECRET", "replace-me", OB_CONFIG_SECRET, "OB_V_SECRET holds a placeholder"},
+    {"OB_V_SECRET", "sk_test_replace-me", OB_CONFIG_SECRET, "OB_V_SECRET holds a placeholder"},
+    {"OB_V_SECRET", "whsec_REPLACE-ME", OB_CONFIG_SECRET, "OB_V_SECRET holds a placeholder"},
+    {"OB_V_SECRET", "ChangeMe", OB_CONFIG_SECRET, "OB_V_SECRET holds a placeholder"},
+    {"OB_V_SECRET", "sk_test_51HxYz0123456789", OB_CONFIG_SECRET, NULL},
 };
+
+Test(config, secrets_refuse_short_values_when_a_minimum_is_set)
+{
+    ob_config_spec_t spec = {"OB_V_HS256", OB_CONFIG_SECRET, false, 32, 0};
+    int problems;
+    setenv("OB_V_HS256", "only-31-bytes-of-hs256-secret!!", 1);
+    char *text = s_validate(&spec, 1, &problems);
+    cr_expect_eq(problems, 1);
+    cr_expect(strstr(text, "OB_V_HS256 is too short: at least 32 bytes") != NULL, "got: %s", text);
+    cr_expect(strstr(text, "only-31") == NULL, "the value itself must not be printed: %s", text);
+    free(text);
+    setenv("OB_V_HS256", "exactly-32-bytes-of-hs256-secret", 1);
+    text = s_validate(&spec, 1, &problems);
+    cr_expect_eq(problems, 0, "%s", text);
+    free(text);
+    cr_expect(ob_config_is_placeholder("pk_test_replace-me"));
+    cr_expect(!ob_config_is_placeholder("a-real-looking-token-0f3a9c"));
+    cr_expect(!ob_config_is_placeholder(NULL));
+}
 
 Test(config, validation_names_the_variable_and_the_problem)
 {

@@ -484,6 +484,14 @@ Test(jwt_auth, construction_refuses_unusable_configuration)
     cr_assert_null(ob_jwt_auth_new(&missing_file));
     ob_jwt_auth_config_t ftp = {.jwks_url = "ftp://idp.example.com/jwks"};
     cr_assert_null(ob_jwt_auth_new(&ftp));
+    ob_jwt_auth_config_t short_secret = {.hs256_secret = "only-31-bytes-of-hs256-secret!!"};
+    cr_assert_null(ob_jwt_auth_new(&short_secret), "HS256 secrets under 32 bytes are refused");
+    ob_jwt_auth_config_t jwks_any_issuer = {.jwks_url = "https://idp.example.com/jwks", .audience = AUDIENCE};
+    cr_assert_null(ob_jwt_auth_new(&jwks_any_issuer), "a JWKS needs an issuer");
+    ob_jwt_auth_config_t at_32 = {.hs256_secret = "exactly-32-bytes-of-hs256-secret"};
+    ob_jwt_auth_t *ok = ob_jwt_auth_new(&at_32);
+    cr_assert_not_null(ok);
+    ob_jwt_auth_destroy(&ok);
 
     EVP_PKEY *weak = EVP_RSA_gen(1024);
     char *weak_pub = s_public_pem(weak);

@@ -17,6 +17,10 @@ Test(lago_inbox, lago_webhook_decisions)
         {"{\"webhook_type\":\"invoice.created\",\"object_type\":\"invoice\",\"invoice\":{\"lago_id\":\"i1\","
          "\"customer\":{\"external_id\":\"user-1\"},\"total_amount_cents\":1900,\"currency\":\"USD\"}}",
          "invoice_created", "user-1"},
+        /* Lago's invoice has no top-level external_customer_id: only customer.external_id names the user. */
+        {"{\"webhook_type\":\"invoice.created\",\"object_type\":\"invoice\",\"invoice\":{\"lago_id\":\"i2\","
+         "\"external_customer_id\":\"user-9\"}}",
+         "invoice_created", NULL},
         {"{\"webhook_type\":\"invoice.payment_failure\",\"object_type\":\"payment_provider_invoice_payment_error\","
          "\"payment_provider_invoice_payment_error\":{\"lago_invoice_id\":\"i1\",\"external_customer_id\":\"user-2\"}}",
          "payment_failed", "user-2"},

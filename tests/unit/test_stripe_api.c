@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clients/stripe_api.h"
@@ -54,6 +55,27 @@ Test(stripe_api, maps_stripe_answers_to_outcomes)
     for (size_t i = 0; i < sizeof s_mapping / sizeof s_mapping[0]; i++)
         cr_expect_eq(stripe_api_map_error(s_mapping[i].status, s_mapping[i].type, s_mapping[i].code), s_mapping[i].want,
                      "%ld %s/%s", s_mapping[i].status, s_mapping[i].type, s_mapping[i].code);
+}
+
+static const struct {
+    const char *key;
+    stripe_mode_t want;
+} s_modes[] = {
+    {"sk_live_abc", STRIPE_MODE_LIVE},    {"rk_live_abc", STRIPE_MODE_LIVE},
+    {"sk_test_abc", STRIPE_MODE_TEST},    {"rk_test_abc", STRIPE_MODE_TEST},
+    {"pk_live_abc", STRIPE_MODE_UNKNOWN}, {"sk_livex", STRIPE_MODE_UNKNOWN},
+    {"replace-me", STRIPE_MODE_UNKNOWN},  {"", STRIPE_MODE_UNKNOWN},
+    {NULL, STRIPE_MODE_UNKNOWN},
+};
+
+Test(stripe_api, a_keys_mode_comes_from_its_prefix)
+{
+    for (size_t i = 0; i < sizeof s_modes / sizeof s_modes[0]; i++)
+        cr_expect_eq(stripe_key_mode(s_modes[i].key), s_modes[i].want, "%s", s_modes[i].key ? s_modes[i].key : "NULL");
+    cr_expect(stripe_mode_matches(STRIPE_MODE_LIVE, true));
+    cr_expect(!stripe_mode_matches(STRIPE_MODE_LIVE, false));
+    cr_expect(stripe_mode_matches(STRIPE_MODE_TEST, false));
+    cr_expect(!stripe_mode_matches(STRIPE_MODE_TEST, true));
 }
 
 Test(stripe_api, refuses_bad_construction)
@@ -259,6 +281,18 @@ Test(stripe_standin, a_key_reused_with_other_parameters_is_a_conflict)
     cr_assert_null(res);
     cr_assert_str_eq(err.type, "idempotency_error");
     cr_assert_eq(err.http_status, 400);
+}
+
+Test(stripe_standin, a_replayed_answer_says_so_and_carries_stripes_date)
+{
+    cr_assert_eq(stripe_api_create_customer(api, "customer:u9", "d@example.com", "u9", &res, &err), OB_OK);
+    cr_expect(!stripe_api_last_replayed(api));
+    long long date = stripe_api_last_date(api);
+    cr_expect(date > 1700000000LL && date <= (long long)time(NULL) + 1, "%lld", date);
+    json_decref(res);
+    res = NULL;
+    cr_assert_eq(stripe_api_create_customer(api, "customer:u9", "d@example.com", "u9", &res, &err), OB_OK);
+    cr_expect(stripe_api_last_replayed(api));
 }
 
 Test(stripe_standin, a_post_without_a_key_is_refused_before_sending)
