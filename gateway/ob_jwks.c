@@ -188,28 +188,36 @@ ob_jwks_refresh(ob_jwks_t *self)
     pthread_mutex_unlock(&self->refresh_mutex);
 
     s_body_t body = {NULL, 0};
-    s_key_set_t *fresh = NULL;
-    size_t skipped = 0;
-    if (s_fetch(self, &body) == 0) {
-        fresh = s_key_set_parse(body.data ? body.data : "", body.len, &skipped);
-        if (!fresh)
-            ob_log_warn("jwks: the document holds no usable key (%zu skipped)", skipped);
-    }
+    int rc = -1;
+    if (s_fetch(self, &body) == 0)
+        rc = ob_jwks_load(self, body.data ? body.data : "", body.len);
     free(body.data);
 
-    if (fresh) {
-        pthread_rwlock_wrlock(&self->keys_lock);
-        s_key_set_t *old = self->set;
-        self->set = fresh;
-        pthread_rwlock_unlock(&self->keys_lock);
-        s_key_set_free(old);
-        ob_log_info("jwks: %zu keys loaded, %zu skipped", fresh->count, skipped);
-    }
     pthread_mutex_lock(&self->refresh_mutex);
-    self->last_ok = fresh != NULL;
+    self->last_ok = rc == 0;
     pthread_mutex_unlock(&self->refresh_mutex);
     pthread_mutex_unlock(&self->fetch_mutex);
-    return fresh ? 0 : -1;
+    return rc;
+}
+
+int
+ob_jwks_load(ob_jwks_t *self, const char *doc, size_t len)
+{
+    if (!self || !doc)
+        return -1;
+    size_t skipped = 0;
+    s_key_set_t *fresh = len <= OB_JWT_AUTH_MAX_JWKS_BYTES ? s_key_set_parse(doc, len, &skipped) : NULL;
+    if (!fresh) {
+        ob_log_warn("jwks: the document holds no usable key (%zu skipped)", skipped);
+        return -1;
+    }
+    pthread_rwlock_wrlock(&self->keys_lock);
+    s_key_set_t *old = self->set;
+    self->set = fresh;
+    pthread_rwlock_unlock(&self->keys_lock);
+    s_key_set_free(old);
+    ob_log_info("jwks: %zu keys loaded, %zu skipped", fresh->count, skipped);
+    return 0;
 }
 
 void

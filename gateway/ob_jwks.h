@@ -54,6 +54,12 @@ void ob_jwks_destroy(ob_jwks_t **self_p);
  *  calls are serialised. */
 int ob_jwks_refresh(ob_jwks_t *self);
 
+/*  Swaps in the usable keys of a JWKS document already in hand (what
+ *  refresh does with the body it fetched; the fuzz target feeds it too).
+ *  Returns 0, or -1 (the previous set stays) when doc is not JSON, is over
+ *  OB_JWT_AUTH_MAX_JWKS_BYTES or has no usable key. No I/O. */
+int ob_jwks_load(ob_jwks_t *self, const char *doc, size_t len);
+
 /*  The refresher loop; runs on the caller's thread until
  *  ob_jwks_stop_refresher. */
 void ob_jwks_run_refresher(ob_jwks_t *self);

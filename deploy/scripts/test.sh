@@ -11,6 +11,9 @@
 #      ASAN_OPTIONS=detect_leaks=0:abort_on_error=1); the harness starts and
 #      removes its own Postgres and Redis; afterwards every process log is
 #      checked for ASan/UBSan reports
+#   6. fuzzing: deploy/scripts/fuzz.sh builds build-fuzz/ with clang and runs
+#      every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 8)
+#      under ASan+UBSan; each target counts as one test, a crash as a failure
 #
 # Every step runs even when an earlier one failed (except after deps.sh).
 # Counts are test cases: criterion's per-binary synthesis for ctest, one per
@@ -291,6 +294,22 @@ integration() {
     rm -rf "$basetemp"
 }
 
+fuzz() {
+    local seconds=${FUZZ_SECONDS:-8} log="$WORK/fuzz.log" status=0
+    banner "fuzzing (${seconds} s per target)"
+    "$ROOT/deploy/scripts/fuzz.sh" "$seconds" 2>&1 | tee "$log" || status=${PIPESTATUS[0]}
+    local passed failed
+    passed=$(grep -cE '^fuzz_[a-z0-9_]+: ok' "$log" || true)
+    failed=$(grep -cE '^fuzz_[a-z0-9_]+: FAILED' "$log" || true)
+    if ((passed + failed == 0)); then
+        not_run "tests/fuzz: no target ran (fuzz.sh exited $status)"
+        failed=1
+    elif ((status != 0 && failed == 0)); then
+        failed=1
+    fi
+    record "fuzz" "$passed" "$failed" "${seconds} s per target"
+}
+
 banner "deps"
 if ! "$ROOT/deploy/scripts/deps.sh"; then
     step "deps" FAILED "cannot install packages"
@@ -324,5 +343,7 @@ if $asan_ok; then
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         integration asan "$ROOT/$PREFIX-asan"
 fi
+
+fuzz
 
 finish
