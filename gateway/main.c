@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "common/ob_config.h"
+#include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "gateway/ob_broker.h"
 #include "gateway/ob_jwt_auth.h"
@@ -33,6 +34,9 @@ static const ob_config_spec_t s_settings[] = {
     {"STRIPE_WEBHOOK_TOLERANCE_S", OB_CONFIG_INT, false, 1, 86400},
     {"AUTH_JWKS_URL", OB_CONFIG_URL, false, 0, 0},
     {"LAGO_API_URL", OB_CONFIG_URL, false, 0, 0},
+    {"WEB_ROOT", OB_CONFIG_STRING, false, 0, 0},
+    {"PUBLIC_BASE_URL", OB_CONFIG_URL, false, 0, 0},
+    {"LOGIN_URL", OB_CONFIG_STRING, false, 0, 0},
 };
 
 static void *
@@ -40,6 +44,20 @@ s_refresher_main(void *arg)
 {
     ob_jwt_auth_run_refresher(arg);
     return NULL;
+}
+
+/*  /site-config.json: what the pages need to know about this deployment. */
+static int
+s_add_site_config(ob_static_t *web)
+{
+    const char *login_url = ob_config_get("LOGIN_URL");
+    json_t *config = json_pack("{s:o}", "login_url", login_url ? json_string(login_url) : json_null());
+    size_t len;
+    char *text = ob_json_dump(config, &len);
+    json_decref(config);
+    int rc = text ? ob_static_add(web, "/site-config.json", text, len) : -1;
+    free(text);
+    return rc;
 }
 
 int
@@ -80,6 +98,16 @@ main(void)
     if (!lago)
         return 2;
 
+    /* A WEB_ROOT that was set must load; the default (the checkout's web/) may be absent. */
+    const char *web_root = ob_config_get("WEB_ROOT");
+    ob_static_t *web = ob_static_new(web_root ? web_root : "web");
+    if (!web && web_root)
+        return 2;
+    if (!web)
+        ob_log_warn("no web/ folder here and no WEB_ROOT: the pages answer 404");
+    if (web && s_add_site_config(web) != 0)
+        return 1;
+
     void *zmq_ctx = zmq_ctx_new();
     const char *frontend = "inproc://ob-broker";
     ob_broker_config_t broker_config = {
@@ -101,6 +129,7 @@ main(void)
         .zmq_ctx = zmq_ctx,
         .broker_frontend = frontend,
         .broker = broker,
+        .web = web,
         .auth =
             {
                 .admin_token = ob_config_get("ADMIN_TOKEN"),
@@ -110,6 +139,7 @@ main(void)
                 .lago = lago,
                 .jwt = jwt,
                 .cookie_name = ob_config_get("AUTH_COOKIE_NAME"),
+                .public_base_url = ob_config_get("PUBLIC_BASE_URL"),
             },
     };
     ob_server_t *server = ob_server_new(&server_config);
@@ -139,6 +169,7 @@ main(void)
     ob_broker_destroy(&broker);
     ob_jwt_auth_destroy(&jwt);
     ob_lago_sig_destroy(&lago);
+    ob_static_destroy(&web);
     zmq_ctx_term(zmq_ctx);
     ob_log_info("stopped");
     return 0;
