@@ -20,6 +20,7 @@
 #include "services/lago-worker/lago_inbox.h"
 #include "services/lago-worker/lago_ledger.h"
 #include "services/lago-worker/lago_usage.h"
+#include "services/lago-worker/usage_daily.h"
 
 static const ob_config_spec_t s_settings[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
@@ -42,10 +43,8 @@ s_webhook_ingest(void *state, ob_job_t **jobs, size_t count)
 }
 
 static const ob_worker_method_t s_methods[] = {
-    {"usage.ingest", NULL, lago_usage_ingest},
-    {"usage.authorize", NULL, lago_usage_authorize},
-    {"usage.get", lago_usage_get, NULL},
-    {"lago_webhook.ingest", NULL, s_webhook_ingest},
+    {"usage.ingest", NULL, lago_usage_ingest}, {"usage.authorize", NULL, lago_usage_authorize}, {"usage.get", lago_usage_get, NULL},
+    {"usage.daily", usage_daily_get, NULL},    {"lago_webhook.ingest", NULL, s_webhook_ingest},
 };
 
 int
@@ -70,6 +69,7 @@ main(void)
     ob_redis_set_backoff(redis, 50, 1000);
     lago_ledger_prepare(pg);
     lago_inbox_prepare(pg);
+    usage_daily_prepare(pg);
 
     /* The metric catalogue must be known before the first request. */
     lago_metrics_t metrics;

@@ -145,6 +145,10 @@ typedef struct {
 ob_err_t stripe_api_create_price(stripe_api_t *self, const char *idempotency_key, const stripe_price_params_t *params,
                                  json_t **result, stripe_error_t *error);
 
+/*  GET /v1/invoices?customer=...&limit=N (1..100): the customer's invoices,
+ *  newest first (Stripe's order), drafts included. */
+ob_err_t stripe_api_list_invoices(stripe_api_t *self, const char *customer_id, int limit, json_t **result, stripe_error_t *error);
+
 /*  GET /v1/balance: the cheapest authenticated call, to check a key. */
 ob_err_t stripe_api_retrieve_balance(stripe_api_t *self, json_t **result, stripe_error_t *error);
 
