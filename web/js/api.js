@@ -37,9 +37,10 @@ async function call(method, path, body) {
   }
   if (!response.ok) {
     const error = data && data.error ? data.error : {};
-    const message = error.message || (response.status >= 500
+    // A 5xx message is meant for operators; people get a plain sentence.
+    const message = response.status >= 500
       ? 'The billing service is not available right now. Please try again in a moment.'
-      : 'The request was not accepted.');
+      : error.message || 'The request was not accepted.';
     throw new ApiError(response.status, error.code || `http_${response.status}`, message);
   }
   return data;

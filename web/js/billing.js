@@ -2,7 +2,7 @@
 // file, billing history; change plan, cancel and resume.
 import { api, signIn } from './api.js';
 import { h, clear, loading, failure, openDialog, announce } from './dom.js';
-import { money, number, date, quota, priceFor, per, statusBadge, intervalName } from './format.js';
+import { money, number, date, quota, quotaPhrase, priceFor, per, statusBadge, intervalName } from './format.js';
 import { usageChart } from './chart.js';
 
 const $ = (id) => document.getElementById(id);
@@ -124,7 +124,7 @@ function renderInvoices(data) {
     box.append(h('p', { class: 'muted' }, 'No invoices yet.'));
     return;
   }
-  box.append(h('div', { class: 'table-wrap' }, h('table', { id: 'invoice-table' },
+  box.append(h('div', { class: 'table-wrap' }, h('table', { id: 'invoice-table', class: 'stack-table' },
     h('caption', { class: 'visually-hidden' }, 'Your invoices, newest first'),
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, 'Date'), h('th', { scope: 'col' }, 'Invoice'), h('th', { scope: 'col', class: 'num' }, 'Amount'),
@@ -212,13 +212,13 @@ function openChange(opener) {
     for (const interval of ['month', 'year']) {
       const cents = priceFor(plan, interval);
       if (cents === null || (plan.id === s.plan_id && interval === (s.interval || 'month'))) continue;
-      const current = planOf(s.plan_id);
-      const now = current ? priceFor(current, s.interval || 'month') ?? current.price_monthly_cents : 0;
-      const kind = cents > now ? 'Upgrade' : cents < now ? 'Downgrade' : 'Switch';
+      // Tiers follow the catalogue's order (the API lists plans cheapest first).
+      const rank = state.plans.indexOf(plan) - state.plans.findIndex((p) => p.id === s.plan_id);
+      const kind = rank > 0 ? 'Upgrade' : rank < 0 ? 'Downgrade' : `Switch to ${intervalName(interval)} billing`;
       list.append(h('label', { class: 'choice' },
         h('input', { type: 'radio', name: 'target', value: `${plan.id}:${interval}`, checked: first, required: true }),
         h('span', { class: 'choice-main' }, h('strong', {}, `${plan.name}, ${intervalName(interval)}`),
-          h('small', {}, `${kind} · ${quota(plan)} API calls`)),
+          h('small', {}, `${kind} · ${quotaPhrase(plan)}`)),
         h('span', { class: 'choice-price' }, `${money(cents, plan.currency)} ${per(plan, interval)}`)));
       first = false;
     }

@@ -14,9 +14,9 @@ function el(tag, attrs, text) {
 
 /* days: [{date, calls}], limit: number or null. Returns an <svg>. */
 export function usageChart(days, limit, titleId, descId) {
-  const width = 640;
-  const height = 220;
-  const pad = { left: 48, right: 12, top: 16, bottom: 28 };
+  const width = 420;
+  const height = 200;
+  const pad = { left: 52, right: 8, top: 22, bottom: 28 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
   let total = 0;
@@ -39,12 +39,11 @@ export function usageChart(days, limit, titleId, descId) {
     bar.append(el('title', {}, `${shortDate(d.date)}: ${number(d.calls)} calls, ${number(running[i])} so far`));
     svg.append(bar);
   });
-  const step = Math.max(1, Math.ceil(days.length / 6));
-  days.forEach((d, i) => {
-    if (i % step === 0 || i === days.length - 1) {
-      svg.append(el('text', { x: pad.left + i * slot + slot / 2, y: height - 8, 'text-anchor': 'middle' }, shortDate(d.date)));
-    }
-  });
+  // Four or so date labels, evenly spaced back from the newest day.
+  const step = Math.max(1, Math.ceil(days.length / 4));
+  for (let i = days.length - 1; i >= 0; i -= step) {
+    svg.append(el('text', { x: pad.left + i * slot + slot / 2, y: height - 8, 'text-anchor': 'middle' }, shortDate(days[i].date)));
+  }
   if (limit !== null && limit !== undefined) {
     svg.append(el('line', { class: 'limit', x1: pad.left, y1: y(limit), x2: width - pad.right, y2: y(limit) }));
     svg.append(el('text', { class: 'limit-label', x: width - pad.right, y: y(limit) - 6, 'text-anchor': 'end' }, `Limit ${number(limit)}`));

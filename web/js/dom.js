@@ -37,10 +37,36 @@ export function failure(container, title, error, retry) {
   return button;
 }
 
-/* Opens a native modal dialog (focus stays inside it while open; Escape
-   closes it) and gives focus back to what opened it when it closes. */
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+
+/* Tab and Shift+Tab wrap around inside the dialog: a native modal dialog
+   makes the page inert but lets focus leave for the browser's own UI. */
+function trapFocus(event) {
+  if (event.key !== 'Tab') return;
+  const dialog = event.currentTarget;
+  // One stop per radio group, as the browser does.
+  const all = [...dialog.querySelectorAll(FOCUSABLE)].filter((el) => el.offsetParent !== null
+    && !(el.type === 'radio' && !el.checked && dialog.querySelector(`input[type="radio"][name="${el.name}"]:checked`)));
+  if (!all.length) return;
+  const first = all[0];
+  const last = all[all.length - 1];
+  if (event.shiftKey && document.activeElement === first) {
+    event.preventDefault();
+    last.focus();
+  } else if (!event.shiftKey && document.activeElement === last) {
+    event.preventDefault();
+    first.focus();
+  }
+}
+
+/* Opens a native modal dialog (the page behind is inert; Tab stays inside;
+   Escape closes it) and gives focus back to what opened it when it closes. */
 export function openDialog(dialog, opener, initialFocus) {
   const back = opener || document.activeElement;
+  if (!dialog.dataset.trapped) {
+    dialog.addEventListener('keydown', trapFocus);
+    dialog.dataset.trapped = 'yes';
+  }
   dialog.addEventListener('close', () => {
     if (back && back.isConnected) back.focus();
   }, { once: true });

@@ -36,6 +36,13 @@ export function quota(plan) {
   return `${number(plan.api_calls_limit)} / ${plan.api_calls_period}`;
 }
 
+/* The same as a phrase: "1,000 API calls / month", "700 API calls in total". */
+export function quotaPhrase(plan) {
+  if (plan.api_calls_limit === null || plan.api_calls_limit === undefined) return 'Unlimited API calls';
+  if (plan.api_calls_period === 'total') return `${number(plan.api_calls_limit)} API calls in total`;
+  return `${number(plan.api_calls_limit)} API calls / ${plan.api_calls_period}`;
+}
+
 /* The plan's price for an interval in cents, or null when not offered. */
 export function priceFor(plan, interval) {
   if (interval === 'year') return plan.price_yearly_cents ?? null;

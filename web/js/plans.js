@@ -24,7 +24,7 @@ function card(plan, features, chosen) {
   else if (chosen === 'year' && plan.price_yearly_cents) note = `${money(Math.round(plan.price_yearly_cents / 12), plan.currency)} a month, billed yearly`;
   const href = `/signup-flow.html?plan=${encodeURIComponent(plan.id)}&interval=${shown}`;
   return h('li', { class: `card plan-card${plan.id === POPULAR ? ' popular' : ''}`, 'aria-labelledby': headingId, 'data-plan': plan.id },
-    plan.id === POPULAR ? h('span', { class: 'badge' }, 'Most popular') : null,
+    plan.id === POPULAR ? h('span', { class: 'badge popular-badge' }, 'Most popular') : null,
     h('h2', { id: headingId }, plan.name),
     h('p', { class: 'muted' }, plan.description || ''),
     h('p', { class: 'price' }, money(cents, plan.currency), ' ', h('span', { class: 'per' }, per(plan, shown))),

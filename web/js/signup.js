@@ -6,7 +6,7 @@
 // every plan.
 import { api, signIn } from './api.js';
 import { h, clear, loading, failure } from './dom.js';
-import { money, quota, priceFor, per, yearlySaving, intervalName } from './format.js';
+import { money, quota, quotaPhrase, priceFor, per, yearlySaving, intervalName } from './format.js';
 
 const STORE_KEY = 'ob.signup';
 const POLL_MS = 1000;
@@ -78,7 +78,7 @@ function renderChoices() {
     const input = h('input', { type: 'radio', name: 'plan', value: p.id, checked: p.id === state.plan, 'aria-describedby': `choice-${p.id}-detail` });
     list.append(h('label', { class: 'choice' }, input,
       h('span', { class: 'choice-main' }, h('strong', {}, p.name),
-        h('small', { id: `choice-${p.id}-detail` }, `${quota(p)} API calls${saving > 0 ? ` · save ${saving}% yearly` : ''}`)),
+        h('small', { id: `choice-${p.id}-detail` }, `${quotaPhrase(p)}${saving > 0 ? ` · save ${saving}% yearly` : ''}`)),
       h('span', { class: 'choice-price' }, `${money(priceFor(p, interval), p.currency)} ${per(p, interval)}`)));
   }
   list.addEventListener('change', (e) => {
