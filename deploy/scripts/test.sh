@@ -4,11 +4,16 @@
 #   1. deps.sh (installs missing Debian packages)
 #   2. build.sh normal and build.sh asan (build/, build-asan/)
 #   3. unit tests: ctest --output-on-failure in both builds
-#   4. integration tests: pytest tests/integration against each build
+#   4. browser test dependencies: npm ci in tests/browser (playwright-core and
+#      axe-core from package-lock.json; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1: the
+#      tests drive Debian's /usr/bin/chromium, never a downloaded browser)
+#   5. integration tests: pytest tests/integration against each build
 #      (OB_BUILD_DIR=build, then build-asan with
 #      ASAN_OPTIONS=detect_leaks=0:abort_on_error=1); the harness starts and
 #      removes its own Postgres and Redis; afterwards every process log is
-#      checked for ASan/UBSan reports
+#      checked for ASan/UBSan reports; the browser tests
+#      (tests/integration/test_pages.py) write their screenshots to
+#      <build dir>/screenshots
 #
 # Every step runs even when an earlier one failed (except after deps.sh).
 # Counts are test cases: criterion's per-binary synthesis for ctest, one per
@@ -163,6 +168,15 @@ integration() {
     rm -rf "$basetemp"
 }
 
+browser_deps() {
+    banner "browser test dependencies"
+    if (cd "$ROOT/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund); then
+        step "browser deps" ok "npm ci"
+    else
+        step "browser deps" FAILED "npm ci in tests/browser"
+    fi
+}
+
 banner "deps"
 if ! "$ROOT/deploy/scripts/deps.sh"; then
     step "deps" FAILED "cannot install packages"
@@ -184,6 +198,7 @@ if $asan_ok; then
     LSAN_OPTIONS="suppressions=$WORK/lsan.supp:print_suppressions=0" unit asan "$ROOT/$PREFIX-asan"
 fi
 
+browser_deps
 if $normal_ok; then
     integration normal "$ROOT/$PREFIX"
 fi
