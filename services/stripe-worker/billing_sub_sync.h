@@ -8,7 +8,7 @@
  *  and hands it to the subscription-worker's own applier,
  *  ob_sub_apply_subscription (common/ob_sub_apply.h), so both paths share
  *  one order-proof rule and one set of statements. The answer's key is (the
- *  second the request was sent, its status, "api:<request id>"): events
+ *  second the request was sent, its status, "~api:<ms>:<request id>"): events
  *  Stripe created before the request describe older state and lose, events
  *  created later describe this change or a newer one and win, so the
  *  immediate write and the webhook give the same row in either order.
@@ -31,7 +31,7 @@ void billing_sub_sync_prepare(ob_pg_t *pg);
  *  subscription of user_id, in a transaction of its own on pg; then
  *  republishes the user's entitlements to Redis and fills *after with the
  *  entitlement now on record (when after is not NULL). source names the
- *  change for last_event_id ("api:<request id>"). Returns OB_OK also when
+ *  change for last_event_id ("~api:<ms>:<request id>"). Returns OB_OK also when
  *  the row already holds newer state (its keyed state is then kept);
  *  OB_ERR_UPSTREAM when the answer is no usable subscription. */
 ob_err_t billing_sub_sync_apply(ob_pg_t *pg, ob_redis_t *redis, const char *user_id, const json_t *subscription, int64_t version,

@@ -34,8 +34,14 @@ billing_subscription_status_json(const ob_entitlement_t *e)
 static void
 s_apply_and_reply(billing_context_t *ctx, ob_job_t *job, const char *user_id, const json_t *subscription, int64_t sent_at)
 {
+    /* Within one second the greater id wins (ob_sub_order.h): "~" sorts after Stripe's "evt_"
+     * ids, so an event from before the request cannot undo it, and the milliseconds order two
+     * changes of the user's own (cancel, then resume at once). */
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     char source[200];
-    snprintf(source, sizeof source, "api:%.*s", (int)job->envelope.request_id.len,
+    snprintf(source, sizeof source, "~api:%013lld:%.*s", now_ms, (int)job->envelope.request_id.len,
              job->envelope.request_id.ptr ? job->envelope.request_id.ptr : "");
     ob_entitlement_t after;
     ob_err_t err = billing_sub_sync_apply(ctx->pg, ctx->redis, user_id, subscription, sent_at, source, &after);

@@ -150,6 +150,14 @@ run('journey', async (browser) => {
   assert.equal(status.plan_id, 'enterprise');
   noProblems(page);
 
+  // Manage payment methods: off to Stripe's customer portal (answered here: Stripe is not reachable).
+  await page.route('https://billing.stripe.com/**', (route) => route.fulfill({ contentType: 'text/html', body: '<title>Stripe customer portal</title>' }));
+  await page.getByRole('button', { name: 'Manage payment methods' }).click();
+  await page.waitForURL(/^https:\/\/billing\.stripe\.com\/p\/session\//);
+  const portal = (await stripeControl('GET', '/__control/requests')).filter((r) => r.path === '/v1/billing_portal/sessions');
+  assert.equal(portal.length, 1);
+  assert.equal(portal[0].form.return_url, `${BASE}/billing-settings.html`);
+
   // Another site's form posting to the cancel endpoint rides on the cookie: refused.
   await page.route(`${LOGIN_ORIGIN}/attack.html`, (route) => route.fulfill({
     contentType: 'text/html',

@@ -86,6 +86,7 @@ run('keyboard', async (browser) => {
   await page.locator('#cancel-dialog[open]').waitFor();
   await press(page, '#cancel-confirm');
   await page.locator('#cancel-note').waitFor();
+  await page.locator('#plan-heading:focus').waitFor(); // the page has moved focus after the change
   await press(page, '#resume');
   await page.locator('#cancel').waitFor();
 

@@ -37,6 +37,10 @@ export async function newPage(browser, { width = 1280, height = 900 } = {}) {
     if (/Content Security Policy|Refused to/i.test(msg.text())) page.problems.push(`console: ${msg.text()}`);
   });
   page.on('pageerror', (error) => page.problems.push(`page error: ${error.message}`));
+  page.calls = [];
+  page.on('response', (r) => {
+    if (r.url().includes('/api/') && r.request().method() !== 'GET') page.calls.push(`${r.request().method()} ${new URL(r.url()).pathname} ${r.status()}`);
+  });
   return page;
 }
 
@@ -150,6 +154,14 @@ export async function run(name, body) {
     console.log(`${name}: ok`);
   } catch (error) {
     console.error(`${name}: FAILED\n${error.stack || error}`);
+    // What the page showed: its alerts, and a screenshot next to the others.
+    for (const context of browser.contexts()) {
+      for (const page of context.pages()) {
+        const alerts = await page.locator('[role="alert"]').allInnerTexts().catch(() => []);
+        console.error(`  at ${page.url()}: alerts ${JSON.stringify(alerts)}; problems ${JSON.stringify(page.problems || [])}; calls ${JSON.stringify(page.calls || [])}; focus ${await page.evaluate(() => document.activeElement && document.activeElement.outerHTML.slice(0, 80)).catch(() => '?')}`);
+        await page.screenshot({ path: `${SHOTS}/FAILED-${name}.png`, fullPage: true }).catch(() => {});
+      }
+    }
     process.exitCode = 1;
   } finally {
     await browser.close();

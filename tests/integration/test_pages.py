@@ -65,7 +65,7 @@ def start_pages_stack(stack, user="user_pages"):
         "STRIPE_PORTAL_RETURN_URL": f"{base}/billing-settings.html",
     })
     stripe_url = stack.standin("stripe", "--webhook-url", f"{base}/api/v1/billing/webhooks/stripe",
-                               "--webhook-secret", WEBHOOK_SECRET)
+                               "--webhook-secret", WEBHOOK_SECRET, "--checkout-base", "self")
     stack.standin("lago")
     login = stack.spawn("login-standin", [sys.executable, "-u", REPO / "tests" / "standins" / "login_standin.py",
                                           "--port", login_port, "--secret", JWT_SECRET, "--cookie-name", COOKIE,

@@ -31,7 +31,8 @@ Control endpoints for tests (no authentication, not recorded):
   POST /__control/checkout   {"backdate_days": N}: subscriptions that Checkout payments
                              create start N days ago (to test a period's usage history)
 
-Hosted pages (what a browser sees; no authentication):
+Hosted pages (what a browser sees; no authentication; Checkout Session URLs point here
+with --checkout-base self):
   GET  /c/pay/{session}      the Checkout page of an open session: what is bought,
                              a "Pay" button and a link back to the cancel URL
   POST /c/pay/{session}      "pays": makes the customer's card, subscription and paid
@@ -43,7 +44,7 @@ Hosted pages (what a browser sees; no authentication):
   GET  /i/{invoice}          the hosted invoice page
 
 Run: /usr/bin/python3 tests/standins/stripe_standin.py --port N [--secret-key sk_test_x]
-     [--webhook-url URL --webhook-secret whsec_x]
+     [--webhook-url URL --webhook-secret whsec_x] [--checkout-base self]
 It prints "ready" on stdout once listening. Python 3 standard library only.
 """
 import argparse
@@ -420,7 +421,7 @@ def seed(spec):
     return out
 
 # --- hosted pages: Checkout and invoices, and the webhooks a payment sends ---------------------------------
-WEBHOOK = {"url": None, "secret": None}
+WEBHOOK = {"url": None, "secret": None, "checkout_base": "https://checkout.stripe.com"}
 PAGE_STYLE = ("body{font-family:system-ui,sans-serif;margin:0;background:#f6f9fc;color:#1a1f36}"
               "main{max-width:28rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:12px;"
               "box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.4rem}.amount{font-size:2rem;font-weight:700}"
@@ -616,7 +617,7 @@ class Handler(BaseHTTPRequestHandler):
             m = re.fullmatch(pattern, path)
             if m and method == self.command:
                 try:
-                    extra = {"base_url": f"http://{self.headers.get('Host')}"} if handler is create_checkout_session else {}
+                    extra = {"base_url": self.checkout_base()} if handler is create_checkout_session else {}
                     status, obj = 200, copy.deepcopy(handler(params, *m.groups(), **extra))
                 except StripeError as e:
                     status, obj = e.status, {"error": e.error}
@@ -626,6 +627,11 @@ class Handler(BaseHTTPRequestHandler):
         if slot:
             STORE.idempotency[slot] = (raw, status, obj)
         return status, obj, False
+
+    def checkout_base(self):
+        """Where Checkout Session URLs point: Stripe's own host (unreachable from tests), or with
+        --checkout-base self this stand-in, whose /c/pay/ page a browser can use."""
+        return f"http://{self.headers.get('Host')}" if WEBHOOK["checkout_base"] == "self" else WEBHOOK["checkout_base"]
 
     def send_page(self, status, body, headers=None):
         self.send_response(status)
@@ -715,9 +721,11 @@ def main():
     ap.add_argument("--secret-key", default=Handler.secret_key)
     ap.add_argument("--webhook-url", help="where a Checkout payment's webhooks go (the gateway's Stripe webhook URL)")
     ap.add_argument("--webhook-secret", help="the whsec_ secret they are signed with")
+    ap.add_argument("--checkout-base", default="https://checkout.stripe.com",
+                    help="base of Checkout Session URLs; 'self' for this stand-in's own /c/pay/ page")
     args = ap.parse_args()
     Handler.secret_key = args.secret_key
-    WEBHOOK.update(url=args.webhook_url, secret=args.webhook_secret)
+    WEBHOOK.update(url=args.webhook_url, secret=args.webhook_secret, checkout_base=args.checkout_base)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     print("ready", flush=True)
