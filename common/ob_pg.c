@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ob_backoff.h"
 #include "common/ob_clock.h"
 #include "common/ob_log.h"
 
@@ -31,10 +32,8 @@ struct _ob_pg_t {
 
     PGconn *conn;        /* NULL while disconnected */
     unsigned generation; /* successful connects so far */
-    int backoff_base_ms, backoff_max_ms;
-    int backoff_ms; /* the last delay; 0 after a success */
+    ob_backoff_t backoff;
     int64_t next_attempt_ms;
-    uint32_t rng;
 
     s_stmt_t *stmts;
     size_t nstmts, stmts_cap;
@@ -48,17 +47,6 @@ struct _ob_pg_t {
     unsigned tx_generation; /* the session the transaction lives on */
     ob_err_t tx_err;        /* the first failure inside the transaction */
 };
-
-static uint32_t
-s_random(ob_pg_t *self)
-{
-    /* xorshift32: jitter only, no need for quality. */
-    uint32_t x = self->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    return self->rng = x;
-}
 
 static void
 s_on_notice(void *arg, const char *message)
@@ -166,11 +154,7 @@ ob_pg_new(const char *conninfo, const char *application_name)
         return NULL;
     }
     PQconninfoFree(opts);
-    self->backoff_base_ms = 100;
-    self->backoff_max_ms = 5000;
-    self->rng = (uint32_t)ob_clock_mono_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)self;
-    if (self->rng == 0)
-        self->rng = 0x9e3779b9u;
+    ob_backoff_init(&self->backoff, 100, 5000, (uint32_t)ob_clock_mono_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)self);
     return self;
 }
 
@@ -203,8 +187,7 @@ ob_pg_destroy(ob_pg_t **self_p)
 void
 ob_pg_set_backoff(ob_pg_t *self, int base_ms, int max_ms)
 {
-    self->backoff_base_ms = base_ms > 0 ? base_ms : 1;
-    self->backoff_max_ms = max_ms >= self->backoff_base_ms ? max_ms : self->backoff_base_ms;
+    ob_backoff_set(&self->backoff, base_ms, max_ms);
 }
 
 void
@@ -253,13 +236,7 @@ s_drop(ob_pg_t *self)
 static void
 s_schedule_retry(ob_pg_t *self)
 {
-    int delay = self->backoff_ms ? self->backoff_ms * 2 : self->backoff_base_ms;
-    if (delay > self->backoff_max_ms)
-        delay = self->backoff_max_ms;
-    self->backoff_ms = delay;
-    int jitter = delay / 5;
-    int actual = delay - jitter + (jitter ? (int)(s_random(self) % (uint32_t)(2 * jitter + 1)) : 0);
-    self->next_attempt_ms = ob_clock_mono_ms() + actual;
+    self->next_attempt_ms = ob_clock_mono_ms() + ob_backoff_next(&self->backoff);
 }
 
 /*  Notices a broken session after any libpq call. */
@@ -399,7 +376,7 @@ s_connect(ob_pg_t *self)
         conn = NULL;
         goto failed;
     }
-    self->backoff_ms = 0;
+    ob_backoff_reset(&self->backoff);
     self->next_attempt_ms = 0;
     ob_log_info("pg: connected to %s", self->describe);
     if (self->on_connect)
@@ -411,7 +388,7 @@ failed:
     {
         /* Only the first line: libpq's message names host and port, never the password. */
         size_t len = strcspn(why, "\n");
-        ob_log_warn("pg: cannot connect to %s: %.*s; next attempt in %d ms", self->describe, (int)len, why, self->backoff_ms);
+        ob_log_warn("pg: cannot connect to %s: %.*s; next attempt in %d ms", self->describe, (int)len, why, self->backoff.last_ms);
     }
     if (conn)
         PQfinish(conn);

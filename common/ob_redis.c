@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common/ob_backoff.h"
 #include "common/ob_clock.h"
 #include "common/ob_log.h"
 
@@ -26,10 +27,8 @@ struct _ob_redis_t {
 
     redisContext *ctx; /* NULL while disconnected */
     int pending;       /* appended commands whose replies are unread */
-    int backoff_base_ms, backoff_max_ms;
-    int backoff_ms; /* the last delay; 0 after a success */
+    ob_backoff_t backoff;
     int64_t next_attempt_ms;
-    uint32_t rng;
 };
 
 struct _ob_redis_script_t {
@@ -127,11 +126,7 @@ ob_redis_new(const char *redis_url)
     snprintf(self->describe, sizeof self->describe, "%s:%d/%ld", self->host, self->port, self->db);
     self->connect_ms = 2000;
     self->command_ms = 2000;
-    self->backoff_base_ms = 100;
-    self->backoff_max_ms = 5000;
-    self->rng = (uint32_t)ob_clock_mono_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)self;
-    if (self->rng == 0)
-        self->rng = 0x9e3779b9u;
+    ob_backoff_init(&self->backoff, 100, 5000, (uint32_t)ob_clock_mono_ms() ^ (uint32_t)getpid() ^ (uint32_t)(uintptr_t)self);
     return self;
 }
 
@@ -174,8 +169,7 @@ ob_redis_set_timeouts(ob_redis_t *self, int connect_ms, int command_ms)
 void
 ob_redis_set_backoff(ob_redis_t *self, int base_ms, int max_ms)
 {
-    self->backoff_base_ms = base_ms > 0 ? base_ms : 1;
-    self->backoff_max_ms = max_ms >= self->backoff_base_ms ? max_ms : self->backoff_base_ms;
+    ob_backoff_set(&self->backoff, base_ms, max_ms);
 }
 
 const char *
@@ -193,18 +187,7 @@ ob_redis_pending(const ob_redis_t *self)
 static void
 s_schedule_retry(ob_redis_t *self)
 {
-    int delay = self->backoff_ms ? self->backoff_ms * 2 : self->backoff_base_ms;
-    if (delay > self->backoff_max_ms)
-        delay = self->backoff_max_ms;
-    self->backoff_ms = delay;
-    /* xorshift32 jitter, so many workers do not reconnect in lock-step. */
-    uint32_t x = self->rng;
-    x ^= x << 13;
-    x ^= x >> 17;
-    x ^= x << 5;
-    self->rng = x;
-    int jitter = delay / 5;
-    self->next_attempt_ms = ob_clock_mono_ms() + delay - jitter + (jitter ? (int)(x % (uint32_t)(2 * jitter + 1)) : 0);
+    self->next_attempt_ms = ob_clock_mono_ms() + ob_backoff_next(&self->backoff);
 }
 
 /*  Sends one command during the handshake; 0 when the reply is not an error. */
@@ -252,7 +235,7 @@ s_connect(ob_redis_t *self)
         if (s_handshake(self, 2, argv, &why) != 0)
             goto failed;
     }
-    self->backoff_ms = 0;
+    ob_backoff_reset(&self->backoff);
     self->next_attempt_ms = 0;
     self->pending = 0;
     ob_log_info("redis: connected to %s", self->describe);
@@ -263,7 +246,7 @@ failed:
     snprintf(why_copy, sizeof why_copy, "%s", why);
     s_drop(self);
     s_schedule_retry(self);
-    ob_log_warn("redis: cannot connect to %s: %s; next attempt in %d ms", self->describe, why_copy, self->backoff_ms);
+    ob_log_warn("redis: cannot connect to %s: %s; next attempt in %d ms", self->describe, why_copy, self->backoff.last_ms);
     return -1;
 }
 

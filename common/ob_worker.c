@@ -54,6 +54,17 @@ ob_job_reply_json(ob_job_t *job, int status, json_t *body)
 }
 
 void
+ob_job_reply_text(ob_job_t *job, int status, const char *text)
+{
+    json_t *value = text ? json_loads(text, JSON_DECODE_ANY, NULL) : NULL;
+    if (!value) {
+        ob_job_reply_error(job, 500, "internal", "the answer could not be built");
+        return;
+    }
+    ob_job_reply_json(job, status, value);
+}
+
+void
 ob_job_reply_error(ob_job_t *job, int status, const char *code, const char *message)
 {
     size_t len;
@@ -102,7 +113,28 @@ typedef struct {
     ob_job_t *jobs;
     ob_job_t **by_method;
     char served_by[96]; /* service@host:pid */
+    bool heard_from_broker;
 } runtime_t;
+
+/*  The runtime serving on this thread (for ob_worker_keepalive). */
+static _Thread_local runtime_t *s_running;
+
+void
+ob_worker_keepalive(void)
+{
+    runtime_t *rt = s_running;
+    if (!rt || !rt->socket)
+        return;
+    int64_t now = zclock_mono();
+    if (now < rt->next_heartbeat)
+        return;
+    zmsg_t *msg = zmsg_new();
+    char command = OB_WIRE_HEARTBEAT;
+    zmsg_addstr(msg, OB_WIRE_PROTOCOL);
+    zmsg_addmem(msg, &command, 1);
+    zmsg_send(&msg, rt->socket);
+    rt->next_heartbeat = now + rt->heartbeat_ms;
+}
 
 static void
 s_send_command(runtime_t *rt, char command, const char *arg1, const char *arg2)
@@ -137,6 +169,11 @@ s_connect(runtime_t *rt)
     snprintf(credit, sizeof credit, "%d", rt->config->credit);
     s_send_command(rt, OB_WIRE_READY, rt->config->service, credit);
     rt->broker_expires = zclock_mono() + 3 * rt->heartbeat_ms;
+    if (!rt->heard_from_broker) {
+        rt->heard_from_broker = true;
+        if (rt->config->on_ready)
+            rt->config->on_ready(rt->config->state);
+    }
     rt->next_heartbeat = zclock_mono() + rt->heartbeat_ms;
 }
 
@@ -293,6 +330,7 @@ ob_worker_run(const ob_worker_config_t *config)
     gethostname(host, sizeof host - 1);
     snprintf(rt.served_by, sizeof rt.served_by, "%s@%s:%d", defaults.service, host, (int)getpid());
     s_connect(&rt);
+    s_running = &rt;
     ob_log_info("serving %s via %s (credit %d)", defaults.service, rt.endpoint, defaults.credit);
 
     int64_t next_tick = zclock_mono();
@@ -350,6 +388,7 @@ ob_worker_run(const ob_worker_config_t *config)
             next_tick = zclock_mono() + defaults.tick_ms;
         }
     }
+    s_running = NULL;
     zsock_destroy(&rt.socket);
     free(rt.jobs);
     free(rt.by_method);

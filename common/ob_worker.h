@@ -38,6 +38,11 @@ typedef struct {
 /*  Answers with a JSON value; steals the reference. */
 void ob_job_reply_json(ob_job_t *job, int status, json_t *body);
 
+/*  Answers with JSON text built elsewhere (e.g. by Postgres'
+ *  json_build_object, which puts spaces around every colon), re-written
+ *  compact like every other answer; 500 when text is not JSON. Borrows text. */
+void ob_job_reply_text(ob_job_t *job, int status, const char *text);
+
 /*  Answers {"error":{"code","message"}} with the given status. */
 void ob_job_reply_error(ob_job_t *job, int status, const char *code, const char *message);
 
@@ -75,11 +80,20 @@ typedef struct {
      *  every turn since it can change after a reconnect. */
     int (*watch_fd)(void *state);
     void (*on_fd)(void *state);
+    /*  Optional: called once, on the first message from the broker after
+     *  READY (the broker knows this worker from then on). */
+    void (*on_ready)(void *state);
 } ob_worker_config_t;
 
 /*  Runs the worker until SIGTERM or SIGINT. Reads BROKER_ENDPOINT and
  *  HEARTBEAT_MS. Returns the process exit code (0 after a clean goodbye). */
 int ob_worker_run(const ob_worker_config_t *config);
+
+/*  For a handler that must wait (e.g. for another service's request row to
+ *  be applied): sends the broker the heartbeat that is due, so a bounded
+ *  wait is not taken for a dead worker. Call it from the handler's thread
+ *  between short sleeps; a no-op outside a running worker. */
+void ob_worker_keepalive(void);
 
 /*  Asks a running worker to stop as on SIGTERM (for tests). */
 void ob_worker_request_stop(void);

@@ -24,12 +24,12 @@ static const ob_route_t s_routes[] = {
     {"GET", "/api/v1/admin/webhook-events", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.list", false},
     {"POST", "/api/v1/admin/webhook-events/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.replay", false},
     {"GET", "/api/v1/admin/notifications", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.notifications.list", false},
-    /* usage and Lago */
-    {"POST", "/api/v1/usage/events", OB_AUTH_SERVICE, OB_SERVICE_LAGO, "usage.ingest", false},
-    {"POST", "/api/v1/usage/authorize", OB_AUTH_SERVICE, OB_SERVICE_LAGO, "usage.authorize", false},
-    {"GET", "/api/v1/usage/me", OB_AUTH_USER, OB_SERVICE_LAGO, "usage.get", false},
-    {"GET", "/api/v1/usage/me/daily", OB_AUTH_USER, OB_SERVICE_LAGO, "usage.daily", false},
-    {"GET", "/api/v1/usage/{}", OB_AUTH_SERVICE, OB_SERVICE_LAGO, "usage.get", false},
+    /* usage (metering and quota) and Lago */
+    {"POST", "/api/v1/usage/events", OB_AUTH_SERVICE, OB_SERVICE_USAGE, "usage.ingest", false},
+    {"POST", "/api/v1/usage/authorize", OB_AUTH_SERVICE, OB_SERVICE_USAGE, "usage.authorize", false},
+    {"GET", "/api/v1/usage/me", OB_AUTH_USER, OB_SERVICE_USAGE, "usage.get", false},
+    {"GET", "/api/v1/usage/me/daily", OB_AUTH_USER, OB_SERVICE_USAGE, "usage.daily", false},
+    {"GET", "/api/v1/usage/{}", OB_AUTH_SERVICE, OB_SERVICE_USAGE, "usage.get", false},
     {"POST", "/api/v1/webhooks/lago", OB_AUTH_LAGO_SIGNATURE, OB_SERVICE_LAGO, "lago_webhook.ingest", false},
 };
 

@@ -32,6 +32,7 @@
 #define OB_WIRE_SERVICES(SERVICE)                                                                                                  \
     SERVICE(OB_SERVICE_STRIPE, "stripe")                                                                                           \
     SERVICE(OB_SERVICE_SUBSCRIPTION, "subscription")                                                                               \
+    SERVICE(OB_SERVICE_USAGE, "usage")                                                                                             \
     SERVICE(OB_SERVICE_LAGO, "lago")                                                                                               \
     SERVICE(OB_SERVICE_NOTIFIER, "notifier")
 

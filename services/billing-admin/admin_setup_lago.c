@@ -19,7 +19,7 @@
 #include "common/ob_http.h"
 #include "common/ob_pg.h"
 #include "services/billing-admin/admin_commands.h"
-#include "services/lago-worker/lago_api.h"
+#include "clients/lago_api.h"
 
 static const ob_config_spec_t s_specs[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true},

@@ -9,19 +9,20 @@
  *  replaced by a new one that takes over its lookup key (Stripe prices
  *  cannot change amount); the old one keeps billing existing subscribers.
  */
+#include "services/billing-admin/admin_setup_stripe.h"
+
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clients/ob_catalogue.h"
+#include "clients/ob_idempotency.h"
+#include "clients/stripe_api.h"
 #include "common/ob_config.h"
 #include "common/ob_http.h"
 #include "common/ob_pg.h"
 #include "services/billing-admin/admin_commands.h"
-#include "services/billing-admin/admin_setup_stripe.h"
-#include "services/stripe-worker/billing_context.h"
-#include "services/stripe-worker/stripe_api.h"
-#include "services/subscription-worker/subs_plans.h"
 
 static const ob_config_spec_t s_specs[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true},
@@ -41,7 +42,7 @@ admin_stripe_price_specs(const char *path, billing_price_spec_t *specs, size_t *
                          size_t *name_count)
 {
     *spec_count = *name_count = 0;
-    json_t *catalogue = subs_plans_read_file(path);
+    json_t *catalogue = ob_catalogue_read_file(path);
     if (!catalogue)
         return -1;
     const char *currency = json_string_value(json_object_get(catalogue, "currency"));
@@ -159,7 +160,7 @@ s_product(ob_pg_t *pg, stripe_api_t *stripe, const admin_plan_name_t *plan, s_ro
     if (known)
         return 0;
     char key[96];
-    billing_idempotency_key(key, sizeof key, "setup-product", 0, 0, plan->plan_id, plan->name, (const char *)NULL);
+    ob_idempotency_key(key, sizeof key, "setup-product", 0, 0, plan->plan_id, plan->name, (const char *)NULL);
     json_t *product = NULL;
     stripe_error_t serr;
     err = stripe_api_create_product(stripe, key, plan->name, plan->plan_id, &product, &serr);
@@ -271,8 +272,8 @@ admin_cmd_setup_stripe(int argc, char **argv)
             } else {
                 char key[96], amount[24];
                 snprintf(amount, sizeof amount, "%lld", row->spec.unit_amount);
-                billing_idempotency_key(key, sizeof key, "setup-price", 0, 0, row->spec.lookup_key, product_id, amount,
-                                        row->spec.currency, row->spec.interval, (const char *)NULL);
+                ob_idempotency_key(key, sizeof key, "setup-price", 0, 0, row->spec.lookup_key, product_id, amount,
+                                   row->spec.currency, row->spec.interval, (const char *)NULL);
                 stripe_price_params_t params = {
                     .product = product_id,
                     .unit_amount = row->spec.unit_amount,

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "services/stripe-worker/billing_prices.h"
+#include "clients/billing_prices.h"
 
 #define ADMIN_MAX_PRICES 64
 

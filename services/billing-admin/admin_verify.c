@@ -15,8 +15,8 @@
 #include "common/ob_redis.h"
 #include "services/billing-admin/admin_commands.h"
 #include "services/billing-admin/admin_setup_stripe.h"
-#include "services/lago-worker/lago_api.h"
-#include "services/stripe-worker/stripe_api.h"
+#include "clients/lago_api.h"
+#include "clients/stripe_api.h"
 
 static const ob_config_spec_t s_specs[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true},           {"REDIS_URL", OB_CONFIG_REDIS_URL, false},

@@ -1,7 +1,7 @@
 /*  admin_webhook_events - `billing-admin webhook-events list [--status S] [--limit N]`
  *  and `billing-admin webhook-events replay <event id>`: the Stripe webhook
  *  inbox for operators, straight from Postgres (same statements as the
- *  stripe-worker's admin methods, stripe_admin.h). A replayed event is
+ *  stripe-worker's admin methods, clients/stripe_admin.h). A replayed event is
  *  picked up by the next stripe-worker poll.
  */
 #include <getopt.h>
@@ -13,7 +13,7 @@
 #include "common/ob_config.h"
 #include "common/ob_pg.h"
 #include "services/billing-admin/admin_commands.h"
-#include "services/stripe-worker/stripe_admin.h"
+#include "clients/stripe_admin.h"
 
 static int
 s_usage(void)

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "clients/lago_api.h"
 #include "common/ob_clock.h"
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
-#include "services/lago-worker/lago_api.h"
 #include "services/lago-worker/lago_forward.h"
 #include "services/lago-worker/lago_inbox.h"
 #include "services/lago-worker/lago_sync.h"

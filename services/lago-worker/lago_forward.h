@@ -15,7 +15,7 @@
 #define LAGO_FORWARD_H_INCLUDED
 
 #include "common/ob_pg.h"
-#include "services/lago-worker/lago_api.h"
+#include "clients/lago_api.h"
 
 void lago_forward_prepare(ob_pg_t *pg);
 

@@ -7,7 +7,7 @@
 
 #include "common/ob_json.h"
 #include "common/ob_log.h"
-#include "services/lago-worker/lago_strset.h"
+#include "common/ob_strset.h"
 
 #define S_BATCH 50
 
@@ -92,8 +92,8 @@ lago_inbox_ingest(void *state, ob_job_t **jobs, size_t count)
     bool *pending = calloc(count, sizeof *pending);
     char(*keys)[256] = calloc(count, sizeof *keys);
     json_t *rows = json_array();
-    lago_strset_t inserted = {0}, claimed = {0};
-    if (!pending || !keys || !rows || lago_strset_init(&inserted, count) != 0 || lago_strset_init(&claimed, count) != 0) {
+    ob_strset_t inserted = {0}, claimed = {0};
+    if (!pending || !keys || !rows || ob_strset_init(&inserted, count) != 0 || ob_strset_init(&claimed, count) != 0) {
         for (size_t i = 0; i < count; i++)
             ob_job_reply_error(jobs[i], 503, "overloaded", "out of memory; retry");
         goto cleanup;
@@ -135,7 +135,7 @@ lago_inbox_ingest(void *state, ob_job_t **jobs, size_t count)
         /* One statement outside a transaction: committed when it returns. */
         for (int r = 0; r < PQntuples(result); r++)
             for (size_t i = 0; i < count; i++)
-                if (pending[i] && strcmp(keys[i], PQgetvalue(result, r, 0)) == 0 && lago_strset_add(&claimed, keys[i]) == 1) {
+                if (pending[i] && strcmp(keys[i], PQgetvalue(result, r, 0)) == 0 && ob_strset_add(&claimed, keys[i]) == 1) {
                     ob_job_reply_json(jobs[i], 200, json_pack("{s:b}", "received", 1));
                     pending[i] = false;
                     break;
@@ -148,8 +148,8 @@ lago_inbox_ingest(void *state, ob_job_t **jobs, size_t count)
             }
     }
 cleanup:
-    lago_strset_release(&inserted);
-    lago_strset_release(&claimed);
+    ob_strset_release(&inserted);
+    ob_strset_release(&claimed);
     json_decref(rows);
     free(keys);
     free(pending);

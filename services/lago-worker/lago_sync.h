@@ -14,7 +14,7 @@
 #define LAGO_SYNC_H_INCLUDED
 
 #include "common/ob_pg.h"
-#include "services/lago-worker/lago_api.h"
+#include "clients/lago_api.h"
 
 void lago_sync_prepare(ob_pg_t *pg);
 

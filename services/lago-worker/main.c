@@ -2,9 +2,12 @@
  *  to Lago, keeps Lago's customers and subscriptions in step and takes Lago's
  *  webhooks (docs/usage.md).
  *
- *  The main thread serves the broker (usage.* and lago_webhook.ingest, group-
- *  committed); a background thread (lago_background) does every Lago call,
- *  the reconcile scans and the webhook processing, on its own connection. */
+ *  The main thread serves the broker's "usage" service (usage.*, group-
+ *  committed); a second runtime serves "lago" (lago_webhook.ingest,
+ *  lago_service.c); a background thread (lago_background) does every Lago
+ *  call, the reconcile scans and the webhook processing, on its own
+ *  connection. */
+#include <czmq.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +20,13 @@
 #include "common/ob_redis.h"
 #include "common/ob_worker.h"
 #include "services/lago-worker/lago_background.h"
-#include "services/lago-worker/lago_inbox.h"
-#include "services/lago-worker/lago_ledger.h"
-#include "services/lago-worker/lago_usage.h"
+#include "services/lago-worker/lago_service.h"
+#include "services/lago-worker/usage_authorize.h"
 #include "services/lago-worker/usage_daily.h"
+#include "services/lago-worker/usage_ingest.h"
+#include "services/lago-worker/usage_ledger.h"
+#include "services/lago-worker/usage_read.h"
+#include "services/lago-worker/usage_state.h"
 
 static const ob_config_spec_t s_settings[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
@@ -35,16 +41,11 @@ static const ob_config_spec_t s_settings[] = {
     {"LAGO_SYNC_INTERVAL_MS", OB_CONFIG_INT, false, 50, 3600000},
 };
 
-static void
-s_webhook_ingest(void *state, ob_job_t **jobs, size_t count)
-{
-    lago_usage_t *usage = state;
-    lago_inbox_ingest(usage->pg, jobs, count);
-}
-
 static const ob_worker_method_t s_methods[] = {
-    {"usage.ingest", NULL, lago_usage_ingest}, {"usage.authorize", NULL, lago_usage_authorize}, {"usage.get", lago_usage_get, NULL},
-    {"usage.daily", usage_daily_get, NULL},    {"lago_webhook.ingest", NULL, s_webhook_ingest},
+    {"usage.ingest", NULL, usage_ingest},
+    {"usage.authorize", NULL, usage_authorize},
+    {"usage.get", usage_read, NULL},
+    {"usage.daily", usage_daily_get, NULL},
 };
 
 int
@@ -67,13 +68,12 @@ main(void)
     /* The hot path must not hang on a dead Redis: fail fast, the policy decides. */
     ob_redis_set_timeouts(redis, 300, 1000);
     ob_redis_set_backoff(redis, 50, 1000);
-    lago_ledger_prepare(pg);
-    lago_inbox_prepare(pg);
+    usage_ledger_prepare(pg);
     usage_daily_prepare(pg);
 
     /* The metric catalogue must be known before the first request. */
-    lago_metrics_t metrics;
-    for (int attempt = 0; lago_ledger_load_metrics(pg, &metrics) != OB_OK; attempt++) {
+    usage_metrics_t metrics;
+    for (int attempt = 0; usage_ledger_load_metrics(pg, &metrics) != OB_OK; attempt++) {
         if (attempt >= 30) {
             ob_log_error("cannot read usage_metrics from %s (migrations applied?)", ob_pg_describe(pg));
             ob_pg_destroy(&pg);
@@ -83,8 +83,8 @@ main(void)
         ob_log_warn("Postgres is not ready yet; retrying");
         sleep(1);
     }
-    lago_usage_t usage;
-    if (lago_usage_init(&usage, pg, redis, &metrics, strcmp(policy, "open") == 0) != 0)
+    usage_state_t usage;
+    if (usage_state_init(&usage, pg, redis, &metrics, strcmp(policy, "open") == 0) != 0)
         return 1;
 
     lago_background_config_t background_config = {
@@ -96,19 +96,28 @@ main(void)
     };
     lago_background_t *background = lago_background_start(&background_config);
     if (!background) {
-        lago_usage_release(&usage);
+        usage_state_release(&usage);
+        return 1;
+    }
+    /* Before the second runtime's thread exists: czmq's set-up is not thread-safe. */
+    zsys_init();
+    lago_service_t *webhooks = lago_service_start(ob_config_get("DATABASE_URL"), 64);
+    if (!webhooks) {
+        lago_background_stop(&background);
+        usage_state_release(&usage);
         return 1;
     }
     ob_worker_config_t config = {
-        .service = "lago",
+        .service = "usage",
         .methods = s_methods,
         .method_count = sizeof s_methods / sizeof s_methods[0],
         .state = &usage,
         .credit = (int)ob_config_int("LAGO_WORKER_CREDIT", 512),
     };
     int rc = ob_worker_run(&config);
+    lago_service_stop(&webhooks);
     lago_background_stop(&background);
-    lago_usage_release(&usage);
+    usage_state_release(&usage);
     ob_pg_destroy(&pg);
     ob_redis_destroy(&redis);
     return rc;

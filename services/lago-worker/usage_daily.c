@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "common/ob_entitlements.h"
-#include "services/lago-worker/lago_usage.h"
+#include "services/lago-worker/usage_state.h"
 
 #define DAY_S 86400
 
@@ -46,7 +46,7 @@ s_date(int64_t day, char *out, size_t cap)
 void
 usage_daily_get(void *state, ob_job_t *job)
 {
-    lago_usage_t *usage = state;
+    usage_state_t *usage = state;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;
@@ -99,10 +99,10 @@ usage_daily_get(void *state, ob_job_t *job)
     }
     PQclear(result);
     char when[32];
-    lago_usage_iso8601(e.period_start, when, sizeof when);
+    usage_iso8601(e.period_start, when, sizeof when);
     json_t *period = json_pack("{s:s,s:s}", "kind", e.period, "start", when);
     if (e.period_end > 0) {
-        lago_usage_iso8601(e.period_end, when, sizeof when);
+        usage_iso8601(e.period_end, when, sizeof when);
         json_object_set_new(period, "end", json_string(when));
     } else {
         json_object_set_new(period, "end", json_null());

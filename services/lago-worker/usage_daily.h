@@ -22,7 +22,7 @@
 /*  Registers the statement (once per connection, at start). */
 void usage_daily_prepare(ob_pg_t *pg);
 
-/*  handle method; state is the worker's lago_usage_t. */
+/*  handle method; state is the worker's usage_state_t. */
 void usage_daily_get(void *state, ob_job_t *job);
 
 /*  The first and last UTC day numbers (Unix seconds / 86400) of the chart for

@@ -8,6 +8,7 @@
 #include "common/ob_pg.h"
 #include "common/ob_worker.h"
 #include "services/notifier/notifier_admin.h"
+#include "services/notifier/notifier_state.h"
 
 static const ob_config_spec_t s_settings[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
@@ -29,11 +30,12 @@ main(void)
     if (!pg)
         return 1;
     notifier_admin_prepare(pg);
+    notifier_state_t state = {.pg = pg};
     ob_worker_config_t config = {
         .service = "notifier",
         .methods = s_methods,
         .method_count = sizeof s_methods / sizeof s_methods[0],
-        .state = pg,
+        .state = &state,
         .credit = 16,
     };
     int rc = ob_worker_run(&config);

@@ -1,5 +1,6 @@
 /*  notifier_admin - operators' view of the notification requests. */
 #include "services/notifier/notifier_admin.h"
+#include "services/notifier/notifier_state.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +24,7 @@ notifier_admin_prepare(ob_pg_t *pg)
 void
 notifier_admin_list(void *state, ob_job_t *job)
 {
-    ob_pg_t *pg = state;
+    ob_pg_t *pg = ((notifier_state_t *)state)->pg;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;
@@ -46,9 +47,7 @@ notifier_admin_list(void *state, ob_job_t *job)
     if (err != OB_OK || PQntuples(result) != 1) {
         ob_job_reply_err(job, err == OB_OK ? OB_ERR_INTERNAL : err, NULL, "the notifications cannot be read now");
     } else {
-        job->body = strdup(PQgetvalue(result, 0, 0));
-        job->body_len = job->body ? strlen(job->body) : 0;
-        job->status = job->body ? 200 : 500;
+        ob_job_reply_text(job, 200, PQgetvalue(result, 0, 0));
     }
     PQclear(result);
 }

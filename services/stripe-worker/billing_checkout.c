@@ -5,10 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clients/billing_prices.h"
+#include "clients/ob_idempotency.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "services/stripe-worker/billing_context.h"
-#include "services/stripe-worker/billing_prices.h"
 #include "services/stripe-worker/stripe_state.h"
 
 #define CHECKOUT_WINDOW_S 600
@@ -25,7 +26,7 @@ s_customer(billing_context_t *ctx, ob_job_t *job, const char *user_id, const cha
     }
     char key[96];
     /* No time window: the same user and email always mean the same customer. */
-    billing_idempotency_key(key, sizeof key, "customer", 0, 0, user_id, email, (const char *)NULL);
+    ob_idempotency_key(key, sizeof key, "customer", 0, 0, user_id, email, (const char *)NULL);
     json_t *customer = NULL;
     stripe_error_t serr;
     err = stripe_api_create_customer(ctx->stripe, key, email[0] ? email : NULL, user_id, &customer, &serr);
@@ -34,7 +35,8 @@ s_customer(billing_context_t *ctx, ob_job_t *job, const char *user_id, const cha
         return err;
     }
     const char *created = json_string_value(json_object_get(customer, "id"));
-    err = created ? billing_customer_link(ctx, user_id, email, created, customer_id, cap) : OB_ERR_UPSTREAM;
+    err = created ? billing_customer_link(ctx, user_id, email, created, billing_context_wait_ms(job), customer_id, cap)
+                  : OB_ERR_UPSTREAM;
     json_decref(customer);
     if (err != OB_OK)
         ob_job_reply_err(job, err, NULL, "the customer record cannot be stored now");
@@ -95,9 +97,8 @@ billing_checkout_create(void *state, ob_job_t *job)
         goto done;
 
     char key[96];
-    billing_idempotency_key(key, sizeof key, "checkout", (int64_t)time(NULL), CHECKOUT_WINDOW_S, user_id, spec.plan_id,
-                            spec.interval, customer_id, price_id, ctx->success_url, ctx->cancel_url ? ctx->cancel_url : "",
-                            (const char *)NULL);
+    ob_idempotency_key(key, sizeof key, "checkout", (int64_t)time(NULL), CHECKOUT_WINDOW_S, user_id, spec.plan_id, spec.interval,
+                       customer_id, price_id, ctx->success_url, ctx->cancel_url ? ctx->cancel_url : "", (const char *)NULL);
     stripe_checkout_params_t params = {
         .customer = customer_id,
         .price_id = price_id,

@@ -1,16 +1,15 @@
 /*  billing_context - state and helpers shared by the billing methods. */
 #include "services/stripe-worker/billing_context.h"
 
-#include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 
+#include "clients/billing_prices.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
-#include "services/stripe-worker/billing_prices.h"
+#include "services/stripe-worker/billing_owner.h"
 #include "services/stripe-worker/billing_sub_sync.h"
 
 static char *
@@ -41,14 +40,6 @@ billing_context_new(ob_pg_t *pg, ob_redis_t *redis, const char *stripe_base, con
     billing_sub_sync_prepare(self->pg);
     ob_pg_prepare(self->pg, "billing_customer_find",
                   "SELECT stripe_customer_id FROM customers WHERE user_id = $1 AND stripe_customer_id IS NOT NULL", 1);
-    /* Adds the link only: an existing customer id is never replaced. */
-    ob_pg_prepare(self->pg, "billing_customer_link",
-                  "INSERT INTO customers (user_id, email, stripe_customer_id) VALUES ($1, nullif($2, ''), $3)"
-                  " ON CONFLICT (user_id) DO UPDATE SET"
-                  " stripe_customer_id = coalesce(customers.stripe_customer_id, excluded.stripe_customer_id),"
-                  " email = coalesce(customers.email, excluded.email), updated_at = now()"
-                  " RETURNING stripe_customer_id",
-                  3);
     ob_pg_prepare(self->pg, "billing_live_subscription",
                   "SELECT id, coalesce(plan_id, ''), coalesce(interval, ''), status, coalesce(stripe_customer_id, '')"
                   " FROM subscriptions WHERE user_id = $1 AND status IN ('trialing', 'active', 'past_due')"
@@ -199,30 +190,6 @@ billing_reply_stripe_error(ob_job_t *job, const char *operation, ob_err_t err, c
     }
 }
 
-void
-billing_idempotency_key(char *out, size_t cap, const char *kind, int64_t now_s, int64_t bucket_s, ...)
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_len = 0;
-    int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL);
-    va_list ap;
-    va_start(ap, bucket_s);
-    for (const char *part = va_arg(ap, const char *); part && ok; part = va_arg(ap, const char *))
-        ok = EVP_DigestUpdate(md, part, strlen(part) + 1); /* the NUL separates the parts */
-    va_end(ap);
-    if (ok && bucket_s > 0) {
-        char bucket[24];
-        snprintf(bucket, sizeof bucket, "%lld", (long long)(now_s / bucket_s));
-        ok = EVP_DigestUpdate(md, bucket, strlen(bucket) + 1);
-    }
-    ok = ok && EVP_DigestFinal_ex(md, digest, &digest_len);
-    EVP_MD_CTX_free(md);
-    size_t n = (size_t)snprintf(out, cap, "%s:", kind);
-    for (unsigned int i = 0; ok && i < 16 && n + 3 <= cap; i++)
-        n += (size_t)snprintf(out + n, cap - n, "%02x", digest[i]);
-}
-
 ob_err_t
 billing_customer_find(billing_context_t *self, const char *user_id, char *customer_id, size_t cap)
 {
@@ -238,18 +205,36 @@ billing_customer_find(billing_context_t *self, const char *user_id, char *custom
 }
 
 ob_err_t
-billing_customer_link(billing_context_t *self, const char *user_id, const char *email, const char *customer_id, char *stored,
-                      size_t cap)
+billing_customer_link(billing_context_t *self, const char *user_id, const char *email, const char *customer_id, int wait_ms,
+                      char *stored, size_t cap)
 {
-    const char *values[] = {user_id, email ? email : "", customer_id};
-    PGresult *r = ob_pg_exec(self->pg, "billing_customer_link", 3, values, NULL, NULL);
-    ob_err_t err = ob_pg_classify(self->pg, r);
-    if (err == OB_OK && PQntuples(r) == 1)
-        snprintf(stored, cap, "%s", PQgetvalue(r, 0, 0));
+    char source[200];
+    snprintf(source, sizeof source, "checkout-customer:%s", customer_id);
+    json_t *payload = json_pack("{s:s,s:s,s:s}", "user_id", user_id, "email", email ? email : "", "customer_id", customer_id);
+    json_t *outcome = NULL;
+    ob_err_t err =
+        payload ? billing_owner_request(self->pg, source, "customer.add", NULL, payload, wait_ms, &outcome) : OB_ERR_INTERNAL;
+    json_decref(payload);
+    const char *on_record = json_string_value(json_object_get(outcome, "stripe_customer_id"));
+    if (err == OB_OK && on_record)
+        snprintf(stored, cap, "%s", on_record);
     else if (err == OB_OK)
         err = OB_ERR_INTERNAL;
-    PQclear(r);
+    json_decref(outcome);
     return err;
+}
+
+int
+billing_context_wait_ms(const ob_job_t *job)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    int64_t now_ms = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+    /* Leave the gateway time to carry a 503 back before its own 504. */
+    int64_t left = job->envelope.deadline_ms > 0 ? job->envelope.deadline_ms - now_ms - 500 : BILLING_OWNER_WAIT_MS;
+    if (left > BILLING_OWNER_WAIT_MS)
+        left = BILLING_OWNER_WAIT_MS;
+    return left > 0 ? (int)left : 0;
 }
 
 ob_err_t

@@ -22,8 +22,8 @@
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
 #include "common/ob_worker.h"
-#include "services/stripe-worker/billing_prices.h"
-#include "services/stripe-worker/stripe_api.h"
+#include "clients/billing_prices.h"
+#include "clients/stripe_api.h"
 
 typedef struct {
     ob_pg_t *pg;          /* borrowed */
@@ -80,24 +80,22 @@ void billing_context_limit_to_deadline(billing_context_t *self, const ob_job_t *
  *  Stripe's request id. */
 void billing_reply_stripe_error(ob_job_t *job, const char *operation, ob_err_t err, const stripe_error_t *error);
 
-/*  A stable Idempotency-Key: "<kind>:<sha256 of the parts, 32 hex>" for the
- *  NULL-terminated list of parts (so ids of any length fit Stripe's 255
- *  bytes and nothing personal is sent in a header). bucket_s > 0 adds the
- *  current time window (now / bucket_s) to the parts: a retry within the
- *  window reuses the key, a deliberate repeat later gets a new object. */
-void billing_idempotency_key(char *out, size_t cap, const char *kind, int64_t now_s, int64_t bucket_s, ...)
-    __attribute__((sentinel));
-
 /*  The user's Stripe customer id from the customers table: OB_OK,
  *  OB_ERR_NOT_FOUND (no customer yet), or a database failure. */
 ob_err_t billing_customer_find(billing_context_t *self, const char *user_id, char *customer_id, size_t cap);
 
-/*  Records the link user -> Stripe customer (customers is owned by the
- *  subscription-worker; the stripe-worker only ever adds this link, never
- *  changes an existing one). Writes the customer id that is now on record
- *  into stored (the first writer wins a race). */
+/*  Records the link user -> Stripe customer by asking its owner, the
+ *  subscription-worker (a customer.add request row, billing_owner.h), and
+ *  waiting up to wait_ms for its answer: it only ever adds this link, never
+ *  changes an existing one. Writes the customer id that is now on record
+ *  into stored (the first writer wins a race). OB_ERR_TRANSIENT when the
+ *  owner did not answer in time (the request stays and will apply). */
 ob_err_t billing_customer_link(billing_context_t *self, const char *user_id, const char *email, const char *customer_id,
-                               char *stored, size_t cap);
+                               int wait_ms, char *stored, size_t cap);
+
+/*  How long a method may wait for the subscription-worker: what is left of
+ *  the job's deadline less a margin, at most BILLING_OWNER_WAIT_MS. */
+int billing_context_wait_ms(const ob_job_t *job);
 
 /*  The user's live (trialing, active, past_due) subscription, newest first. */
 typedef struct {

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clients/ob_idempotency.h"
 #include "common/ob_json.h"
 #include "services/stripe-worker/billing_context.h"
 #include "services/stripe-worker/stripe_state.h"
@@ -53,8 +54,8 @@ billing_portal_create(void *state, ob_job_t *job)
         goto done;
     }
     char key[96];
-    billing_idempotency_key(key, sizeof key, "portal", (int64_t)time(NULL), PORTAL_WINDOW_S, user_id, customer_id,
-                            return_url ? return_url : "", (const char *)NULL);
+    ob_idempotency_key(key, sizeof key, "portal", (int64_t)time(NULL), PORTAL_WINDOW_S, user_id, customer_id,
+                       return_url ? return_url : "", (const char *)NULL);
     json_t *session = NULL;
     stripe_error_t serr;
     err = stripe_api_create_portal_session(ctx->stripe, key, customer_id, return_url, &session, &serr);

@@ -1,8 +1,8 @@
-/*  billing_sub_sync - Stripe's answer to a subscription change -> subscriptions. */
+/*  billing_sub_sync - Stripe's answer to a subscription change -> the owner. */
 #include "services/stripe-worker/billing_sub_sync.h"
 
 #include "common/ob_log.h"
-#include "common/ob_sub_apply.h"
+#include "services/stripe-worker/billing_owner.h"
 #include "services/stripe-worker/stripe_event_map.h"
 #include "services/stripe-worker/stripe_plan.h"
 
@@ -11,26 +11,12 @@ billing_sub_sync_prepare(ob_pg_t *pg)
 {
     ob_entitlements_prepare(pg);
     stripe_plan_prepare(pg);
-    ob_sub_apply_prepare(pg);
-}
-
-/*  The message, applied in one transaction. */
-static ob_err_t
-s_apply(ob_pg_t *pg, const json_t *message, ob_sub_apply_result_t *result)
-{
-    ob_err_t err = ob_pg_begin(pg);
-    if (err != OB_OK)
-        return err;
-    err = ob_sub_apply_subscription(pg, message, false, result);
-    if (err == OB_OK)
-        return ob_pg_commit(pg);
-    ob_pg_rollback(pg);
-    return err;
+    billing_owner_prepare(pg);
 }
 
 ob_err_t
 billing_sub_sync_apply(ob_pg_t *pg, ob_redis_t *redis, const char *user_id, const json_t *subscription, int64_t version,
-                       const char *source, ob_entitlement_t *after)
+                       const char *source, int wait_ms, ob_entitlement_t *after)
 {
     char error[128];
     json_t *message = stripe_event_subscription_message(subscription, source, version, false, error, sizeof error);
@@ -43,18 +29,20 @@ billing_sub_sync_apply(ob_pg_t *pg, ob_redis_t *redis, const char *user_id, cons
     ob_err_t err = stripe_plan_resolve(pg, message);
     if (err == OB_ERR_NOT_FOUND)
         err = OB_OK; /* no known plan: the stored plan stays */
-    ob_sub_apply_result_t result;
+    const char *subscription_id = json_string_value(json_object_get(message, "subscription_id"));
+    json_t *outcome = NULL;
     if (err == OB_OK)
-        err = s_apply(pg, message, &result);
-    if (err == OB_OK && !result.newer)
-        ob_log_info("billing: subscription %s already holds newer state; Stripe's answer not applied",
-                    json_string_value(json_object_get(message, "subscription_id")));
+        err = billing_owner_request(pg, source, "subscription.snapshot", subscription_id, message, wait_ms, &outcome);
+    if (err == OB_OK && !json_is_true(json_object_get(outcome, "newer")))
+        ob_log_info("billing: subscription %s already holds newer state; Stripe's answer not applied", subscription_id);
     if (err != OB_OK)
-        ob_log_error("billing: cannot store subscription %s: %s", json_string_value(json_object_get(message, "subscription_id")),
-                     ob_err_name(err));
+        ob_log_error("billing: subscription %s not recorded yet: %s", subscription_id ? subscription_id : "?", ob_err_name(err));
+    json_decref(outcome);
     json_decref(message);
     if (err != OB_OK)
         return err;
+    /* The owner has committed: read what is on record and refill the cache
+     * from it (as any reader does on a miss), so the next read sees it. */
     ob_entitlement_t scratch;
     ob_entitlement_t *e = after ? after : &scratch;
     ob_err_t load = ob_entitlements_load(pg, user_id, e);

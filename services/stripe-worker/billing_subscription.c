@@ -5,10 +5,11 @@
 #include <string.h>
 #include <time.h>
 
+#include "clients/billing_prices.h"
+#include "clients/ob_idempotency.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "services/stripe-worker/billing_context.h"
-#include "services/stripe-worker/billing_prices.h"
 #include "services/stripe-worker/billing_sub_sync.h"
 #include "services/stripe-worker/stripe_state.h"
 
@@ -34,17 +35,17 @@ billing_subscription_status_json(const ob_entitlement_t *e)
 static void
 s_apply_and_reply(billing_context_t *ctx, ob_job_t *job, const char *user_id, const json_t *subscription, int64_t sent_at)
 {
-    /* Within one second the greater id wins (ob_sub_order.h): "~" sorts after Stripe's "evt_"
-     * ids, so an event from before the request cannot undo it, and the milliseconds order two
-     * changes of the user's own (cancel, then resume at once). */
+    /* Within one second an "api:" id beats Stripe's events, and the milliseconds order two
+     * changes of the user's own, such as cancel and then resume at once (subs_order.h). */
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     long long now_ms = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
     char source[200];
-    snprintf(source, sizeof source, "~api:%013lld:%.*s", now_ms, (int)job->envelope.request_id.len,
+    snprintf(source, sizeof source, "api:%013lld:%.*s", now_ms, (int)job->envelope.request_id.len,
              job->envelope.request_id.ptr ? job->envelope.request_id.ptr : "");
     ob_entitlement_t after;
-    ob_err_t err = billing_sub_sync_apply(ctx->pg, ctx->redis, user_id, subscription, sent_at, source, &after);
+    ob_err_t err =
+        billing_sub_sync_apply(ctx->pg, ctx->redis, user_id, subscription, sent_at, source, billing_context_wait_ms(job), &after);
     if (err != OB_OK) {
         /* Stripe has made the change; the webhook will record it. */
         ob_job_reply_error(job, 503, "stored_later",
@@ -94,7 +95,7 @@ billing_subscription_cancel(void *state, ob_job_t *job)
     ob_err_t err;
     if (at_period_end) {
         char key[96];
-        billing_idempotency_key(key, sizeof key, "cancel", sent_at, CHANGE_WINDOW_S, live.id, "at_period_end", (const char *)NULL);
+        ob_idempotency_key(key, sizeof key, "cancel", sent_at, CHANGE_WINDOW_S, live.id, "at_period_end", (const char *)NULL);
         err = stripe_api_update_subscription_cancel_at_period_end(ctx->stripe, key, live.id, true, &subscription, &serr);
     } else {
         err = stripe_api_cancel_subscription_now(ctx->stripe, live.id, &subscription, &serr);
@@ -121,7 +122,7 @@ billing_subscription_resume(void *state, ob_job_t *job)
         return;
     int64_t sent_at = (int64_t)time(NULL);
     char key[96];
-    billing_idempotency_key(key, sizeof key, "resume", sent_at, CHANGE_WINDOW_S, live.id, "resume", (const char *)NULL);
+    ob_idempotency_key(key, sizeof key, "resume", sent_at, CHANGE_WINDOW_S, live.id, "resume", (const char *)NULL);
     json_t *subscription = NULL;
     stripe_error_t serr;
     ob_err_t err = stripe_api_update_subscription_cancel_at_period_end(ctx->stripe, key, live.id, false, &subscription, &serr);
@@ -201,7 +202,7 @@ billing_subscription_upgrade(void *state, ob_job_t *job)
     }
     int64_t sent_at = (int64_t)time(NULL);
     char key[96];
-    billing_idempotency_key(key, sizeof key, "upgrade", sent_at, CHANGE_WINDOW_S, live.id, item_id, price_id, (const char *)NULL);
+    ob_idempotency_key(key, sizeof key, "upgrade", sent_at, CHANGE_WINDOW_S, live.id, item_id, price_id, (const char *)NULL);
     err = stripe_api_update_subscription_price(ctx->stripe, key, live.id, item_id, price_id, &updated, &serr);
     if (err != OB_OK) {
         billing_reply_stripe_error(job, "change subscription price", err, &serr);

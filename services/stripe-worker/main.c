@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "clients/stripe_admin.h"
 #include "common/ob_config.h"
 #include "common/ob_http.h"
 #include "common/ob_log.h"
@@ -13,7 +14,7 @@
 #include "common/ob_redis.h"
 #include "common/ob_worker.h"
 #include "services/stripe-worker/billing_methods.h"
-#include "services/stripe-worker/stripe_admin.h"
+#include "services/stripe-worker/stripe_admin_methods.h"
 #include "services/stripe-worker/stripe_inbox.h"
 #include "services/stripe-worker/stripe_processor.h"
 #include "services/stripe-worker/stripe_state.h"

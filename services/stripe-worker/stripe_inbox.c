@@ -6,8 +6,8 @@
 
 #include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "common/ob_pgarray.h"
 #include "services/stripe-worker/stripe_event_map.h"
-#include "services/stripe-worker/stripe_pgarray.h"
 
 #define S_RECEIVED "{\"received\":true}"
 
@@ -38,7 +38,7 @@ s_reply_received(ob_job_t *job)
 /*  Parses one webhook and appends it to the arrays. Answers 400 itself and
  *  returns -1 when the body is not a usable event. */
 static int
-s_add(ob_job_t *job, stripe_pgarray_t arrays[5])
+s_add(ob_job_t *job, ob_pgarray_t arrays[5])
 {
     ob_stripe_webhook_t webhook;
     ob_proto_err_t perr = ob_stripe_webhook_unpack(&webhook, job->envelope.payload.ptr, job->envelope.payload.len);
@@ -54,11 +54,11 @@ s_add(ob_job_t *job, stripe_pgarray_t arrays[5])
         ob_job_reply_error(job, 400, "invalid_event", reason);
         return -1;
     }
-    stripe_pgarray_add(&arrays[0], head.id, strlen(head.id));
-    stripe_pgarray_add(&arrays[1], head.type, strlen(head.type));
-    stripe_pgarray_add_int8(&arrays[2], head.created);
-    stripe_pgarray_add_bool(&arrays[3], head.livemode);
-    stripe_pgarray_add(&arrays[4], webhook.body.ptr, webhook.body.len);
+    ob_pgarray_add(&arrays[0], head.id, strlen(head.id));
+    ob_pgarray_add(&arrays[1], head.type, strlen(head.type));
+    ob_pgarray_add_int8(&arrays[2], head.created);
+    ob_pgarray_add_bool(&arrays[3], head.livemode);
+    ob_pgarray_add(&arrays[4], webhook.body.ptr, webhook.body.len);
     json_decref(event);
     return 0;
 }
@@ -67,11 +67,10 @@ void
 stripe_inbox_ingest(void *state_arg, ob_job_t **jobs, size_t count)
 {
     stripe_state_t *state = state_arg;
-    stripe_pgarray_t arrays[5];
-    static const uint32_t oids[5] = {STRIPE_PG_OID_TEXT, STRIPE_PG_OID_TEXT, STRIPE_PG_OID_INT8, STRIPE_PG_OID_BOOL,
-                                     STRIPE_PG_OID_TEXT};
+    ob_pgarray_t arrays[5];
+    static const uint32_t oids[5] = {OB_PG_OID_TEXT, OB_PG_OID_TEXT, OB_PG_OID_INT8, OB_PG_OID_BOOL, OB_PG_OID_TEXT};
     for (int i = 0; i < 5; i++)
-        stripe_pgarray_init(&arrays[i], oids[i]);
+        ob_pgarray_init(&arrays[i], oids[i]);
     size_t valid = 0;
     for (size_t i = 0; i < count; i++)
         if (s_add(jobs[i], arrays) == 0)
@@ -84,7 +83,7 @@ stripe_inbox_ingest(void *state_arg, ob_job_t **jobs, size_t count)
         int lengths[5];
         const int formats[5] = {1, 1, 1, 1, 1};
         for (int i = 0; i < 5; i++)
-            if (!(values[i] = stripe_pgarray_finish(&arrays[i], &lengths[i])))
+            if (!(values[i] = ob_pgarray_finish(&arrays[i], &lengths[i])))
                 err = OB_ERR_INTERNAL;
         if (err == OB_OK) {
             /* One statement in autocommit: one transaction, one commit for the whole batch. */
@@ -96,7 +95,7 @@ stripe_inbox_ingest(void *state_arg, ob_job_t **jobs, size_t count)
         }
     }
     for (int i = 0; i < 5; i++)
-        stripe_pgarray_release(&arrays[i]);
+        ob_pgarray_release(&arrays[i]);
     if (valid == 0)
         return;
     if (err != OB_OK) {

@@ -11,8 +11,8 @@
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
+#include "common/ob_pgarray.h"
 #include "services/stripe-worker/stripe_event_map.h"
-#include "services/stripe-worker/stripe_pgarray.h"
 #include "services/stripe-worker/stripe_plan.h"
 
 struct _stripe_processor_t {
@@ -224,8 +224,8 @@ stripe_processor_run_once(stripe_processor_t *self)
     if (ob_pg_run(self->pg, "proc_claim", 2, values, &claimed) != OB_OK)
         return -1;
     int n = PQntuples(claimed);
-    stripe_pgarray_t ignored;
-    stripe_pgarray_init(&ignored, STRIPE_PG_OID_TEXT);
+    ob_pgarray_t ignored;
+    ob_pgarray_init(&ignored, OB_PG_OID_TEXT);
     for (int i = 0; i < n; i++) {
         const char *id = PQgetvalue(claimed, i, 0);
         int attempts = atoi(PQgetvalue(claimed, i, 2));
@@ -242,7 +242,7 @@ stripe_processor_run_once(stripe_processor_t *self)
             err = OB_ERR_INVALID;
         } else if (!stripe_event_is_handled(ob_json_str(event, "type"))) {
             /* Fast path: types we never act on are marked ignored together, in one statement. */
-            stripe_pgarray_add(&ignored, id, strlen(id));
+            ob_pgarray_add(&ignored, id, strlen(id));
             json_decref(event);
             continue;
         } else {
@@ -256,7 +256,7 @@ stripe_processor_run_once(stripe_processor_t *self)
     }
     if (ignored.count > 0) {
         int len;
-        const char *array = stripe_pgarray_finish(&ignored, &len);
+        const char *array = ob_pgarray_finish(&ignored, &len);
         if (array) {
             const char *ivalues[] = {array};
             const int formats[] = {1};
@@ -265,7 +265,7 @@ stripe_processor_run_once(stripe_processor_t *self)
             PQclear(r);
         }
     }
-    stripe_pgarray_release(&ignored);
+    ob_pgarray_release(&ignored);
     PQclear(claimed);
     return n;
 }

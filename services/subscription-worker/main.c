@@ -8,9 +8,11 @@
 #include "common/ob_config.h"
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
+#include "common/ob_redis.h"
 #include "common/ob_worker.h"
 #include "services/subscription-worker/subs_apply.h"
 #include "services/subscription-worker/subs_plans.h"
+#include "services/subscription-worker/subs_state.h"
 #include "services/subscription-worker/subs_status.h"
 
 static const ob_config_spec_t s_settings[] = {
@@ -25,29 +27,22 @@ static const ob_worker_method_t s_methods[] = {
     {"status.get", subs_status_get, NULL},
 };
 
-/*  The methods take the ob_pg_t as their state; the applier has its own
- *  sessions and is reached through these callbacks. */
-static subs_applier_t *s_applier;
-
 static int
 s_on_tick(void *state)
 {
-    (void)state;
-    return subs_applier_run(s_applier) > 0;
+    return subs_applier_run(((subs_state_t *)state)->applier) > 0;
 }
 
 static int
 s_watch_fd(void *state)
 {
-    (void)state;
-    return subs_applier_fd(s_applier);
+    return subs_applier_fd(((subs_state_t *)state)->applier);
 }
 
 static void
 s_on_fd(void *state)
 {
-    (void)state;
-    subs_applier_on_fd(s_applier);
+    subs_applier_on_fd(((subs_state_t *)state)->applier);
 }
 
 int
@@ -70,24 +65,32 @@ main(void)
         ob_log_warn("Postgres is not reachable yet; retrying");
         sleep(1);
     }
-    s_applier = subs_applier_new(ob_config_get("DATABASE_URL"), ob_config_str("REDIS_URL", "redis://127.0.0.1:6379"),
-                                 (int)ob_config_int("SUBSCRIPTION_UPDATE_MAX_ATTEMPTS", 10));
-    if (!s_applier) {
+    subs_state_t state = {
+        .pg = pg,
+        .redis = ob_redis_new(ob_config_str("REDIS_URL", "redis://127.0.0.1:6379")),
+        .applier = subs_applier_new(ob_config_get("DATABASE_URL"), ob_config_str("REDIS_URL", "redis://127.0.0.1:6379"),
+                                    (int)ob_config_int("SUBSCRIPTION_UPDATE_MAX_ATTEMPTS", 10)),
+    };
+    if (!state.redis || !state.applier) {
+        subs_applier_destroy(&state.applier);
+        ob_redis_destroy(&state.redis);
         ob_pg_destroy(&pg);
         return 1;
     }
+    subs_status_prepare(pg);
     ob_worker_config_t config = {
         .service = "subscription",
         .methods = s_methods,
         .method_count = sizeof s_methods / sizeof s_methods[0],
-        .state = pg,
+        .state = &state,
         .credit = 64,
         .on_tick = s_on_tick,
         .watch_fd = s_watch_fd,
         .on_fd = s_on_fd,
     };
     int rc = ob_worker_run(&config);
-    subs_applier_destroy(&s_applier);
+    subs_applier_destroy(&state.applier);
+    ob_redis_destroy(&state.redis);
     ob_pg_destroy(&pg);
     return rc;
 }

@@ -13,7 +13,7 @@
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
-#include "common/ob_sub_apply.h"
+#include "services/subscription-worker/subs_change.h"
 
 #define S_BATCH 64
 #define S_MAX_USERS 4
@@ -34,14 +34,16 @@ static void
 s_prepare(ob_pg_t *pg)
 {
     ob_entitlements_prepare(pg);
-    ob_sub_apply_prepare(pg);
+    subs_change_prepare(pg);
     ob_pg_prepare(pg, "apply_next",
                   "SELECT id, kind, payload::text FROM subscription_updates"
                   " WHERE status = 'pending' AND next_attempt_at <= now()"
                   " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED",
                   0);
     ob_pg_prepare(pg, "apply_done",
-                  "UPDATE subscription_updates SET status = 'applied', applied_at = now(), last_error = NULL WHERE id = $1", 1);
+                  "UPDATE subscription_updates SET status = 'applied', applied_at = now(), last_error = NULL, result = $2::jsonb"
+                  " WHERE id = $1",
+                  2);
     ob_pg_prepare(pg, "apply_wait",
                   "UPDATE subscription_updates SET last_error = $2,"
                   " next_attempt_at = now() + make_interval(secs => least(60, 1 + extract(epoch FROM now() - created_at) / 10))"
@@ -63,6 +65,14 @@ s_prepare(ob_pg_t *pg)
                   "INSERT INTO customers (user_id, email, stripe_customer_id) VALUES ($1, $3, $2)"
                   " ON CONFLICT (user_id) DO UPDATE SET stripe_customer_id = EXCLUDED.stripe_customer_id,"
                   " email = coalesce(EXCLUDED.email, customers.email), updated_at = now()",
+                  3);
+    /* Adds the link only: an existing customer id is never replaced. */
+    ob_pg_prepare(pg, "apply_customer_add",
+                  "INSERT INTO customers (user_id, email, stripe_customer_id) VALUES ($1, nullif($2, ''), $3)"
+                  " ON CONFLICT (user_id) DO UPDATE SET"
+                  " stripe_customer_id = coalesce(customers.stripe_customer_id, excluded.stripe_customer_id),"
+                  " email = coalesce(customers.email, excluded.email), updated_at = now()"
+                  " RETURNING stripe_customer_id",
                   3);
     ob_pg_prepare(pg, "apply_link_subscriptions",
                   "UPDATE subscriptions SET user_id = $1, updated_at = now()"
@@ -143,9 +153,29 @@ s_apply_link(subs_applier_t *self, const json_t *m, s_users_t *users)
     return err;
 }
 
+/*  customer.add: the link user -> customer unless the user has one already.
+ *  *outcome = {"stripe_customer_id": the customer now on record}. */
+static ob_err_t
+s_apply_add(subs_applier_t *self, const json_t *m, json_t **outcome)
+{
+    const char *user = s_str(m, "user_id"), *customer = s_str(m, "customer_id");
+    if (!user || !customer)
+        return OB_ERR_INVALID;
+    const char *email = ob_json_str(m, "email");
+    const char *values[] = {user, email ? email : "", customer};
+    PGresult *r = NULL;
+    ob_err_t err = ob_pg_run(self->pg, "apply_customer_add", 3, values, &r);
+    if (err == OB_OK && PQntuples(r) == 1)
+        *outcome = json_pack("{s:s}", "stripe_customer_id", PQgetvalue(r, 0, 0));
+    else if (err == OB_OK)
+        err = OB_ERR_INTERNAL;
+    PQclear(r);
+    return err;
+}
+
 /*  Adds the users whose entitlements the change touched. */
 static void
-s_users_add_result(s_users_t *users, const ob_sub_apply_result_t *result)
+s_users_add_result(s_users_t *users, const subs_change_result_t *result)
 {
     s_users_add(users, result->user_id);
     s_users_add(users, result->previous_user_id);
@@ -190,16 +220,19 @@ s_apply_one(subs_applier_t *self)
     PQclear(r);
 
     s_users_t users = {.count = 0};
-    ob_sub_apply_result_t result = {.newer = false};
+    subs_change_result_t result = {.newer = false};
     s_outcome_t outcome = S_APPLIED;
+    json_t *outcome_json = NULL; /* what the asker reads back from the row */
     if (!m)
         err = OB_ERR_INVALID;
     else if (strcmp(kind, "customer.link") == 0)
         err = s_apply_link(self, m, &users);
+    else if (strcmp(kind, "customer.add") == 0)
+        err = s_apply_add(self, m, &outcome_json);
     else if (strcmp(kind, "subscription.snapshot") == 0 || strcmp(kind, "subscription.deleted") == 0)
-        err = ob_sub_apply_subscription(self->pg, m, strcmp(kind, "subscription.deleted") == 0, &result);
+        err = subs_change_subscription(self->pg, m, strcmp(kind, "subscription.deleted") == 0, &result);
     else if (strcmp(kind, "invoice.paid") == 0 || strcmp(kind, "invoice.payment_failed") == 0)
-        err = ob_sub_apply_invoice(self->pg, m, strcmp(kind, "invoice.paid") == 0, &result);
+        err = subs_change_invoice(self->pg, m, strcmp(kind, "invoice.paid") == 0, &result);
     else
         err = OB_ERR_INVALID;
     json_decref(m);
@@ -208,11 +241,17 @@ s_apply_one(subs_applier_t *self)
         err = OB_OK;
     }
     s_users_add_result(&users, &result);
+    if (!outcome_json && strncmp(kind, "subscription.", 13) == 0)
+        outcome_json = json_pack("{s:b}", "newer", result.newer);
+    char *outcome_text = outcome_json ? ob_json_dump(outcome_json, NULL) : NULL;
+    json_decref(outcome_json);
 
-    const char *done[] = {id, "waiting for the subscription's first event"};
+    const char *wait[] = {id, "waiting for the subscription's first event"};
+    const char *done[] = {id, outcome_text};
     if (err == OB_OK)
         err =
-            outcome == S_WAIT ? ob_pg_run(self->pg, "apply_wait", 2, done, NULL) : ob_pg_run(self->pg, "apply_done", 1, done, NULL);
+            outcome == S_WAIT ? ob_pg_run(self->pg, "apply_wait", 2, wait, NULL) : ob_pg_run(self->pg, "apply_done", 2, done, NULL);
+    free(outcome_text);
     for (int i = 0; err == OB_OK && outcome == S_APPLIED && i < users.count; i++) {
         const char *values[] = {users.ids[i]};
         err = ob_pg_run(self->pg, "apply_changed", 1, values, NULL);

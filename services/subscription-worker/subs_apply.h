@@ -1,12 +1,13 @@
 /*  subs_apply - applies the domain messages other services leave in
- *  subscription_updates (today: the stripe-worker's, from Stripe events).
+ *  subscription_updates (the stripe-worker's, from Stripe events and from its
+ *  billing API): the only writer of customers and subscriptions.
  *
  *  Woken by NOTIFY subscription_updates on its own LISTEN session and by the
  *  worker's tick (which catches up on anything a lost notification missed).
  *  Each message is applied in one transaction that takes it with FOR UPDATE
  *  SKIP LOCKED (so any number of subscription-workers share the work), locks
- *  the subscription row, applies the order-proof rule (common/ob_sub_apply.h,
- *  common/ob_sub_order.h: the subscription-worker's code, shared with the
+ *  the subscription row, applies the order-proof rule (services/subscription-worker/subs_change.h,
+ *  services/subscription-worker/subs_order.h: the subscription-worker's code, shared with the
  *  stripe-worker's immediate update), marks the message applied and
  *  NOTIFYs subscription_changed with the user id.
  *  After the commit the user's entitlements are published to Redis (a
@@ -17,6 +18,9 @@
  *                            (customers) and to the subscription, and resolves
  *                            subscriptions of that customer whose user was
  *                            unknown.
+ *    customer.add            the billing API's checkout customer: adds the
+ *                            link user -> customer unless the user has one
+ *                            (the first writer wins).
  *    subscription.snapshot   upsert; keyed by the order rule. The user comes
  *                            from the event's metadata.user_id, else the row,
  *                            else customers; if none is known the row is kept
@@ -28,6 +32,10 @@
  *    invoice.payment_failed  active/trialing/past_due become past_due.
  *  An invoice for a subscription not seen yet waits (re-polled, and woken
  *  when the subscription row is created); waiting is not a failed attempt.
+ *  The row marked applied carries the outcome the asker reads back (result:
+ *  {"stripe_customer_id"} for customer.add, {"newer"} for subscription
+ *  changes): the billing API waits for it to answer the user at once
+ *  (services/stripe-worker/billing_owner.h).
  *  Failures are retried with back-off; after max_attempts the message is
  *  marked failed with its error.
  */

@@ -2,13 +2,14 @@
 #include "services/subscription-worker/subs_plans.h"
 
 #include <openssl/evp.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "clients/ob_catalogue.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "services/subscription-worker/subs_state.h"
 
 /*  Postgres builds the JSON itself: one round trip, no per-field copying. */
 #define PLAN_JSON                                                                                                                  \
@@ -27,76 +28,10 @@ subs_plans_prepare(ob_pg_t *pg)
     ob_pg_prepare(pg, "plans_get", "SELECT " PLAN_JSON "::text FROM plans WHERE id = $1 AND active", 1);
 }
 
-static bool
-s_is_count(const json_t *value, bool nullable)
-{
-    return (nullable && json_is_null(value)) || (json_is_integer(value) && json_integer_value(value) >= 0);
-}
-
-int
-subs_plans_validate(const json_t *catalogue, char *problem, size_t cap)
-{
-    const json_t *plans = json_object_get(catalogue, "plans");
-    if (!json_is_array(plans) || json_array_size(plans) == 0) {
-        snprintf(problem, cap, "\"plans\" must be a non-empty array");
-        return -1;
-    }
-    regex_t id_pattern;
-    regcomp(&id_pattern, "^[a-z0-9_-]{1,64}$", REG_EXTENDED | REG_NOSUB);
-    int rc = 0;
-    size_t i;
-    const json_t *plan;
-    json_array_foreach(plans, i, plan)
-    {
-        const char *id = ob_json_str(plan, "id");
-        const char *why = NULL;
-        if (!id || regexec(&id_pattern, id, 0, NULL, 0) != 0)
-            why = "id must be 1-64 characters of a-z, 0-9, _ or -";
-        else if (!ob_json_str(plan, "name"))
-            why = "name is required";
-        else if (!s_is_count(json_object_get(plan, "price_monthly_cents"), false))
-            why = "price_monthly_cents must be a non-negative integer";
-        else if (!s_is_count(json_object_get(plan, "price_yearly_cents"), true))
-            why = "price_yearly_cents must be a non-negative integer or null";
-        else if (!s_is_count(json_object_get(plan, "api_calls_limit"), true))
-            why = "api_calls_limit must be a non-negative integer or null (unlimited)";
-        else if (!ob_json_str(plan, "api_calls_period") || (strcmp(ob_json_str(plan, "api_calls_period"), "total") != 0 &&
-                                                            strcmp(ob_json_str(plan, "api_calls_period"), "month") != 0))
-            why = "api_calls_period must be \"total\" or \"month\"";
-        else if (!json_is_array(json_object_get(plan, "features")))
-            why = "features must be an array of feature keys";
-        if (why) {
-            snprintf(problem, cap, "plan %zu (%s): %s", i, id ? id : "?", why);
-            rc = -1;
-            break;
-        }
-    }
-    regfree(&id_pattern);
-    return rc;
-}
-
-json_t *
-subs_plans_read_file(const char *path)
-{
-    json_error_t error;
-    json_t *catalogue = json_load_file(path, JSON_REJECT_DUPLICATES, &error);
-    if (!catalogue) {
-        fprintf(stderr, "plans: %s: %s (line %d)\n", path, error.text, error.line);
-        return NULL;
-    }
-    char problem[256];
-    if (subs_plans_validate(catalogue, problem, sizeof problem) != 0) {
-        fprintf(stderr, "plans: %s: %s\n", path, problem);
-        json_decref(catalogue);
-        return NULL;
-    }
-    return catalogue;
-}
-
 int
 subs_plans_load_file(ob_pg_t *pg, const char *path)
 {
-    json_t *catalogue = subs_plans_read_file(path);
+    json_t *catalogue = ob_catalogue_read_file(path);
     if (!catalogue)
         return -1;
     /* Number the plans so the file's order is the catalogue's order. */
@@ -175,17 +110,15 @@ subs_plans_set_etag(ob_job_t *job)
 static void
 s_reply_text(ob_job_t *job, const char *text)
 {
-    free(job->body);
-    job->body = strdup(text);
-    job->body_len = job->body ? strlen(text) : 0;
-    job->status = job->body ? 200 : 500;
-    subs_plans_set_etag(job);
+    ob_job_reply_text(job, 200, text);
+    if (job->status == 200)
+        subs_plans_set_etag(job);
 }
 
 void
 subs_plans_list(void *state, ob_job_t *job)
 {
-    ob_pg_t *pg = state;
+    ob_pg_t *pg = ((subs_state_t *)state)->pg;
     PGresult *result = ob_pg_exec(pg, "plans_list", 0, NULL, NULL, NULL);
     ob_err_t err = ob_pg_classify(pg, result);
     if (err != OB_OK || PQntuples(result) != 1)
@@ -198,7 +131,7 @@ subs_plans_list(void *state, ob_job_t *job)
 void
 subs_plans_get(void *state, ob_job_t *job)
 {
-    ob_pg_t *pg = state;
+    ob_pg_t *pg = ((subs_state_t *)state)->pg;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;

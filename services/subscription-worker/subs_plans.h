@@ -16,16 +16,7 @@ void subs_plans_prepare(ob_pg_t *pg);
  *  line per problem to stderr. Returns 0, or -1 (bad file or database). */
 int subs_plans_load_file(ob_pg_t *pg, const char *path);
 
-/*  Reads and validates the catalogue file. Prints the problem to stderr
- *  and returns NULL when the file cannot be read or is not valid; else a
- *  new reference the caller decrefs. */
-json_t *subs_plans_read_file(const char *path);
-
-/*  Checks a parsed catalogue; writes the first problem to problem (cap
- *  bytes). Returns 0 when it is valid. */
-int subs_plans_validate(const json_t *catalogue, char *problem, size_t cap);
-
-/*  Methods "plans.list" and "plans.get" (state: the ob_pg_t). */
+/*  Methods "plans.list" and "plans.get" (state: the subs_state_t). */
 void subs_plans_list(void *pg, ob_job_t *job);
 void subs_plans_get(void *pg, ob_job_t *job);
 

@@ -7,41 +7,23 @@
 #include <string.h>
 #include <time.h>
 
-#include "common/ob_config.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
+#include "services/subscription-worker/subs_state.h"
 
-typedef struct {
-    ob_pg_t *pg;
-    ob_redis_t *redis;
-} status_context_t;
-
-static status_context_t s_context;
-
-static status_context_t *
-s_get_context(void)
+void
+subs_status_prepare(ob_pg_t *pg)
 {
-    if (s_context.pg && s_context.redis)
-        return &s_context;
-    const char *db_url = ob_config_get("DATABASE_URL");
-    if (!s_context.pg && db_url) {
-        s_context.pg = ob_pg_new(db_url, "subscription-worker-status");
-        if (s_context.pg) {
-            ob_entitlements_prepare(s_context.pg);
-            /* $3/$4: the window in Unix seconds; an end of 0 is open. */
-            ob_pg_prepare(s_context.pg, "status_usage",
-                          "SELECT (SELECT name FROM plans WHERE id = $2),"
-                          " (SELECT coalesce(sum(quantity), 0) FROM usage_events WHERE user_id = $1"
-                          "  AND code = 'api_calls' AND occurred_at >= to_timestamp($3::bigint)"
-                          "  AND ($4::bigint = 0 OR occurred_at < to_timestamp($4::bigint)))",
-                          4);
-        }
-    }
-    if (!s_context.redis)
-        s_context.redis = ob_redis_new(ob_config_str("REDIS_URL", "redis://127.0.0.1:6379"));
-    return s_context.pg && s_context.redis ? &s_context : NULL;
+    ob_entitlements_prepare(pg);
+    /* Usage comes from the ledger owner's published reading, usage_used()
+     * (migration 022); $3/$4: the window in Unix seconds, an end of 0 is open. */
+    ob_pg_prepare(pg, "status_usage",
+                  "SELECT (SELECT name FROM plans WHERE id = $2),"
+                  " (SELECT used FROM usage_used($1, to_timestamp($3::bigint), to_timestamp(nullif($4::bigint, 0)))"
+                  "  WHERE code = 'api_calls')",
+                  4);
 }
 
 static json_t *
@@ -81,7 +63,7 @@ subs_status_json(const ob_entitlement_t *e, const char *plan_name, int64_t used)
 void
 subs_status_get(void *state, ob_job_t *job)
 {
-    (void)state;
+    subs_state_t *ctx = state;
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;
@@ -93,11 +75,6 @@ subs_status_get(void *state, ob_job_t *job)
     char user_id[256];
     memcpy(user_id, call.principal.ptr, call.principal.len);
     user_id[call.principal.len] = '\0';
-    status_context_t *ctx = s_get_context();
-    if (!ctx) {
-        ob_job_reply_error(job, 503, "unavailable", "the subscription status cannot be read now");
-        return;
-    }
     ob_entitlement_t e;
     ob_err_t err = ob_entitlements_get(ctx->redis, ctx->pg, user_id, &e);
     if (err != OB_OK && err != OB_ERR_NOT_FOUND) {
@@ -116,7 +93,7 @@ subs_status_get(void *state, ob_job_t *job)
         if (err == OB_OK && PQntuples(r) == 1) {
             if (!PQgetisnull(r, 0, 0))
                 plan_name = strdup(PQgetvalue(r, 0, 0));
-            used = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+            used = PQgetisnull(r, 0, 1) ? 0 : strtoll(PQgetvalue(r, 0, 1), NULL, 10);
         }
         PQclear(r);
         if (err != OB_OK) {

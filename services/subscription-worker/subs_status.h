@@ -11,13 +11,10 @@
  *  "live":false and nulls, so a page can render it without a special case.
  *
  *  The entitlement comes from Redis (ob_entitlements_get: Postgres on a
- *  miss); usage is the sum of usage_events (the lago-worker's ledger) of
- *  code api_calls in the entitlement's quota window, read with the plan
- *  name in one query.
- *
- *  The method is one row of the worker's table: it keeps its own Postgres
- *  session and Redis connection, made on first use from DATABASE_URL and
- *  REDIS_URL (a worker calls methods on one thread).
+ *  miss); usage is what the ledger's owner publishes for code api_calls in
+ *  the entitlement's quota window (its usage_used() function, migration
+ *  022: this service never sums another's table), read with the plan name
+ *  in one query.
  */
 #ifndef SUBS_STATUS_H_INCLUDED
 #define SUBS_STATUS_H_INCLUDED
@@ -26,9 +23,13 @@
 #include <stdint.h>
 
 #include "common/ob_entitlements.h"
+#include "common/ob_pg.h"
 #include "common/ob_worker.h"
 
-/*  The state argument is unused. */
+/*  Registers the statements below on pg. */
+void subs_status_prepare(ob_pg_t *pg);
+
+/*  Method "status.get" (state: the subs_state_t). */
 void subs_status_get(void *state, ob_job_t *job);
 
 /*  The answer for an entitlement, its plan's name (NULL when none) and the

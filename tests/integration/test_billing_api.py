@@ -271,6 +271,35 @@ def test_cancel_immediately_when_asked(billing):
     assert_json_error(body, "no_subscription")
 
 
+def test_cancel_while_the_owner_is_down_is_503_and_applies_when_it_is_back(billing):
+    """The stripe-worker never writes subscriptions: it asks the subscription-worker
+    through a subscription_updates row. Without an owner to answer, the user gets 503
+    and the request stays queued; the owner applies it when it is back."""
+    stack, stripe, prices = billing
+    sub = live_subscription(stack, stripe, prices)
+    stack.stop("subscription-worker")
+    status, body = call(stack, "POST", "/subscription/cancel", json_body={})
+    assert status == 503, body
+    assert_json_error(body, "stored_later")
+    assert query(stack, "SELECT kind, status FROM subscription_updates WHERE source_event_id LIKE 'api:%%'") == \
+        [("subscription.snapshot", "pending")]
+    assert query(stack, "SELECT cancel_at_period_end FROM subscriptions WHERE id = %s", (sub["id"],)) == [(False,)]
+    stack.start("subscription-worker")
+    wait_for(lambda: query(stack, "SELECT cancel_at_period_end FROM subscriptions WHERE id = %s", (sub["id"],)) ==
+             [(True,)], 15, "the queued cancel was never applied")
+    assert query(stack, "SELECT status, result->>'newer' FROM subscription_updates WHERE source_event_id LIKE 'api:%%'") \
+        == [("applied", "true")]
+
+
+def test_checkout_links_the_new_customer_through_the_owner(billing):
+    stack, _, _ = billing
+    status, body = call(stack, "POST", "/checkout/create", json_body={"plan_id": "starter", "interval": "month"})
+    assert status == 200, body
+    (customer,) = query(stack, "SELECT stripe_customer_id FROM customers WHERE user_id = 'user_1'")
+    assert query(stack, "SELECT kind, status, result->>'stripe_customer_id' FROM subscription_updates"
+                        " WHERE kind = 'customer.add'") == [("customer.add", "applied", customer[0])]
+
+
 def test_cancel_without_a_subscription_is_409(billing):
     stack, _, _ = billing
     status, body = call(stack, "POST", "/subscription/cancel", json_body={"at_period_end": True})

@@ -103,7 +103,7 @@ def test_health_and_ready_name_the_missing_services(stack):
     status, _, body = stack.http("GET", "/ready")
     assert status == 503
     assert body["status"] == "not_ready"
-    assert set(body["missing"]) == {"stripe", "subscription", "lago", "notifier"}
+    assert set(body["missing"]) == {"stripe", "subscription", "usage", "lago", "notifier"}
     stack.start("subscription-worker")
     wait_for(lambda: "subscription" not in stack.http("GET", "/ready")[2]["missing"], 10, "worker never counted")
     status, _, body = stack.http("GET", "/ready")

@@ -1,8 +1,8 @@
 /*  ob_http: retries, idempotency keys, timeouts and limits, against a tiny
  *  scripted HTTP server on 127.0.0.1 that runs in a thread of the test. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <curl/curl.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>

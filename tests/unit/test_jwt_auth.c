@@ -4,10 +4,9 @@
  *
  *  Keys are generated at run time with OpenSSL; tokens are signed with libjwt.
  */
-#include <criterion/criterion.h>
-#include "tests/unit/test_params.h"
-#include <criterion/parameterized.h>
 #include <arpa/inet.h>
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <jwt.h>
@@ -30,6 +29,7 @@
 #include <unistd.h>
 
 #include "gateway/ob_jwt_auth.h"
+#include "tests/unit/test_params.h"
 
 #define NOW 1700000000L
 #define SECRET "an-hs256-secret-of-at-least-32-bytes!"

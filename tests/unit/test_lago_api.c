@@ -1,7 +1,7 @@
 /*  lago_api: the batch body, the mapping of Lago's answers to outcomes, and a
  *  few round trips against a scripted HTTP server in a thread of the test. */
-#include <criterion/criterion.h>
 #include <arpa/inet.h>
+#include <criterion/criterion.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,8 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clients/lago_api.h"
 #include "common/ob_http.h"
-#include "services/lago-worker/lago_api.h"
 
 /* ---- the batch body ---------------------------------------------------------------------- */
 
@@ -36,7 +36,7 @@ static const bad_event_t bad_events[] = {
     {"properties a number", {"tx-1", "sub-1", "api_calls", 0, "3"}},
 };
 
-Test(lago_batch_json, builds_lago_events_shape)
+Test(lago_batch_json, builds_usage_events_shape)
 {
     lago_event_t events[2] = {good, {"tx-2", "sub-1", "api_calls", 0, NULL}};
     char *text = lago_api_events_batch_json(events, 2);

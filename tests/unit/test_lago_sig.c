@@ -5,7 +5,6 @@
  *  JWT.encode(..., "RS256") does it.
  */
 #include <criterion/criterion.h>
-#include "tests/unit/test_params.h"
 #include <criterion/parameterized.h>
 #include <jwt.h>
 #include <openssl/evp.h>
@@ -15,6 +14,7 @@
 #include <string.h>
 
 #include "gateway/ob_lago_sig.h"
+#include "tests/unit/test_params.h"
 
 #define HMAC_KEY "lago-hmac-key-0123456789abcdef"
 #define ISSUER "https://lago.example.com/api"

@@ -1,10 +1,10 @@
 /*  ob_service_token: the token list check and the Bearer parser, table-driven. */
 #include <criterion/criterion.h>
-#include "tests/unit/test_params.h"
 #include <criterion/parameterized.h>
 #include <string.h>
 
 #include "gateway/ob_service_token.h"
+#include "tests/unit/test_params.h"
 
 /* ------------------------------------------------------------------------ */
 

@@ -1,5 +1,5 @@
 /*  static: the pages' loader (WEB_ROOT into memory), lookup, content types,
- *  ETags, and files made at start-up. */
+ *  and files made at start-up. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gateway/ob_etag.h"
 #include "gateway/ob_static.h"
 
 static char s_root[64];
@@ -104,17 +103,4 @@ Test(static, content_types)
     cr_expect_str_eq(ob_static_content_type("f.woff2"), "font/woff2");
     cr_expect_str_eq(ob_static_content_type("README"), "application/octet-stream");
     cr_expect_str_eq(ob_static_content_type(".js"), "application/octet-stream");
-}
-
-Test(etag, if_none_match)
-{
-    const char *tag = "\"abc\"";
-    cr_expect(ob_etag_matches("\"abc\"", 5, tag, 5));
-    cr_expect(ob_etag_matches("W/\"abc\"", 7, tag, 5), "weak comparison");
-    cr_expect(ob_etag_matches("\"x\", \"abc\"", 10, tag, 5), "any in the list");
-    cr_expect(ob_etag_matches("*", 1, tag, 5));
-    cr_expect_not(ob_etag_matches("\"abcd\"", 6, tag, 5));
-    cr_expect_not(ob_etag_matches("abc", 3, tag, 5), "unquoted is another tag");
-    cr_expect_not(ob_etag_matches("\"abc\"", 5, "", 0), "no tag never matches");
-    cr_expect_not(ob_etag_matches(NULL, 0, tag, 5));
 }

@@ -1,9 +1,9 @@
 /*  stripe_api: the error mapping (table-driven) and every call against the
  *  Stripe stand-in (tests/standins/stripe_standin.py), which each test
  *  starts on a free loopback port and stops again. */
+#include <arpa/inet.h>
 #include <criterion/criterion.h>
 #include <curl/curl.h>
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -15,8 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "clients/stripe_api.h"
 #include "common/ob_http.h"
-#include "services/stripe-worker/stripe_api.h"
 
 /* ---- the mapping --------------------------------------------------------------------------------------- */
 

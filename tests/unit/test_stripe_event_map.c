@@ -1,13 +1,10 @@
-/*  stripe_event_map and ob_sub_order: what a Stripe event means, and which
- *  event's state wins. Pure functions, table-driven. */
+/*  stripe_event_map: what a Stripe event (or Stripe's answer to a billing
+ *  API change) means. Pure functions, table-driven. */
 #include <criterion/criterion.h>
 #include <jansson.h>
 #include <string.h>
 
-#include "common/ob_sub_order.h"
-#include "services/stripe-worker/stripe_admin.h"
 #include "services/stripe-worker/stripe_event_map.h"
-#include "services/stripe-worker/stripe_pgarray.h"
 
 static json_t *
 s_json(const char *text)
@@ -217,63 +214,55 @@ Test(stripe_event_map, types_without_effect_and_checkout_links)
     json_decref(event);
 }
 
-/* --- the order rule ---------------------------------------------------------- */
+/* --- Stripe's answer to a change (the billing API reads it the same way) ------- */
 
-typedef struct {
-    int64_t created;
-    const char *status, *id;
-    int64_t stored_created;
-    const char *stored_status, *stored_id;
-    bool supersedes;
-} order_case_t;
-
-Test(ob_sub_order, table)
+static const char *
+s_field(const json_t *message, const char *key)
 {
-    static const order_case_t cases[] = {
-        {101, "active", "evt_b", 100, "past_due", "evt_a", true},   /* later wins */
-        {99, "canceled", "evt_b", 100, "active", "evt_a", false},   /* older never rolls back */
-        {100, "active", "evt_a", 100, "incomplete", "evt_z", true}, /* same second: later status */
-        {100, "incomplete", "evt_z", 100, "active", "evt_a", false},
-        {100, "active", "evt_a", 100, "trialing", "evt_b", true},
-        {100, "past_due", "evt_a", 100, "active", "evt_b", true},
-        {100, "active", "evt_b", 100, "active", "evt_a", true}, /* same status: greater id, total order */
-        {100, "active", "evt_a", 100, "active", "evt_b", false},
-        {100, "active", "evt_a", 100, "active", "evt_a", false},   /* the same event again */
-        {200, "active", "evt_b", 100, "canceled", "evt_a", false}, /* terminal */
-        {200, "active", "evt_b", 100, "incomplete_expired", "evt_a", false},
-        {5, "incomplete", "evt_a", -1, "incomplete", "", true}, /* nothing applied yet */
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        const order_case_t *c = &cases[i];
-        cr_expect_eq(ob_sub_order_supersedes(c->created, c->status, c->id, c->stored_created, c->stored_status, c->stored_id),
-                     c->supersedes, "case %zu", i);
-    }
-    cr_expect_lt(ob_sub_order_rank("incomplete"), ob_sub_order_rank("active"));
-    cr_expect_lt(ob_sub_order_rank("unpaid"), ob_sub_order_rank("canceled"));
-    cr_expect_eq(ob_sub_order_rank("nonsense"), -1);
+    return json_string_value(json_object_get(message, key));
 }
 
-/* --- small parsers ------------------------------------------------------------ */
-
-Test(stripe_pgarray, binary_layout)
+static json_int_t
+s_number(const json_t *message, const char *key)
 {
-    stripe_pgarray_t a;
-    stripe_pgarray_init(&a, STRIPE_PG_OID_TEXT);
-    stripe_pgarray_add(&a, "ab", 2);
-    stripe_pgarray_add(&a, "", 0);
-    int len;
-    const unsigned char *bytes = (const unsigned char *)stripe_pgarray_finish(&a, &len);
-    static const unsigned char expected[] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0,   0,   25, 0, 0, 0,
-                                             2, 0, 0, 0, 1, 0, 0, 0, 2, 'a', 'b', 0,  0, 0, 0};
-    cr_assert_eq(len, (int)sizeof expected);
-    cr_expect_eq(memcmp(bytes, expected, sizeof expected), 0);
-    stripe_pgarray_release(&a);
-    stripe_pgarray_init(&a, STRIPE_PG_OID_INT8);
-    stripe_pgarray_add_int8(&a, 258);
-    bytes = (const unsigned char *)stripe_pgarray_finish(&a, &len);
-    cr_expect_eq(len, 20 + 4 + 8);
-    cr_expect_eq(bytes[20 + 3], 8);
-    cr_expect_eq(bytes[20 + 4 + 6], 1);
-    cr_expect_eq(bytes[20 + 4 + 7], 2);
-    stripe_pgarray_release(&a);
+    return json_integer_value(json_object_get(message, key));
+}
+
+/*  Stripe's answer to a change becomes the message an event about the same
+ *  subscription gives (the one reader both paths use). */
+Test(stripe_event_map, reads_old_and_new_api_shapes_of_an_answer)
+{
+    json_t *old_shape = json_loads("{\"id\":\"sub_1\",\"status\":\"active\",\"customer\":\"cus_1\","
+                                   "\"current_period_start\":100,\"current_period_end\":200,\"cancel_at_period_end\":true,"
+                                   "\"metadata\":{\"plan_id\":\"starter\"},\"items\":{\"data\":[{\"id\":\"si_1\","
+                                   "\"price\":{\"id\":\"price_1\",\"recurring\":{\"interval\":\"year\"}}}]}}",
+                                   0, NULL);
+    char error[128];
+    json_t *m = stripe_event_subscription_message(old_shape, "api:req_1", 150, false, error, sizeof error);
+    cr_assert_not_null(m);
+    cr_expect_str_eq(s_field(m, "item_id"), "si_1");
+    cr_expect_str_eq(s_field(m, "price_id"), "price_1");
+    cr_expect_str_eq(s_field(m, "interval"), "year");
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(m, "plan_candidates"), 0)), "starter");
+    cr_expect_eq(s_number(m, "current_period_end"), 200);
+    cr_expect(json_is_true(json_object_get(m, "cancel_at_period_end")));
+    cr_expect_str_eq(s_field(m, "event_id"), "api:req_1");
+    cr_expect_eq(s_number(m, "event_created"), 150);
+    json_decref(m);
+    json_t *new_shape = json_loads("{\"id\":\"sub_2\",\"status\":\"trialing\",\"customer\":{\"id\":\"cus_2\"},"
+                                   "\"items\":{\"data\":[{\"id\":\"si_2\",\"current_period_start\":5,"
+                                   "\"current_period_end\":9,\"price\":{\"id\":\"price_2\",\"metadata\":{\"plan_id\":\"pro\"}}}]}}",
+                                   0, NULL);
+    m = stripe_event_subscription_message(new_shape, "api:req_2", 150, false, error, sizeof error);
+    cr_assert_not_null(m);
+    cr_expect_str_eq(s_field(m, "customer_id"), "cus_2");
+    cr_expect_eq(s_number(m, "current_period_start"), 5);
+    cr_expect_eq(s_number(m, "current_period_end"), 9);
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(m, "plan_candidates"), 0)), "pro");
+    json_decref(m);
+    json_t *bad = json_loads("{\"object\":\"subscription\"}", 0, NULL);
+    cr_expect_null(stripe_event_subscription_message(bad, "api:req_3", 150, false, error, sizeof error));
+    json_decref(old_shape);
+    json_decref(new_shape);
+    json_decref(bad);
 }

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "services/stripe-worker/stripe_form.h"
+#include "clients/stripe_form.h"
 
 typedef struct {
     const char *key, *value;

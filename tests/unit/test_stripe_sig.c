@@ -6,7 +6,6 @@
  *  and body were signed, what body arrives and which secrets are configured.
  */
 #include <criterion/criterion.h>
-#include "tests/unit/test_params.h"
 #include <criterion/parameterized.h>
 #include <ctype.h>
 #include <inttypes.h>
@@ -15,6 +14,7 @@
 #include <string.h>
 
 #include "gateway/ob_stripe_sig.h"
+#include "tests/unit/test_params.h"
 
 #define NOW INT64_C(1700000000)
 #define SECRET "whsec_test_secret"

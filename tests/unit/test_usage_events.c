@@ -1,27 +1,21 @@
-/*  Usage events and authorize requests: what is accepted and why the rest is
- *  refused (services/lago-worker/lago_events.c), plus the quota answer codec,
- *  the forwarding back-off, the in-batch duplicate set and the Lago webhook
- *  decisions. Pure logic, no servers. */
+/*  usage_events: usage events and authorize requests, what is accepted and
+ *  why the rest is refused (services/lago-worker/usage_events.c). Pure logic,
+ *  no servers. */
 #include <criterion/criterion.h>
 #include <string.h>
 
-#include "services/lago-worker/lago_events.h"
-#include "services/lago-worker/lago_forward.h"
-#include "services/lago-worker/lago_inbox.h"
-#include "services/lago-worker/lago_ledger.h"
-#include "services/lago-worker/lago_quota.h"
-#include "services/lago-worker/lago_strset.h"
+#include "services/lago-worker/usage_events.h"
 
 #define NOW 1767225600.0 /* 2026-01-01T00:00:00Z */
 
-static lago_metrics_t s_metrics;
+static usage_metrics_t s_metrics;
 
 static void
 s_setup(void)
 {
     memset(&s_metrics, 0, sizeof s_metrics);
-    lago_metrics_add(&s_metrics, "api_calls", true);
-    lago_metrics_add(&s_metrics, "tokens", false);
+    usage_metrics_add(&s_metrics, "api_calls", true);
+    usage_metrics_add(&s_metrics, "tokens", false);
 }
 
 typedef struct {
@@ -59,9 +53,9 @@ Test(usage_events, table, .init = s_setup)
         const event_case_t *c = &s_event_cases[i];
         json_t *event = json_loads(c->json, JSON_DECODE_ANY, NULL);
         cr_assert(event != NULL, "case %zu does not parse", i);
-        lago_usage_event_t out;
-        lago_events_problem_t problem = {0};
-        int rc = lago_events_check(event, &s_metrics, NOW, &out, &problem);
+        usage_event_t out;
+        usage_events_problem_t problem = {0};
+        int rc = usage_events_check(event, &s_metrics, NOW, &out, &problem);
         if (c->code)
             cr_expect(rc == -1 && problem.code && strcmp(problem.code, c->code) == 0, "case %zu: expected %s, got %s", i, c->code,
                       rc == 0 ? "accepted" : problem.code);
@@ -74,43 +68,43 @@ Test(usage_events, table, .init = s_setup)
 Test(usage_events, defaults_and_bounds, .init = s_setup)
 {
     json_t *event = json_pack("{s:s,s:s,s:s}", "transaction_id", "t", "user_id", "u", "code", "api_calls");
-    lago_usage_event_t out;
-    lago_events_problem_t problem;
-    cr_assert(lago_events_check(event, &s_metrics, NOW, &out, &problem) == 0);
+    usage_event_t out;
+    usage_events_problem_t problem;
+    cr_assert(usage_events_check(event, &s_metrics, NOW, &out, &problem) == 0);
     cr_expect(out.quantity == 1 && out.occurred_at == NOW && out.properties == NULL);
-    char long_id[LAGO_EVENTS_ID_MAX + 2];
+    char long_id[USAGE_EVENTS_ID_MAX + 2];
     memset(long_id, 'x', sizeof long_id - 1);
     long_id[sizeof long_id - 1] = '\0';
     json_object_set_new(event, "transaction_id", json_string(long_id));
-    cr_expect(lago_events_check(event, &s_metrics, NOW, &out, &problem) == -1);
+    cr_expect(usage_events_check(event, &s_metrics, NOW, &out, &problem) == -1);
     cr_expect(strcmp(problem.code, "invalid_transaction_id") == 0);
-    long_id[LAGO_EVENTS_ID_MAX] = '\0'; /* exactly the maximum */
+    long_id[USAGE_EVENTS_ID_MAX] = '\0'; /* exactly the maximum */
     json_object_set_new(event, "transaction_id", json_string(long_id));
-    cr_expect(lago_events_check(event, &s_metrics, NOW, &out, &problem) == 0);
+    cr_expect(usage_events_check(event, &s_metrics, NOW, &out, &problem) == 0);
     /* properties over 4 KiB */
-    char big[LAGO_EVENTS_PROPERTIES_MAX + 10];
+    char big[USAGE_EVENTS_PROPERTIES_MAX + 10];
     memset(big, 'p', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     json_object_set_new(event, "properties", json_pack("{s:s}", "note", big));
-    cr_expect(lago_events_check(event, &s_metrics, NOW, &out, &problem) == -1);
+    cr_expect(usage_events_check(event, &s_metrics, NOW, &out, &problem) == -1);
     cr_expect(strcmp(problem.code, "properties_too_large") == 0);
     json_decref(event);
 }
 
 Test(usage_events, batch_envelope, .init = s_setup)
 {
-    lago_events_problem_t problem;
+    usage_events_problem_t problem;
     json_t *body = json_loads("{}", 0, NULL);
-    cr_expect(lago_events_batch(body, &problem) == NULL && strcmp(problem.code, "missing_events") == 0);
+    cr_expect(usage_events_batch(body, &problem) == NULL && strcmp(problem.code, "missing_events") == 0);
     json_object_set_new(body, "events", json_array());
-    cr_expect(lago_events_batch(body, &problem) == NULL && strcmp(problem.code, "invalid_batch_size") == 0);
+    cr_expect(usage_events_batch(body, &problem) == NULL && strcmp(problem.code, "invalid_batch_size") == 0);
     json_t *events = json_array();
-    for (int i = 0; i < LAGO_EVENTS_BATCH_MAX; i++)
+    for (int i = 0; i < USAGE_EVENTS_BATCH_MAX; i++)
         json_array_append_new(events, json_object());
     json_object_set(body, "events", events);
-    cr_expect(lago_events_batch(body, &problem) == events);
+    cr_expect(usage_events_batch(body, &problem) == events);
     json_array_append_new(events, json_object());
-    cr_expect(lago_events_batch(body, &problem) == NULL && strcmp(problem.code, "invalid_batch_size") == 0);
+    cr_expect(usage_events_batch(body, &problem) == NULL && strcmp(problem.code, "invalid_batch_size") == 0);
     json_decref(events);
     json_decref(body);
 }
@@ -128,104 +122,13 @@ Test(usage_events, authorize_body, .init = s_setup)
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         json_t *body = json_loads(cases[i].json, 0, NULL);
-        lago_usage_event_t out;
-        lago_events_problem_t problem = {0};
-        int rc = lago_events_check_authorize(body, &s_metrics, NOW, &out, &problem);
+        usage_event_t out;
+        usage_events_problem_t problem = {0};
+        int rc = usage_events_check_authorize(body, &s_metrics, NOW, &out, &problem);
         if (cases[i].code)
             cr_expect(rc == -1 && strcmp(problem.code, cases[i].code) == 0, "case %zu", i);
         else
             cr_expect(rc == 0 && out.occurred_at == NOW, "case %zu: %s", i, problem.code);
         json_decref(body);
     }
-}
-
-Test(usage_events, quota_answer_codec)
-{
-    lago_quota_answer_t a;
-    cr_expect(lago_quota_answer_parse("1|10|1000|1767225600", &a) == 0);
-    cr_expect(a.allowed && a.used == 10 && a.limit == 1000 && a.resets_at == 1767225600);
-    cr_expect(lago_quota_answer_parse("0|700|700|0", &a) == 0 && !a.allowed && a.resets_at == 0);
-    cr_expect(lago_quota_answer_parse("1|0|-1|0", &a) == 0 && a.limit == -1);
-    cr_expect(lago_quota_answer_parse("2|0|0|0", &a) == -1);
-    cr_expect(lago_quota_answer_parse("1|0|0", &a) == -1);
-    cr_expect(lago_quota_answer_parse("1|0|0|0x", &a) == -1);
-    cr_expect(lago_quota_answer_parse(NULL, &a) == -1);
-}
-
-Test(usage_events, forward_backoff)
-{
-    cr_expect(lago_forward_backoff_s(1, 60) == 1);
-    cr_expect(lago_forward_backoff_s(2, 60) == 2);
-    cr_expect(lago_forward_backoff_s(5, 60) == 16);
-    cr_expect(lago_forward_backoff_s(7, 60) == 60);
-    cr_expect(lago_forward_backoff_s(1000, 60) == 60);
-    cr_expect(lago_forward_backoff_s(3, 2) == 2);
-}
-
-Test(usage_events, strset)
-{
-    lago_strset_t set;
-    cr_assert(lago_strset_init(&set, 2) == 0);
-    char keys[100][8];
-    for (int i = 0; i < 100; i++) {
-        snprintf(keys[i], sizeof keys[i], "k%d", i);
-        cr_expect(lago_strset_add(&set, keys[i]) == 1);
-    }
-    for (int i = 0; i < 100; i++)
-        cr_expect(lago_strset_add(&set, keys[i]) == 0 && lago_strset_has(&set, keys[i]));
-    cr_expect(!lago_strset_has(&set, "k100"));
-    lago_strset_release(&set);
-}
-
-typedef struct {
-    const char *json;
-    const char *kind;
-    const char *user;
-} webhook_case_t;
-
-Test(usage_events, lago_webhook_decisions)
-{
-    static const webhook_case_t cases[] = {
-        {"{\"webhook_type\":\"invoice.created\",\"object_type\":\"invoice\",\"invoice\":{\"lago_id\":\"i1\","
-         "\"customer\":{\"external_id\":\"user-1\"},\"total_amount_cents\":1900,\"currency\":\"USD\"}}",
-         "invoice_created", "user-1"},
-        {"{\"webhook_type\":\"invoice.payment_failure\",\"object_type\":\"payment_provider_invoice_payment_error\","
-         "\"payment_provider_invoice_payment_error\":{\"lago_invoice_id\":\"i1\",\"external_customer_id\":\"user-2\"}}",
-         "payment_failed", "user-2"},
-        {"{\"webhook_type\":\"subscription.terminated\",\"subscription\":{\"external_id\":\"sub_1\","
-         "\"external_customer_id\":\"user-3\",\"plan_code\":\"starter\"}}",
-         "subscription_terminated", "user-3"},
-        {"{\"webhook_type\":\"event.error\",\"event_error\":{\"status\":422,\"error\":\"Unprocessable entity\"}}",
-         "usage_event_error", NULL},
-        {"{\"webhook_type\":\"events.errors\",\"events_errors\":{\"invalid_code\":[\"tx1\"]}}", "usage_event_error", NULL},
-        {"{\"webhook_type\":\"customer.created\",\"customer\":{}}", "", NULL},
-        {"{\"no_type\":true}", "", NULL},
-    };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_t *webhook = json_loads(cases[i].json, 0, NULL);
-        cr_assert(webhook, "case %zu", i);
-        lago_inbox_action_t action;
-        lago_inbox_decide(webhook, &action);
-        cr_expect(strcmp(action.kind, cases[i].kind) == 0, "case %zu: %s", i, action.kind);
-        if (cases[i].user)
-            cr_expect(action.user_id && strcmp(action.user_id, cases[i].user) == 0, "case %zu", i);
-        else
-            cr_expect(action.user_id == NULL, "case %zu", i);
-        json_decref(action.payload);
-        json_decref(webhook);
-    }
-}
-
-Test(usage_events, pg_array_literal_quotes_and_escapes)
-{
-    lago_pgarray_t array = {0};
-    cr_expect(strcmp(lago_pgarray_text(&array), "{}") == 0);
-    lago_pgarray_add(&array, "plain");
-    lago_pgarray_add(&array, "with \"quote\" and \\ backslash, comma {brace}");
-    lago_pgarray_add(&array, NULL);
-    lago_pgarray_add(&array, "");
-    cr_expect(strcmp(lago_pgarray_text(&array), "{\"plain\",\"with \\\"quote\\\" and \\\\ backslash, comma {brace}\",NULL,\"\"}") ==
-                  0,
-              "%s", lago_pgarray_text(&array));
-    lago_pgarray_release(&array);
 }

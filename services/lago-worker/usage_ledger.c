@@ -1,0 +1,148 @@
+/*  usage_ledger - the usage ledger. */
+#include "services/lago-worker/usage_ledger.h"
+
+#include <inttypes.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/*  The advisory lock namespace of quota counters (first key of the pair).
+ *  Users share 128 lock buckets, so a batch takes at most 128 locks however
+ *  many users it holds (the server's lock table is finite); a rebuild holds
+ *  one bucket for a few milliseconds, which is rare (a new window, a flush). */
+#define S_LOCK_CLASS "2897"
+#define S_LOCK_KEY(u) "(hashtext(" u ") & 127)"
+
+void
+usage_ledger_prepare(ob_pg_t *pg)
+{
+    /* The ordered subquery fixes the order locks are taken in. */
+    ob_pg_prepare(pg, "ledger_lock_shared",
+                  "SELECT count(pg_advisory_xact_lock_shared(" S_LOCK_CLASS ", k)) FROM"
+                  " (SELECT DISTINCT " S_LOCK_KEY("u") " AS k FROM json_array_elements_text($1::json) AS u ORDER BY 1) AS x",
+                  1);
+    ob_pg_prepare(pg, "ledger_insert",
+                  "INSERT INTO usage_events (transaction_id, user_id, code, quantity, occurred_at, properties,"
+                  " subscription_id, source)"
+                  " SELECT t, u, c, q, to_timestamp(o), coalesce(p::jsonb, '{}'), s, $8"
+                  " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::float8[], $6::text[], $7::text[])"
+                  " AS x(t, u, c, q, o, p, s)"
+                  " ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id",
+                  8);
+    ob_pg_prepare(pg, "ledger_lock_exclusive", "SELECT pg_advisory_xact_lock(" S_LOCK_CLASS ", " S_LOCK_KEY("$1") ")", 1);
+    /* No upper bound: a window is only ever rebuilt while it is the user's
+     * current one, so later rows belong to it too (a renewal not seen yet). */
+    ob_pg_prepare(pg, "ledger_sum",
+                  "SELECT coalesce(sum(quantity), 0) FROM usage_events"
+                  " WHERE user_id = $1 AND code = $2 AND occurred_at >= to_timestamp($3)",
+                  3);
+    ob_pg_prepare(pg, "ledger_metrics", "SELECT code, quota FROM usage_metrics ORDER BY code", 0);
+}
+
+ob_err_t
+usage_ledger_lock_users(ob_pg_t *pg, const char *users_json)
+{
+    const char *values[] = {users_json};
+    return ob_pg_run(pg, "ledger_lock_shared", 1, values, NULL);
+}
+
+void
+usage_ledger_rows_add(usage_ledger_rows_t *self, const usage_event_t *e, const char *subscription)
+{
+    char quantity[24], occurred[40];
+    snprintf(quantity, sizeof quantity, "%" PRId64, e->quantity);
+    snprintf(occurred, sizeof occurred, "%.6f", e->occurred_at);
+    char *properties = e->properties ? json_dumps(e->properties, JSON_COMPACT) : NULL;
+    ob_pgarray_text_add(&self->tx, e->transaction_id);
+    ob_pgarray_text_add(&self->user, e->user_id);
+    ob_pgarray_text_add(&self->code, e->code);
+    ob_pgarray_text_add(&self->quantity, quantity);
+    ob_pgarray_text_add(&self->occurred, occurred);
+    ob_pgarray_text_add(&self->properties, properties);
+    ob_pgarray_text_add(&self->subscription, subscription && subscription[0] ? subscription : NULL);
+    free(properties);
+    self->count++;
+}
+
+void
+usage_ledger_rows_release(usage_ledger_rows_t *self)
+{
+    ob_pgarray_text_release(&self->tx);
+    ob_pgarray_text_release(&self->user);
+    ob_pgarray_text_release(&self->code);
+    ob_pgarray_text_release(&self->quantity);
+    ob_pgarray_text_release(&self->occurred);
+    ob_pgarray_text_release(&self->properties);
+    ob_pgarray_text_release(&self->subscription);
+    self->count = 0;
+}
+
+ob_err_t
+usage_ledger_insert(ob_pg_t *pg, usage_ledger_rows_t *rows, const char *source, ob_strset_t *inserted, PGresult **result_out)
+{
+    *result_out = NULL;
+    const char *values[] = {ob_pgarray_text_value(&rows->tx),           ob_pgarray_text_value(&rows->user),
+                            ob_pgarray_text_value(&rows->code),         ob_pgarray_text_value(&rows->quantity),
+                            ob_pgarray_text_value(&rows->occurred),     ob_pgarray_text_value(&rows->properties),
+                            ob_pgarray_text_value(&rows->subscription), source};
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (!values[i])
+            return OB_ERR_INTERNAL;
+    PGresult *result = ob_pg_exec(pg, "ledger_insert", 8, values, NULL, NULL);
+    ob_err_t err = ob_pg_classify(pg, result);
+    if (err == OB_OK) {
+        for (int i = 0; i < PQntuples(result); i++)
+            if (ob_strset_add(inserted, PQgetvalue(result, i, 0)) < 0)
+                err = OB_ERR_INTERNAL;
+    }
+    if (err != OB_OK) {
+        PQclear(result);
+        result = NULL;
+    }
+    *result_out = result;
+    return err;
+}
+
+ob_err_t
+usage_ledger_rebuild(ob_pg_t *pg, ob_redis_t *redis, quota_t *quota, const char *user_id, const char *code, int64_t period_start,
+                     int64_t period_end, const char *counter_key)
+{
+    char start[24];
+    snprintf(start, sizeof start, "%" PRId64, period_start);
+    ob_err_t err = ob_pg_begin(pg);
+    if (err != OB_OK)
+        return err;
+    const char *lock_values[] = {user_id};
+    err = ob_pg_run(pg, "ledger_lock_exclusive", 1, lock_values, NULL);
+    int64_t used = 0;
+    if (err == OB_OK) {
+        const char *values[] = {user_id, code, start};
+        PGresult *result = ob_pg_exec(pg, "ledger_sum", 3, values, NULL, NULL);
+        err = ob_pg_classify(pg, result);
+        if (err == OB_OK && PQntuples(result) == 1)
+            used = strtoll(PQgetvalue(result, 0, 0), NULL, 10);
+        PQclear(result);
+    }
+    /* Still under the exclusive lock: no increment of this user is in flight. */
+    if (err == OB_OK && quota_set_counter(quota, redis, counter_key, used, period_end > 0 ? period_end + 86400 : 0) != 0)
+        err = OB_ERR_TRANSIENT;
+    if (err == OB_OK)
+        return ob_pg_commit(pg);
+    ob_pg_rollback(pg);
+    return err;
+}
+
+ob_err_t
+usage_ledger_load_metrics(ob_pg_t *pg, usage_metrics_t *out)
+{
+    PGresult *result = ob_pg_exec(pg, "ledger_metrics", 0, NULL, NULL, NULL);
+    ob_err_t err = ob_pg_classify(pg, result);
+    if (err == OB_OK) {
+        memset(out, 0, sizeof *out);
+        for (int i = 0; i < PQntuples(result); i++)
+            usage_metrics_add(out, PQgetvalue(result, i, 0), PQgetvalue(result, i, 1)[0] == 't');
+    }
+    PQclear(result);
+    return err;
+}
