@@ -80,8 +80,8 @@ def start_pages_stack(stack, user="user_pages"):
                               "login_url": login_url, "user": user})
 
 
-def served(stack, path, service_name):
-    """True once path answers something other than 503 (a worker of service_name is back)."""
+def served(stack, path):
+    """True once path answers something other than 503 (a worker serving it is there)."""
     try:
         return stack.http("GET", path, headers=auth(token("probe")), timeout=2)[0] != 503
     except OSError:
@@ -104,11 +104,11 @@ def run_browser(stack, pages, script, user=None):
 
     def stop(name):
         stack.stop(name)
-        wait_for(lambda: not served(stack, probe_path(name), name), 15, f"{name} still answers")
+        wait_for(lambda: not served(stack, probe_path(name)), 15, f"{name} still answers")
 
     def start(name):
         stack.start(name)
-        wait_for(lambda: served(stack, probe_path(name), name), 20, f"{name} does not answer")
+        wait_for(lambda: served(stack, probe_path(name)), 20, f"{name} does not answer")
 
     actions = {"stop": stop, "start": start}
     proc = subprocess.Popen(["node", BROWSER_DIR / script], cwd=BROWSER_DIR, env=env, stdin=subprocess.PIPE,

@@ -176,7 +176,7 @@ async function complete() {
         sessionStorage.removeItem(STORE_KEY);
         clear(box).append(h('div', { class: 'state success', role: 'status' },
           h('strong', {}, `Your ${status.plan_name || status.plan_id} plan is active.`),
-          ' Thank you! A receipt is on its way to your e-mail.'));
+          ' Thank you!'));
         $('complete-actions').hidden = false;
         $('to-billing').focus();
         return;
