@@ -16,7 +16,7 @@ PACKAGES=(
     # servers for local runs and tests
     postgresql redis-server
     # integration tests and tools
-    python3 python3-pytest python3-psycopg2 python3-redis python3-jwt
+    python3 python3-pytest python3-psycopg2 python3-redis python3-jwt python3-aiosmtpd
     curl wrk procps
     # browser tests of the pages (tests/browser: playwright-core drives this chromium)
     chromium nodejs npm

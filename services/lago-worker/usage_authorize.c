@@ -11,6 +11,7 @@
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "common/ob_strset.h"
+#include "services/lago-worker/quota_notify.h"
 #include "services/lago-worker/quota_rules.h"
 #include "services/lago-worker/usage_ledger.h"
 #include "services/lago-worker/usage_state.h"
@@ -155,6 +156,25 @@ s_settle_deferred(usage_state_t *self, authz_t **round, size_t m)
     ob_strset_release(&done);
 }
 
+/*  The quota_threshold requests of a round, in its transaction: a call this
+ *  round counted that took the usage across 80% or 100%, or one it refused
+ *  for the quota (quota_notify.h). */
+static ob_err_t
+s_notify_thresholds(usage_state_t *self, authz_t **round, size_t m)
+{
+    ob_err_t err = OB_OK;
+    for (size_t i = 0; i < m && err == OB_OK; i++) {
+        const authz_t *a = round[i];
+        const quota_answer_t *answer = &a->result.answer;
+        bool counted = a->insert && !a->degraded && !a->dup && a->result.counted;
+        bool refused = a->answered_now && !a->dup && !answer->allowed;
+        if (a->quota && (counted || refused))
+            err = quota_notify_add(self->pg, a->event.user_id, a->event.code, answer->used - (counted ? a->event.quantity : 0),
+                                   answer->used, answer->limit, refused, answer->resets_at);
+    }
+    return err;
+}
+
 /*  One round: shared locks, the scripts, the ledger rows of the allowed calls,
  *  commit, answers. */
 static void
@@ -211,6 +231,8 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
     if (rows.count > 0)
         err = usage_ledger_insert(self->pg, &rows, "authorize", &inserted, &result);
     usage_ledger_rows_release(&rows);
+    if (err == OB_OK)
+        err = s_notify_thresholds(self, round, m);
     /* A COMMIT that fails for lack of a connection may have happened (quota_rules_final). */
     bool outcome_unknown = false;
     int64_t t3 = ob_clock_mono_us();

@@ -11,6 +11,7 @@
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "common/ob_strset.h"
+#include "services/lago-worker/quota_notify.h"
 #include "services/lago-worker/usage_ledger.h"
 #include "services/lago-worker/usage_state.h"
 
@@ -98,6 +99,23 @@ done:
     return counts ? n_groups : 0;
 }
 
+/*  The quota_threshold requests the batch's inserted quota events may have
+ *  caused, in its transaction (quota_notify_ingested). */
+static ob_err_t
+s_notify_thresholds(usage_state_t *self, const ingest_event_t *events, size_t n, const ob_strset_t *inserted)
+{
+    json_t *groups = json_array();
+    for (size_t i = 0; groups && i < n; i++)
+        if (events[i].first && events[i].quota && ob_strset_has(inserted, events[i].event.transaction_id))
+            json_array_append_new(groups, json_pack("{s:s,s:s,s:I}", "user_id", events[i].event.user_id, "code",
+                                                    events[i].event.code, "added", (json_int_t)events[i].event.quantity));
+    char *text = groups && json_array_size(groups) ? ob_json_dump(groups, NULL) : NULL;
+    ob_err_t err = text ? quota_notify_ingested(self->pg, text) : OB_OK;
+    free(text);
+    json_decref(groups);
+    return err;
+}
+
 static void
 s_reject(ingest_job_t *job, size_t index, const usage_events_problem_t *problem)
 {
@@ -177,6 +195,7 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
         if (err == OB_OK && json_array_size(users) > 0) {
             usage_state_settle_dirty(self);
             groups = s_count_ingested(self, events, n, &inserted, &counts);
+            err = s_notify_thresholds(self, events, n, &inserted);
         }
         t3 = ob_clock_mono_us();
         bool outcome_unknown = false;

@@ -10,6 +10,7 @@
 #include "common/ob_entitlements.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "services/lago-worker/quota_notify.h"
 #include "services/lago-worker/usage_ledger.h"
 #include "services/lago-worker/usage_read.h"
 
@@ -41,6 +42,7 @@ usage_state_init(usage_state_t *self, ob_pg_t *pg, ob_redis_t *redis, const usag
     self->redis_warned_at = -100000;
     self->quota = quota_new();
     usage_ledger_prepare(pg);
+    quota_notify_prepare(pg);
     ob_entitlements_prepare(pg);
     usage_read_prepare(pg);
     return self->quota ? 0 : -1;

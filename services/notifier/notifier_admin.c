@@ -14,7 +14,8 @@ notifier_admin_prepare(ob_pg_t *pg)
     ob_pg_prepare(pg, "notifications_list",
                   "SELECT json_build_object('notifications', coalesce(json_agg(json_build_object("
                   "'id', id, 'kind', kind, 'user_id', user_id, 'channel', channel, 'status', status,"
-                  " 'attempts', attempts, 'payload', payload, 'created_at', created_at, 'sent_at', sent_at)"
+                  " 'attempts', attempts, 'payload', payload, 'last_error', last_error, 'email_to', email_to,"
+                  " 'message_id', message_id, 'created_at', created_at, 'sent_at', sent_at)"
                   " ORDER BY id DESC), '[]'))::text"
                   " FROM (SELECT * FROM notifications WHERE $1::text IS NULL OR status = $1"
                   " ORDER BY id DESC LIMIT $2::int) AS n",
@@ -31,13 +32,13 @@ notifier_admin_list(void *state, ob_job_t *job)
     char status[16] = "", limit_text[8] = "50";
     ob_query_get(call.query, "status", status, sizeof status);
     ob_query_get(call.query, "limit", limit_text, sizeof limit_text);
-    static const char *statuses[] = {"pending", "sending", "sent", "failed"};
+    static const char *statuses[] = {"pending", "sending", "sent", "failed", "skipped"};
     bool known = status[0] == '\0';
-    for (size_t i = 0; i < 4 && !known; i++)
+    for (size_t i = 0; i < 5 && !known; i++)
         known = strcmp(status, statuses[i]) == 0;
     long limit = strtol(limit_text, NULL, 10);
     if (!known || limit < 1 || limit > 500) {
-        ob_job_reply_error(job, 400, "invalid_query", "status must be pending, sending, sent or failed; limit 1-500");
+        ob_job_reply_error(job, 400, "invalid_query", "status must be pending, sending, sent, failed or skipped; limit 1-500");
         return;
     }
     snprintf(limit_text, sizeof limit_text, "%ld", limit);

@@ -1,5 +1,5 @@
 /*  notifier_admin - operators' view of the notification requests other
- *  services store (delivery over SMTP and webhooks is a later issue). */
+ *  services store, with each one's e-mail outcome. */
 #ifndef NOTIFIER_ADMIN_H_INCLUDED
 #define NOTIFIER_ADMIN_H_INCLUDED
 
@@ -8,8 +8,8 @@
 
 void notifier_admin_prepare(ob_pg_t *pg);
 
-/*  "admin.notifications.list": ?status=pending|sending|sent|failed&limit=N
+/*  "admin.notifications.list": ?status=pending|sending|sent|failed|skipped&limit=N
  *  (default all statuses, 50; at most 500), newest first. */
-void notifier_admin_list(void *pg, ob_job_t *job);
+void notifier_admin_list(void *api, ob_job_t *job);
 
 #endif

@@ -5,9 +5,11 @@
 #define NOTIFIER_STATE_H_INCLUDED
 
 #include "common/ob_pg.h"
+#include "services/notifier/notifier_settings.h"
 
 typedef struct {
-    ob_pg_t *pg; /* the main thread's session */
+    ob_pg_t *pg;                         /* the main thread's session (delivery has its own) */
+    const notifier_settings_t *settings; /* read once at start; lives as long as main */
 } notifier_state_t;
 
 #endif

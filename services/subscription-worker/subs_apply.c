@@ -14,6 +14,7 @@
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
 #include "services/subscription-worker/subs_change.h"
+#include "services/subscription-worker/subs_notify.h"
 
 #define S_BATCH 64
 #define S_MAX_USERS 4
@@ -35,6 +36,7 @@ s_prepare(ob_pg_t *pg)
 {
     ob_entitlements_prepare(pg);
     subs_change_prepare(pg);
+    subs_notify_prepare(pg);
     ob_pg_prepare(pg, "apply_next",
                   "SELECT id, kind, payload::text FROM subscription_updates"
                   " WHERE status = 'pending' AND next_attempt_at <= now()"
@@ -149,6 +151,8 @@ s_apply_link(subs_applier_t *self, const json_t *m, s_users_t *users)
         err = ob_pg_run(self->pg, "apply_customer_link", 3, link, NULL);
     if (err == OB_OK)
         err = ob_pg_run(self->pg, "apply_link_subscriptions", 3, subs, NULL);
+    if (err == OB_OK)
+        err = subs_notify_linked(self->pg, user); /* a subscription that came before its link */
     s_users_add(users, user);
     return err;
 }
@@ -171,6 +175,23 @@ s_apply_add(subs_applier_t *self, const json_t *m, json_t **outcome)
         err = OB_ERR_INTERNAL;
     PQclear(r);
     return err;
+}
+
+/*  A subscription or invoice message, and the lifecycle notification
+ *  requests the change causes, in the same transaction (subs_notify.h). */
+static ob_err_t
+s_apply_change(subs_applier_t *self, const char *kind, const json_t *m, subs_change_result_t *result)
+{
+    const char *id = s_str(m, "subscription_id");
+    subs_notify_row_t before;
+    ob_err_t err = subs_notify_read(self->pg, id, &before);
+    if (err != OB_OK)
+        return err;
+    if (strncmp(kind, "invoice.", 8) == 0)
+        err = subs_change_invoice(self->pg, m, strcmp(kind, "invoice.paid") == 0, result);
+    else
+        err = subs_change_subscription(self->pg, m, strcmp(kind, "subscription.deleted") == 0, result);
+    return err == OB_OK ? subs_notify_changed(self->pg, id, &before, s_str(m, "event_id")) : err;
 }
 
 /*  Adds the users whose entitlements the change touched. */
@@ -229,10 +250,9 @@ s_apply_one(subs_applier_t *self)
         err = s_apply_link(self, m, &users);
     else if (strcmp(kind, "customer.add") == 0)
         err = s_apply_add(self, m, &outcome_json);
-    else if (strcmp(kind, "subscription.snapshot") == 0 || strcmp(kind, "subscription.deleted") == 0)
-        err = subs_change_subscription(self->pg, m, strcmp(kind, "subscription.deleted") == 0, &result);
-    else if (strcmp(kind, "invoice.paid") == 0 || strcmp(kind, "invoice.payment_failed") == 0)
-        err = subs_change_invoice(self->pg, m, strcmp(kind, "invoice.paid") == 0, &result);
+    else if (strcmp(kind, "subscription.snapshot") == 0 || strcmp(kind, "subscription.deleted") == 0 ||
+             strcmp(kind, "invoice.paid") == 0 || strcmp(kind, "invoice.payment_failed") == 0)
+        err = s_apply_change(self, kind, m, &result);
     else
         err = OB_ERR_INVALID;
     json_decref(m);

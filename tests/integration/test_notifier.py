@@ -5,7 +5,10 @@ import time
 def wait_ok(stack, path, headers, timeout=10):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status, _, body = stack.http("GET", path, headers=headers)
+        try:
+            status, _, body = stack.http("GET", path, headers=headers)
+        except OSError:  # the gateway is not listening yet
+            status, body = 503, None
         if status != 503:
             return status, body
         time.sleep(0.05)
