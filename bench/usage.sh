@@ -18,7 +18,9 @@
 #
 # Knobs: MODES ("single batch authorize"), CONNECTIONS (64), THREADS (wrk threads, 1), DURATION (seconds, 10), BENCH_USERS (1000).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=deploy/scripts/lib.sh
+. "$(dirname "$0")/../deploy/scripts/lib.sh"
+cd "$OB_ROOT"
 
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
@@ -31,37 +33,33 @@ PIDS=()
 
 cleanup() {
     if [[ -n "${PGDIR:-}" ]]; then
-        runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -m immediate -w stop >/dev/null 2>&1 || true
+        ob_pg_stop "$PGDIR" immediate 2>/dev/null || true
         rm -rf "$PGDIR"
     fi
+    ob_stop_pids "redis-server=$WORK/redis/redis.pid" >/dev/null
     for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
     for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 rss() { awk '/VmRSS/ {printf "%.1f MiB", $2/1024}' "/proc/$1/status"; }
 
 if [[ -z "${ADMIN_DATABASE_URL:-}" ]]; then
-    PGBIN=$(dirname "$(ls /usr/lib/postgresql/*/bin/initdb | sort -V | tail -1)")
     PGDIR=$(mktemp -d /tmp/ob-bench-pg.XXXXXX)
-    chown postgres "$PGDIR"
-    PGPORT=$(free_port)
-    runuser -u postgres -- "$PGBIN/initdb" -D "$PGDIR/data" -U postgres -A trust -E UTF8 --no-sync >/dev/null
-    runuser -u postgres -- "$PGBIN/pg_ctl" -D "$PGDIR/data" -l "$PGDIR/pg.log" -w -o \
-        "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200 -c shared_buffers=256MB" \
-        start >/dev/null
+    PGPORT=$(ob_free_port)
+    OB_PG_NOSYNC=1 ob_pg_start "$PGDIR" "$PGPORT" "$PGDIR/pg.log" trust -c fsync=off -c full_page_writes=off \
+        -c synchronous_commit=off -c max_connections=200 -c shared_buffers=256MB
     ADMIN_DATABASE_URL="postgres://postgres@127.0.0.1:$PGPORT/postgres"
 fi
 DBNAME="ob_bench_${RUN}"
 psql "$ADMIN_DATABASE_URL" -qc "CREATE DATABASE $DBNAME" >/dev/null
 DATABASE_URL="${ADMIN_DATABASE_URL%/*}/$DBNAME"
-REDIS_PORT=$(free_port)
-redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK" >"$WORK/redis.log" 2>&1 &
-PIDS+=($!)
-PORT=$(free_port)
-BROKER="tcp://127.0.0.1:$(free_port)"
+REDIS_PORT=$(ob_free_port)
+ob_redis_start "$WORK/redis" "$REDIS_PORT" "" no
+REDIS_PID=$(<"$WORK/redis/redis.pid")
+PORT=$(ob_free_port)
+BROKER="tcp://127.0.0.1:$(ob_free_port)"
 export DATABASE_URL ENV_FILE=/dev/null MIGRATIONS_DIR=deploy/migrations LOG_LEVEL=warn PLANS_FILE=deploy/plans.json
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT" GATEWAY_PORT=$PORT BROKER_BIND=$BROKER BROKER_ENDPOINT=$BROKER
 export SERVICE_TOKENS=bench ADMIN_TOKEN=bench-admin
@@ -97,7 +95,7 @@ for mode in ${MODES:-single batch authorize}; do
     esac
     run "$mode"
 done
-echo "== RSS: gateway $(rss $GATEWAY_PID), lago-worker $(rss $LAGO_PID), subscription-worker $(rss $SUBS_PID), redis-server $(rss "${PIDS[0]}")"
+echo "== RSS: gateway $(rss $GATEWAY_PID), lago-worker $(rss $LAGO_PID), subscription-worker $(rss $SUBS_PID), redis-server $(rss "$REDIS_PID")"
 echo "== ledger: $(psql "$DATABASE_URL" -qAtc "SELECT format('ingest rows=%s authorize rows=%s', count(*) FILTER (WHERE source = 'ingest'), count(*) FILTER (WHERE source = 'authorize')) FROM usage_events")"
 if [[ -n "${LAGO_LOG_LEVEL:-}" ]]; then
     echo "== lago-worker log (last lines)"

@@ -21,7 +21,9 @@
 # 64 / (commit latency): check the disk's fsync time first (an idle NVMe does
 # well under 1 ms; a busy shared disk 10-30 ms).
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# shellcheck source=deploy/scripts/lib.sh
+. "$(dirname "$0")/../deploy/scripts/lib.sh"
+cd "$OB_ROOT"
 
 CONNECTIONS=${CONNECTIONS:-64}
 THREADS=${THREADS:-1}
@@ -39,8 +41,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
 if [[ "${START_STACK:-0}" == 1 ]]; then
     BUILD=${OB_BUILD_DIR:-build}
     : "${ADMIN_DATABASE_URL:?ADMIN_DATABASE_URL (a database URL on the server to create the bench database in)}"
@@ -51,8 +51,8 @@ if [[ "${START_STACK:-0}" == 1 ]]; then
     DATABASE_URL="${ADMIN_DATABASE_URL%/*}/$DBNAME${DB_URL_SUFFIX:-}"
     export DATABASE_URL ENV_FILE=/dev/null MIGRATIONS_DIR=deploy/migrations LOG_LEVEL=warn
     "$BUILD/billing-admin" migrate >/dev/null
-    PORT=$(free_port)
-    export GATEWAY_PORT=$PORT BROKER_BIND="tcp://127.0.0.1:$(free_port)"
+    PORT=$(ob_free_port)
+    export GATEWAY_PORT=$PORT BROKER_BIND="tcp://127.0.0.1:$(ob_free_port)"
     export BROKER_ENDPOINT=$BROKER_BIND STRIPE_WEBHOOK_SECRET=${STRIPE_WEBHOOK_SECRET:-whsec_bench} ADMIN_TOKEN=bench
     GATEWAY_URL="http://127.0.0.1:$PORT"
     "$BUILD/gateway" 2>"$WORK/gateway.log" & PIDS+=($!)
@@ -69,7 +69,7 @@ echo "== plain HTTP ceiling: GET /health (gateway only)"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" -s bench/http_ceiling.lua "$GATEWAY_URL/health" | grep '^RESULT'
 
 echo "== signing $EVENTS distinct $EVENT_TYPE events"
-python3 bench/webhook_events.py "$EVENTS" "$STRIPE_WEBHOOK_SECRET" "$RUN" "$EVENT_TYPE" "$WORK/events.tsv"
+"$OB_PYTHON" bench/webhook_events.py "$EVENTS" "$STRIPE_WEBHOOK_SECRET" "$RUN" "$EVENT_TYPE" "$WORK/events.tsv"
 
 echo "== durable webhook ingest: POST /api/v1/billing/webhooks/stripe"
 BENCH_EVENTS="$WORK/events.tsv" BENCH_THREADS="$THREADS" BENCH_OK_FILE="$WORK/ok.txt" \

@@ -7,6 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/ob_endpoint.h"
+
 static char *
 s_trim(char *s)
 {
@@ -148,9 +150,7 @@ s_check(const ob_config_spec_t *spec, const char *value)
     case OB_CONFIG_BOOL:
         return s_parse_bool(value) < 0 ? "must be true or false" : NULL;
     case OB_CONFIG_ENDPOINT:
-        if (s_has_prefix(value, "tcp://") || s_has_prefix(value, "ipc://") || s_has_prefix(value, "inproc://"))
-            return NULL;
-        return "must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555";
+        return ob_endpoint_problem(value);
     }
     return "has an unknown kind";
 }

@@ -149,7 +149,9 @@ s_send_command(runtime_t *rt, char command, const char *arg1, const char *arg2)
     zmsg_send(&msg, rt->socket);
 }
 
-static void
+/*  A new DEALER towards the broker, READY sent. -1 when libzmq refuses the
+ *  endpoint (settings are validated first, so this is a last line). */
+static int
 s_connect(runtime_t *rt)
 {
     zsock_destroy(&rt->socket);
@@ -163,8 +165,12 @@ s_connect(runtime_t *rt)
     zsock_set_reconnect_ivl_max(rt->socket, 2000);
     zsock_set_maxmsgsize(rt->socket, OB_PROTO_MAX_FRAME + 1024);
     zsock_set_rcvtimeo(rt->socket, 0);
-    if (zsock_connect(rt->socket, "%s", rt->endpoint) != 0)
-        ob_log_error("cannot connect to the broker at %s", rt->endpoint);
+    /* A send never waits longer than a heartbeat: SIGTERM is noticed in every state. */
+    zsock_set_sndtimeo(rt->socket, rt->heartbeat_ms);
+    if (zsock_connect(rt->socket, "%s", rt->endpoint) != 0) {
+        ob_log_error("BROKER_ENDPOINT: libzmq cannot use it (%s)", zmq_strerror(zmq_errno()));
+        return -1;
+    }
     char credit[16];
     snprintf(credit, sizeof credit, "%d", rt->config->credit);
     s_send_command(rt, OB_WIRE_READY, rt->config->service, credit);
@@ -175,6 +181,7 @@ s_connect(runtime_t *rt)
             rt->config->on_ready(rt->config->state);
     }
     rt->next_heartbeat = zclock_mono() + rt->heartbeat_ms;
+    return 0;
 }
 
 /*  Appends [route][ob_reply] for the job to a REPLY message. */
@@ -329,13 +336,19 @@ ob_worker_run(const ob_worker_config_t *config)
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     snprintf(rt.served_by, sizeof rt.served_by, "%s@%s:%d", defaults.service, host, (int)getpid());
-    s_connect(&rt);
+    if (s_connect(&rt) != 0) {
+        zsock_destroy(&rt.socket);
+        free(rt.jobs);
+        free(rt.by_method);
+        return 2;
+    }
     s_running = &rt;
     ob_log_info("serving %s via %s (credit %d)", defaults.service, rt.endpoint, defaults.credit);
 
     int64_t next_tick = zclock_mono();
     int64_t goodbye_at = 0, last_message = zclock_mono();
     bool more_background = false;
+    int exit_code = 0;
     for (;;) {
         int64_t now = zclock_mono();
         if (s_stop_requested && !goodbye_at) {
@@ -377,7 +390,10 @@ ob_worker_run(const ob_worker_config_t *config)
             if (goodbye_at)
                 break;
             ob_log_warn("broker %s; reconnecting", broker_said_bye ? "asked us to reconnect" : "went silent");
-            s_connect(&rt);
+            if (s_connect(&rt) != 0) {
+                exit_code = 1;
+                break;
+            }
         }
         if (now >= rt.next_heartbeat) {
             s_send_command(&rt, OB_WIRE_HEARTBEAT, NULL, NULL);
@@ -393,5 +409,5 @@ ob_worker_run(const ob_worker_config_t *config)
     free(rt.jobs);
     free(rt.by_method);
     ob_log_info("stopped");
-    return 0;
+    return exit_code;
 }

@@ -21,13 +21,16 @@
 #include "gateway/ob_jwt_auth.h"
 #include "gateway/ob_lago_sig.h"
 #include "gateway/ob_server.h"
+#include "proto/ob_proto.h"
 
 static const ob_config_spec_t s_settings[] = {
     {"GATEWAY_PORT", OB_CONFIG_INT, false, 1, 65535},
     {"GATEWAY_HOST", OB_CONFIG_STRING, false, 0, 0},
     {"GATEWAY_THREADS", OB_CONFIG_INT, false, 1, 64},
     {"BROKER_BIND", OB_CONFIG_ENDPOINT, false, 0, 0},
-    {"MAX_BODY_BYTES", OB_CONFIG_INT, false, 1024, 64L * 1024 * 1024},
+    /* A body travels in one frame of at most OB_PROTO_MAX_FRAME (the workers'
+     * ZeroMQ limit), next to a request head of up to H2O_MAX_REQLEN (~408 KiB). */
+    {"MAX_BODY_BYTES", OB_CONFIG_INT, false, 1024, OB_PROTO_MAX_FRAME - 512 * 1024},
     {"REQUEST_TIMEOUT_MS", OB_CONFIG_INT, false, 100, 600000},
     {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
     {"BROKER_QUEUE_LIMIT", OB_CONFIG_INT, false, 16, 1000000},

@@ -475,6 +475,14 @@ ob_jwt_auth_verify(ob_jwt_auth_t *self, const char *token, size_t len, int64_t n
         reason = "bad_signature"; /* a signing algorithm with no signature */
         goto done;
     }
+    /*  The claims as JSON, before the signature: libjwt refuses a payload
+     *  jansson cannot read (not JSON, exp 1e309) as if the signature were
+     *  wrong, and the caller deserves to know the token itself is broken. */
+    payload = s_segment_json(token + dot1 + 1, dot2 - dot1 - 1);
+    if (!payload) {
+        reason = "token_malformed";
+        goto done;
+    }
     copy = malloc(len + 1); /* libjwt wants a C string; the token is a view */
     if (!copy) {
         err = OB_ERR_INTERNAL;
@@ -507,8 +515,7 @@ ob_jwt_auth_verify(ob_jwt_auth_t *self, const char *token, size_t len, int64_t n
 
     /*  The signature covers these exact bytes; read the claims ourselves so
      *  that exp may be a real, aud an array, and sizes are bounded. */
-    payload = s_segment_json(token + dot1 + 1, dot2 - dot1 - 1);
-    reason = payload ? s_check_claims(self, payload, now_s, &claims) : "token_malformed";
+    reason = s_check_claims(self, payload, now_s, &claims);
     if (!reason)
         err = OB_OK;
 

@@ -24,9 +24,12 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "common/ob_bounds.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "gateway/ob_error_filter.h"
 #include "gateway/ob_etag.h"
+#include "gateway/ob_framing.h"
 #include "gateway/ob_routes.h"
 #include "gateway/ob_static.h"
 #include "proto/ob_wire.h"
@@ -447,6 +450,13 @@ s_forward(loop_thread_t *thread, h2o_req_t *req, const ob_route_t *route, const 
         envelope.payload.len = payload.size;
         rc = ob_envelope_pack(&envelope, &envelope_buffer);
     }
+    if (rc == 0 && envelope_buffer.size > OB_PROTO_MAX_FRAME) {
+        /* A worker drops its broker connection on a frame over its limit: refuse here. */
+        msgpack_sbuffer_destroy(&payload);
+        msgpack_sbuffer_destroy(&envelope_buffer);
+        s_send_error(req, 413, request_id, "request_too_large", "the request is over the size a service accepts");
+        return 0;
+    }
     if (rc == 0)
         rc = s_send_request(thread->dealer, key, (uint8_t)route->service, deadline_ms, envelope_buffer.data, envelope_buffer.size);
     msgpack_sbuffer_destroy(&payload);
@@ -483,11 +493,25 @@ s_on_req(h2o_handler_t *handler, h2o_req_t *req)
     char request_id[40];
     s_make_request_id(thread, req, request_id, sizeof request_id);
 
+    ob_framing_verdict_t framing = ob_framing_check_req(req);
+    if (framing != OB_FRAMING_OK) {
+        /* Close: whatever follows on this connection is never read as a request. */
+        req->http1_is_persistent = 0;
+        ob_log(OB_LOG_INFO, request_id, "refused framing: %s", ob_framing_reason(framing));
+        s_send_error(req, 400, request_id, "bad_framing", ob_framing_reason(framing));
+        return 0;
+    }
     h2o_iovec_t path = req->path_normalized;
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/health")))
-        return s_on_health(req, request_id);
-    if (h2o_memis(path.base, path.len, H2O_STRLIT("/ready")))
-        return s_on_ready(server, req, request_id);
+    bool health = h2o_memis(path.base, path.len, H2O_STRLIT("/health"));
+    if (health || h2o_memis(path.base, path.len, H2O_STRLIT("/ready"))) {
+        /* GET only, like every route (HEAD included: docs/internals/bounds.md). */
+        if (!h2o_memis(req->method.base, req->method.len, H2O_STRLIT("GET"))) {
+            s_add_header(req, "allow", H2O_STRLIT("GET"));
+            s_send_error(req, 405, request_id, "method_not_allowed", "this endpoint does not accept that method");
+            return 0;
+        }
+        return health ? s_on_health(req, request_id) : s_on_ready(server, req, request_id);
+    }
     if (server->config.web && ob_static_serve(server->config.web, req))
         return 0;
 
@@ -504,6 +528,13 @@ s_on_req(h2o_handler_t *handler, h2o_req_t *req)
         return 0;
     case OB_ROUTE_FOUND:
         break;
+    }
+    ob_bound_verdict_t bound = param.len ? ob_bounds_check_text(param.ptr, param.len, OB_BOUND_ID_MAX) : OB_BOUND_OK;
+    if (bound != OB_BOUND_OK) {
+        char message[96];
+        snprintf(message, sizeof message, "the path parameter %s", ob_bounds_reason(bound));
+        s_send_error(req, 400, request_id, "invalid_path_parameter", message);
+        return 0;
     }
     if (req->entity.base && req->entity.len > server->config.max_body) {
         s_send_error(req, 413, request_id, "payload_too_large", "the request body is over the size limit");
@@ -636,10 +667,16 @@ ob_server_new(const ob_server_config_t *config)
     if (self->config.threads < 1)
         self->config.threads = 1;
     h2o_config_init(&self->globalconf);
-    /* h2o's own limit sits above ours so that the common case gets our JSON 413. */
+    /* h2o's own limit sits above ours so that the common case gets our 413 after
+     * the body is read (keep-alive); past it h2o's 413 closes the connection,
+     * in JSON too (ob_error_filter). */
     self->globalconf.max_request_entity_size = self->config.max_body + 64 * 1024;
+    /* HTTP/1.1 only: no h2c upgrade (no 101) and no prior-knowledge preface. */
+    self->globalconf.http1.upgrade_to_http2 = 0;
     h2o_hostconf_t *host = h2o_config_register_host(&self->globalconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+    ob_error_filter_register(&host->fallback_path);
     h2o_pathconf_t *pathconf = h2o_config_register_path(host, "/", 0);
+    ob_error_filter_register(pathconf);
     h2o_handler_t *handler = h2o_create_handler(pathconf, sizeof *handler);
     handler->on_req = s_on_req;
 

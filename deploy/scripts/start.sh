@@ -21,17 +21,16 @@
 # crash to restart only what died. Stop everything with deploy/scripts/stop.sh.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=deploy/scripts/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+ROOT=$OB_ROOT
 RUN="$ROOT/.run"
 BUILD="$ROOT/${OB_BUILD_PREFIX:-build}"
-WORKERS=(stripe-worker subscription-worker lago-worker notifier)
+OB_SCRIPT=start
 cd "$ROOT"
 
 say() { echo "start: $*"; }
-die() {
-    echo "start: $*" >&2
-    exit 1
-}
+die() { ob_die "$@"; }
 
 # .env: KEY=VALUE lines, "export " and quotes allowed; parsed, never executed.
 load_dotenv() {
@@ -62,85 +61,28 @@ previous() {
     )
 }
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
-# The first free port from $1 on.
-free_port() {
-    local port
-    for ((port = $1; port < $1 + 200; port++)); do
-        if ! port_in_use "$port"; then
-            echo "$port"
-            return 0
-        fi
-    done
-    die "no free port in $1..$(($1 + 199))"
-}
-
 # True when the pid in file $1 is alive and is program $2 (not a reused pid).
-running() {
-    local pid
-    [[ -f "$1" ]] || return 1
-    pid=$(<"$1")
-    [[ "$pid" =~ ^[0-9]+$ ]] && kill -0 "$pid" 2>/dev/null && tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q -- "$2"
-}
-
-random_secret() { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; }
-
-# Postgres refuses to run as root: as root, its commands run as `postgres`.
-as_pg() {
-    if ((EUID == 0)); then
-        runuser -u postgres -- "$@"
-    else
-        "$@"
-    fi
-}
-
-pg_bindir() {
-    if [[ -n "${OB_PG_BINDIR:-}" ]]; then
-        echo "$OB_PG_BINDIR"
-        return
-    fi
-    local dir
-    dir=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin 2>/dev/null | sort -V | tail -n 1)
-    [[ -n "$dir" ]] || dir=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
-    [[ -x "$dir/initdb" ]] || die "no Postgres server binaries (install postgresql, or set DATABASE_URL)"
-    echo "$dir"
-}
+running() { ob_live_pid "$1" "$2" >/dev/null; }
 
 start_postgres() {
-    local bin data="$RUN/pg/data" sock="$RUN/pg/sock" pwfile="$RUN/pg/billing.password"
-    bin=$(pg_bindir)
+    local data="$RUN/pg/data" pwfile="$RUN/pg/billing.password"
     PG_PORT=$(previous PG_PORT)
-    if [[ -f "$data/postmaster.pid" ]] && as_pg "$bin/pg_ctl" -D "$data" status >/dev/null 2>&1; then
+    if ob_pg_running "$RUN/pg"; then
         [[ -n "$PG_PORT" ]] || PG_PORT=$(sed -n 4p "$data/postmaster.pid")
         say "postgres already running on port $PG_PORT"
     else
-        mkdir -p "$RUN/pg" "$sock" "$RUN/logs"
-        touch "$RUN/logs/postgres.log"
-        if ((EUID == 0)); then
-            id postgres >/dev/null 2>&1 || die "running as root needs the postgres system user (install postgresql)"
-            chown postgres: "$RUN/pg" "$sock" "$RUN/logs/postgres.log"
-            chmod 700 "$RUN/pg"
-            runuser -u postgres -- test -x "$RUN/pg" ||
-                die "the postgres user cannot reach $RUN/pg (a parent directory is private); move the checkout or set DATABASE_URL"
-        fi
-        if [[ ! -f "$data/PG_VERSION" ]]; then
-            say "initdb $data"
-            # The superuser has no password: it logs in only over the private socket (local trust).
-            as_pg "$bin/initdb" -D "$data" -U postgres -E UTF8 --auth-local=trust --auth-host=scram-sha-256 >/dev/null
-        fi
-        if [[ -z "$PG_PORT" ]] || port_in_use "$PG_PORT"; then
-            PG_PORT=$(free_port 54329)
+        [[ -f "$data/PG_VERSION" ]] || say "initdb $data"
+        if [[ -z "$PG_PORT" ]] || ob_port_in_use "$PG_PORT"; then
+            PG_PORT=$(ob_free_port 54329)
         fi
         say "postgres on 127.0.0.1:$PG_PORT"
-        as_pg "$bin/pg_ctl" -D "$data" -l "$RUN/logs/postgres.log" -w -t 30 \
-            -o "-p $PG_PORT -k '$sock' -c listen_addresses=127.0.0.1 -c fsync=on" start >/dev/null ||
-            die "postgres did not start; see .run/logs/postgres.log"
+        # The superuser has no password: it logs in only over the private socket (local trust).
+        ob_pg_start "$RUN/pg" "$PG_PORT" "$RUN/logs/postgres.log" scram-sha-256 -c fsync=on
     fi
 
-    local psql=(as_pg "$bin/psql" -h "$sock" -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA)
+    local psql=(ob_psql "$RUN/pg" "$PG_PORT" -d postgres -qtA)
     if [[ ! -s "$pwfile" ]]; then
-        (umask 077 && random_secret >"$pwfile")
+        (umask 077 && ob_random_secret >"$pwfile")
     fi
     local password
     password=$(<"$pwfile")
@@ -156,42 +98,22 @@ start_postgres() {
 }
 
 start_redis() {
-    local conf="$RUN/redis/redis.conf" pidfile="$RUN/pids/redis.pid"
+    local pidfile="$RUN/pids/redis.pid"
     REDIS_PORT=$(previous REDIS_PORT)
     mkdir -p "$RUN/redis"
     if [[ ! -s "$RUN/redis/password" ]]; then
-        (umask 077 && random_secret >"$RUN/redis/password")
+        (umask 077 && ob_random_secret >"$RUN/redis/password")
     fi
     local password
     password=$(<"$RUN/redis/password")
     if running "$pidfile" redis-server; then
         say "redis already running on port $REDIS_PORT"
     else
-        if [[ -z "$REDIS_PORT" ]] || port_in_use "$REDIS_PORT"; then
-            REDIS_PORT=$(free_port 63790)
+        if [[ -z "$REDIS_PORT" ]] || ob_port_in_use "$REDIS_PORT"; then
+            REDIS_PORT=$(ob_free_port 63790)
         fi
-        # A config file keeps the password off the command line (ps).
-        (
-            umask 077
-            cat >"$conf" <<EOF
-port $REDIS_PORT
-bind 127.0.0.1
-dir $RUN/redis
-requirepass $password
-appendonly yes
-daemonize yes
-pidfile $pidfile
-logfile $RUN/logs/redis.log
-EOF
-        )
         say "redis on 127.0.0.1:$REDIS_PORT"
-        redis-server "$conf"
-        local i
-        for ((i = 0; i < 50; i++)); do
-            running "$pidfile" redis-server && port_in_use "$REDIS_PORT" && break
-            sleep 0.1
-        done
-        port_in_use "$REDIS_PORT" || die "redis did not start; see .run/logs/redis.log"
+        ob_redis_start "$RUN/redis" "$REDIS_PORT" "$password" yes "$pidfile" "$RUN/logs/redis.log"
     fi
     REDIS_URL="redis://:$password@127.0.0.1:$REDIS_PORT"
 }
@@ -235,7 +157,7 @@ wait_ready() {
         }
         sleep 0.2
     done
-    for name in gateway "${WORKERS[@]}"; do
+    for name in "${OB_SERVICES[@]}"; do
         echo "--- $name" >&2
         tail -n 5 "$RUN/logs/$name.log" >&2 || true
     done
@@ -268,13 +190,13 @@ fi
 if [[ -z "${GATEWAY_PORT:-}" ]]; then
     GATEWAY_PORT=$(previous GATEWAY_PORT)
     if ! $gateway_running || [[ -z "$GATEWAY_PORT" ]]; then
-        GATEWAY_PORT=$(free_port 8084)
+        GATEWAY_PORT=$(ob_free_port 8084)
     fi
 fi
 if [[ -z "${BROKER_BIND:-}" ]]; then
     BROKER_BIND=$(previous BROKER_BIND)
     if ! $gateway_running || [[ -z "$BROKER_BIND" ]]; then
-        BROKER_BIND="tcp://127.0.0.1:$(free_port 5555)"
+        BROKER_BIND="tcp://127.0.0.1:$(ob_free_port 5555)"
     fi
 fi
 BROKER_ENDPOINT=${BROKER_ENDPOINT:-${BROKER_BIND/\*/127.0.0.1}}
@@ -289,8 +211,7 @@ write_env
 say "migrating"
 "$BUILD/billing-admin" migrate --wait 10
 
-start_process gateway
-for name in "${WORKERS[@]}"; do
+for name in "${OB_SERVICES[@]}"; do
     start_process "$name"
 done
 

@@ -29,15 +29,14 @@ notifier_admin_list(void *state, ob_job_t *job)
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;
-    char status[16] = "", limit_text[8] = "50";
-    ob_query_get(call.query, "status", status, sizeof status);
-    ob_query_get(call.query, "limit", limit_text, sizeof limit_text);
+    char status[16] = "", limit_text[8];
+    long limit = 50;
+    bool readable = ob_query_text(call.query, "status", status, sizeof status) != OB_QUERY_INVALID;
     static const char *statuses[] = {"pending", "sending", "sent", "failed", "skipped"};
-    bool known = status[0] == '\0';
-    for (size_t i = 0; i < 5 && !known; i++)
-        known = strcmp(status, statuses[i]) == 0;
-    long limit = strtol(limit_text, NULL, 10);
-    if (!known || limit < 1 || limit > 500) {
+    bool listed = status[0] == '\0';
+    for (size_t i = 0; i < 5 && !listed; i++)
+        listed = strcmp(status, statuses[i]) == 0;
+    if (!readable || !listed || ob_query_long(call.query, "limit", 1, 500, &limit) == OB_QUERY_INVALID) {
         ob_job_reply_error(job, 400, "invalid_query", "status must be pending, sending, sent, failed or skipped; limit 1-500");
         return;
     }

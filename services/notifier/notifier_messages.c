@@ -41,15 +41,14 @@ notifier_messages_list(void *state, ob_job_t *job)
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;
-    char status[16] = "", endpoint[72] = "", limit_text[8] = "50";
-    ob_query_get(call.query, "status", status, sizeof status);
-    ob_query_get(call.query, "endpoint", endpoint, sizeof endpoint);
-    ob_query_get(call.query, "limit", limit_text, sizeof limit_text);
+    char status[16] = "", endpoint[72] = "", limit_text[8];
+    long limit = 50;
+    /* One rule for parameters: a value given but unusable is a 400, never ignored. */
+    bool readable = ob_query_text(call.query, "status", status, sizeof status) != OB_QUERY_INVALID &&
+                    ob_query_text(call.query, "endpoint", endpoint, sizeof endpoint) != OB_QUERY_INVALID;
     bool known = !status[0] || strcmp(status, "pending") == 0 || strcmp(status, "sent") == 0 || strcmp(status, "failed") == 0;
-    char *end;
-    long limit = strtol(limit_text, &end, 10);
-    if (!known || *end || limit < 1 || limit > 500) {
-        ob_job_reply_error(job, 400, "invalid_query", "status must be pending, sent or failed; limit 1-500");
+    if (!readable || !known || ob_query_long(call.query, "limit", 1, 500, &limit) == OB_QUERY_INVALID) {
+        ob_job_reply_error(job, 400, "invalid_query", "status must be pending, sent or failed; endpoint an id; limit 1-500");
         return;
     }
     snprintf(limit_text, sizeof limit_text, "%ld", limit);

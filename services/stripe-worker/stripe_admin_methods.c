@@ -24,20 +24,17 @@ stripe_admin_events_list(void *state_arg, ob_job_t *job)
     ob_call_t call;
     if (ob_job_call(job, &call) != 0)
         return;
-    char status[32] = "", limit_text[16] = "";
-    bool has_status = ob_query_get(call.query, "status", status, sizeof status) == 0 && status[0] && strcmp(status, "all") != 0;
-    if (has_status && !stripe_admin_status_valid(status)) {
+    char status[32] = "";
+    ob_query_result_t given = ob_query_text(call.query, "status", status, sizeof status);
+    bool has_status = given == OB_QUERY_FOUND && status[0] && strcmp(status, "all") != 0;
+    if (given == OB_QUERY_INVALID || (has_status && !stripe_admin_status_valid(status))) {
         ob_job_reply_error(job, 400, "invalid_status", "status must be pending, processed, ignored, failed or all");
         return;
     }
     long limit = STRIPE_ADMIN_DEFAULT_LIMIT;
-    if (ob_query_get(call.query, "limit", limit_text, sizeof limit_text) == 0) {
-        char *end;
-        limit = strtol(limit_text, &end, 10);
-        if (!limit_text[0] || *end || limit < 1 || limit > STRIPE_ADMIN_MAX_LIMIT) {
-            ob_job_reply_error(job, 400, "invalid_limit", "limit must be an integer from 1 to 1000");
-            return;
-        }
+    if (ob_query_long(call.query, "limit", 1, STRIPE_ADMIN_MAX_LIMIT, &limit) == OB_QUERY_INVALID) {
+        ob_job_reply_error(job, 400, "invalid_limit", "limit must be an integer from 1 to 1000");
+        return;
     }
     char *json;
     ob_err_t err = stripe_admin_list(state->pg, has_status ? status : NULL, (int)limit, &json);

@@ -4,17 +4,21 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "common/ob_bounds.h"
+
 int
 stripe_event_head(const json_t *event, stripe_event_head_t *head, const char **reason)
 {
     memset(head, 0, sizeof *head);
     const json_t *id = json_object_get(event, "id"), *type = json_object_get(event, "type");
     const json_t *created = json_object_get(event, "created"), *livemode = json_object_get(event, "livemode");
-    if (!json_is_string(id) || json_string_length(id) == 0 || json_string_length(id) > 255) {
+    if (!json_is_string(id) ||
+        ob_bounds_check_text(json_string_value(id), json_string_length(id), OB_BOUND_ID_MAX) != OB_BOUND_OK) {
         *reason = "the event has no usable id";
         return -1;
     }
-    if (!json_is_string(type) || json_string_length(type) == 0 || json_string_length(type) > 255) {
+    if (!json_is_string(type) ||
+        ob_bounds_check_text(json_string_value(type), json_string_length(type), OB_BOUND_ID_MAX) != OB_BOUND_OK) {
         *reason = "the event has no type";
         return -1;
     }
@@ -113,10 +117,13 @@ s_message(const char *kind, const json_t *event)
                            json_integer_value(json_object_get(event, "created")));
 }
 
+/*  Copies src into a fixed field of out; a value that does not fit marks the
+ *  effect unusable (stripe_event_map refuses it) rather than cut short. */
 static void
-s_copy(char *dst, size_t cap, const char *src)
+s_copy(stripe_effect_t *out, char *dst, size_t cap, const char *src)
 {
-    snprintf(dst, cap, "%s", src ? src : "");
+    if ((size_t)snprintf(dst, cap, "%s", src ? src : "") >= cap)
+        out->_overflow = true;
 }
 
 /* --- subscriptions ---------------------------------------------------------- */
@@ -235,9 +242,9 @@ s_map_subscription(const json_t *event, const json_t *sub, bool deleted, stripe_
 static void
 s_map_trial_will_end(const json_t *event, const json_t *sub, stripe_effect_t *out)
 {
-    s_copy(out->notify_kind, sizeof out->notify_kind, "trial_will_end");
-    s_copy(out->notify_user, sizeof out->notify_user, s_str(json_object_get(sub, "metadata"), "user_id"));
-    s_copy(out->notify_customer, sizeof out->notify_customer, s_id(json_object_get(sub, "customer")));
+    s_copy(out, out->notify_kind, sizeof out->notify_kind, "trial_will_end");
+    s_copy(out, out->notify_user, sizeof out->notify_user, s_str(json_object_get(sub, "metadata"), "user_id"));
+    s_copy(out, out->notify_customer, sizeof out->notify_customer, s_id(json_object_get(sub, "customer")));
     json_t *p = json_object();
     s_set_str(p, "event_id", s_str(event, "id"));
     s_set_str(p, "subscription_id", s_str(sub, "id"));
@@ -302,9 +309,9 @@ s_map_invoice(const json_t *event, const json_t *invoice, bool paid, stripe_effe
         out->update = m;
         out->update_kind = json_string_value(json_object_get(m, "kind"));
     }
-    s_copy(out->notify_kind, sizeof out->notify_kind, paid ? "receipt" : "payment_failed");
-    s_copy(out->notify_user, sizeof out->notify_user, user);
-    s_copy(out->notify_customer, sizeof out->notify_customer, customer);
+    s_copy(out, out->notify_kind, sizeof out->notify_kind, paid ? "receipt" : "payment_failed");
+    s_copy(out, out->notify_user, sizeof out->notify_user, user);
+    s_copy(out, out->notify_customer, sizeof out->notify_customer, customer);
     json_t *p = json_object();
     s_set_str(p, "event_id", s_str(event, "id"));
     s_set_str(p, "invoice_id", s_str(invoice, "id"));
@@ -332,7 +339,7 @@ s_map_checkout(const json_t *event, const json_t *session, stripe_effect_t *out)
     const char *customer = s_id(json_object_get(session, "customer"));
     if (!user || !customer) {
         out->ignored = true;
-        s_copy(out->note, sizeof out->note, !user ? "the session names no platform user" : "the session has no customer");
+        s_copy(out, out->note, sizeof out->note, !user ? "the session names no platform user" : "the session has no customer");
         return;
     }
     json_t *m = s_message("customer.link", event);
@@ -363,8 +370,111 @@ stripe_event_is_handled(const char *type)
     return false;
 }
 
+/* --- bounds ----------------------------------------------------------------- */
+
+static const char *const s_id_keys[] = {"event_id", "subscription_id", "customer_id", "user_id", "price_id",
+                                        "item_id",  "invoice_id",      "plan_id",     NULL};
+static const char *const s_time_keys[] = {"event_created",        "trial_end",          "canceled_at",          "start_date",
+                                          "current_period_start", "current_period_end", "next_payment_attempt", NULL};
+
+static bool
+s_listed(const char *key, const char *const *list)
+{
+    for (size_t i = 0; list[i]; i++)
+        if (strcmp(key, list[i]) == 0)
+            return true;
+    return false;
+}
+
+static int
+s_check_string(const char *key, const json_t *value, size_t max, char *error, size_t cap)
+{
+    size_t len = json_string_length(value);
+    ob_bound_verdict_t verdict = len ? ob_bounds_check_text(json_string_value(value), len, max) : OB_BOUND_OK;
+    if (verdict == OB_BOUND_OK)
+        return 0;
+    snprintf(error, cap, "%s %s", key, ob_bounds_reason(verdict));
+    return -1;
+}
+
+/*  Every value of a message within common/ob_bounds.h: ids and keys (and
+ *  plan candidates) up to OB_BOUND_ID_MAX, other text up to
+ *  OB_BOUND_TEXT_MAX, times within the range Postgres stores. */
+static int
+s_check_bounds(const json_t *message, char *error, size_t cap)
+{
+    const char *key;
+    json_t *value;
+    json_object_foreach((json_t *)message, key, value)
+    {
+        if (json_is_string(value)) {
+            if (s_check_string(key, value, s_listed(key, s_id_keys) ? OB_BOUND_ID_MAX : OB_BOUND_TEXT_MAX, error, cap) != 0)
+                return -1;
+        } else if (json_is_integer(value) && s_listed(key, s_time_keys) && !ob_bounds_time_ok(json_integer_value(value))) {
+            snprintf(error, cap, "%s is outside the accepted time range", key);
+            return -1;
+        } else if (json_is_array(value)) {
+            size_t i;
+            json_t *item;
+            json_array_foreach(value, i, item)
+            {
+                if (json_is_string(item) && s_check_string(key, item, OB_BOUND_ID_MAX, error, cap) != 0)
+                    return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+/*  True when a string anywhere in value holds a NUL: C strings would read
+ *  it cut short (a different id than the one Stripe signed). */
+static bool
+s_has_nul(const json_t *value)
+{
+    const char *key;
+    json_t *member;
+    size_t i;
+    if (json_is_string(value))
+        return strlen(json_string_value(value)) != json_string_length(value);
+    json_object_foreach((json_t *)value, key, member)
+    {
+        if (s_has_nul(member))
+            return true;
+    }
+    json_array_foreach(value, i, member)
+    {
+        if (s_has_nul(member))
+            return true;
+    }
+    return false;
+}
+
+static ob_err_t s_map(const json_t *event, stripe_effect_t *out, char *error, size_t cap);
+
 ob_err_t
 stripe_event_map(const json_t *event, stripe_effect_t *out, char *error, size_t cap)
+{
+    if (s_has_nul(event)) {
+        memset(out, 0, sizeof *out);
+        snprintf(error, cap, "a string contains a NUL (control) byte");
+        return OB_ERR_INVALID;
+    }
+    ob_err_t err = s_map(event, out, error, cap);
+    if (err != OB_OK) {
+        stripe_effect_clear(out);
+        return err;
+    }
+    if ((out->update && s_check_bounds(out->update, error, cap) != 0) ||
+        (out->notify_payload && s_check_bounds(out->notify_payload, error, cap) != 0) ||
+        (out->_overflow && snprintf(error, cap, "a user or customer id is longer than allowed") > 0)) {
+        stripe_effect_clear(out);
+        return OB_ERR_INVALID;
+    }
+    return OB_OK;
+}
+
+static ob_err_t
+s_map(const json_t *event, stripe_effect_t *out, char *error, size_t cap)
 {
     memset(out, 0, sizeof *out);
     const char *type = s_str(event, "type");
@@ -389,7 +499,7 @@ stripe_event_map(const json_t *event, stripe_effect_t *out, char *error, size_t 
         s_map_invoice(event, object, strcmp(type, "invoice.paid") == 0, out);
     } else {
         out->ignored = true;
-        s_copy(out->note, sizeof out->note, "");
+        s_copy(out, out->note, sizeof out->note, "");
     }
     return OB_OK;
 }

@@ -27,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "common/ob_bounds.h"
 #include "common/ob_err.h"
 
 /*  The fields the ingest path needs, borrowed from the parsed event. */
@@ -45,11 +46,12 @@ typedef struct {
     bool ignored;   /* recorded only: nothing to do for this type */
     json_t *update; /* the domain message, or NULL (owned) */
     const char *update_kind;
-    char notify_kind[32];  /* "" = no notification */
-    char notify_user[256]; /* the platform user when the event names one, else "" */
-    char notify_customer[128];
+    char notify_kind[32];                  /* "" = no notification */
+    char notify_user[OB_BOUND_ID_MAX + 1]; /* the platform user when the event names one, else "" */
+    char notify_customer[OB_BOUND_ID_MAX + 1];
     json_t *notify_payload; /* owned */
     char note[160];         /* why ignored, for last_error */
+    bool _overflow;         /* a value did not fit its field */
 } stripe_effect_t;
 
 /*  True for the event types that have an effect (the rest is only recorded). */
@@ -57,7 +59,9 @@ bool stripe_event_is_handled(const char *type);
 
 /*  Works out the effect of one event. OB_OK (out filled; release with
  *  stripe_effect_clear), or OB_ERR_INVALID with a reason in error when the
- *  event is of a handled type but its object is unusable. */
+ *  event is of a handled type but its object is unusable, or when any id,
+ *  key or time it carries is past its bound (common/ob_bounds.h): such an
+ *  event can never apply, whenever it is tried. */
 ob_err_t stripe_event_map(const json_t *event, stripe_effect_t *out, char *error, size_t cap);
 
 void stripe_effect_clear(stripe_effect_t *effect);

@@ -1,6 +1,7 @@
 /*  stripe_inbox - group-committed webhook ingest. */
 #include "services/stripe-worker/stripe_inbox.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,11 +15,17 @@
 void
 stripe_inbox_prepare(ob_pg_t *pg)
 {
+    /* An event that can never apply (ids or times past their bounds, an
+     * unusable object) is recorded as failed with its reason: acknowledged,
+     * visible to operators, never retried. */
     ob_pg_prepare(pg, "inbox_insert",
-                  "INSERT INTO stripe_events (id, type, created, livemode, payload)"
-                  " SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::bool[], $5::text[])"
+                  "INSERT INTO stripe_events (id, type, created, livemode, payload, status, last_error)"
+                  " SELECT id, type, created, livemode, payload, CASE WHEN problem = '' THEN 'pending' ELSE 'failed' END,"
+                  "        nullif(problem, '')"
+                  " FROM unnest($1::text[], $2::text[], $3::int8[], $4::bool[], $5::text[], $6::text[])"
+                  "      AS e(id, type, created, livemode, payload, problem)"
                   " ON CONFLICT (id) DO NOTHING",
-                  5);
+                  6);
 }
 
 static void
@@ -35,10 +42,27 @@ s_reply_received(ob_job_t *job)
     job->body_len = sizeof S_RECEIVED - 1;
 }
 
+/*  Why an event of a handled type can never apply ("" when it can): the
+ *  same mapping the processor runs, so it is decided before the commit. */
+static void
+s_problem(const json_t *event, const stripe_event_head_t *head, char *problem, size_t cap)
+{
+    problem[0] = '\0';
+    if (!stripe_event_is_handled(head->type))
+        return;
+    stripe_effect_t effect;
+    if (stripe_event_map(event, &effect, problem, cap) == OB_OK) {
+        stripe_effect_clear(&effect);
+        problem[0] = '\0';
+    } else if (!problem[0]) {
+        snprintf(problem, cap, "the event cannot be applied");
+    }
+}
+
 /*  Parses one webhook and appends it to the arrays. Answers 400 itself and
  *  returns -1 when the body is not a usable event. */
 static int
-s_add(ob_job_t *job, ob_pgarray_t arrays[5])
+s_add(ob_job_t *job, ob_pgarray_t arrays[6])
 {
     ob_stripe_webhook_t webhook;
     ob_proto_err_t perr = ob_stripe_webhook_unpack(&webhook, job->envelope.payload.ptr, job->envelope.payload.len);
@@ -59,6 +83,11 @@ s_add(ob_job_t *job, ob_pgarray_t arrays[5])
     ob_pgarray_add_int8(&arrays[2], head.created);
     ob_pgarray_add_bool(&arrays[3], head.livemode);
     ob_pgarray_add(&arrays[4], webhook.body.ptr, webhook.body.len);
+    char problem[256];
+    s_problem(event, &head, problem, sizeof problem);
+    if (problem[0])
+        ob_log_warn("stripe event %s recorded as failed: %s", head.id, problem);
+    ob_pgarray_add(&arrays[5], problem, strlen(problem));
     json_decref(event);
     return 0;
 }
@@ -67,9 +96,10 @@ void
 stripe_inbox_ingest(void *state_arg, ob_job_t **jobs, size_t count)
 {
     stripe_state_t *state = state_arg;
-    ob_pgarray_t arrays[5];
-    static const uint32_t oids[5] = {OB_PG_OID_TEXT, OB_PG_OID_TEXT, OB_PG_OID_INT8, OB_PG_OID_BOOL, OB_PG_OID_TEXT};
-    for (int i = 0; i < 5; i++)
+    ob_pgarray_t arrays[6];
+    static const uint32_t oids[6] = {OB_PG_OID_TEXT, OB_PG_OID_TEXT, OB_PG_OID_INT8,
+                                     OB_PG_OID_BOOL, OB_PG_OID_TEXT, OB_PG_OID_TEXT};
+    for (int i = 0; i < 6; i++)
         ob_pgarray_init(&arrays[i], oids[i]);
     size_t valid = 0;
     for (size_t i = 0; i < count; i++)
@@ -79,22 +109,22 @@ stripe_inbox_ingest(void *state_arg, ob_job_t **jobs, size_t count)
     ob_err_t err = OB_OK;
     long inserted = 0;
     if (valid > 0) {
-        const char *values[5];
-        int lengths[5];
-        const int formats[5] = {1, 1, 1, 1, 1};
-        for (int i = 0; i < 5; i++)
+        const char *values[6];
+        int lengths[6];
+        const int formats[6] = {1, 1, 1, 1, 1, 1};
+        for (int i = 0; i < 6; i++)
             if (!(values[i] = ob_pgarray_finish(&arrays[i], &lengths[i])))
                 err = OB_ERR_INTERNAL;
         if (err == OB_OK) {
             /* One statement in autocommit: one transaction, one commit for the whole batch. */
-            PGresult *r = ob_pg_exec(state->pg, "inbox_insert", 5, values, lengths, formats);
+            PGresult *r = ob_pg_exec(state->pg, "inbox_insert", 6, values, lengths, formats);
             err = ob_pg_classify(state->pg, r);
             if (err == OB_OK)
                 inserted = strtol(PQcmdTuples(r), NULL, 10);
             PQclear(r);
         }
     }
-    for (int i = 0; i < 5; i++)
+    for (int i = 0; i < 6; i++)
         ob_pgarray_release(&arrays[i]);
     if (valid == 0)
         return;

@@ -171,12 +171,14 @@ s_write_effect(stripe_processor_t *self, const char *id, stripe_effect_t *effect
 /*  Processes one claimed event. OB_OK when it is done (by us or, after a
  *  lease ran out, by another worker); otherwise error says why. */
 static ob_err_t
-s_process(stripe_processor_t *self, const char *id, json_t *event, char *error, size_t cap)
+s_process(stripe_processor_t *self, const char *id, json_t *event, char *error, size_t cap, bool *permanent)
 {
     stripe_effect_t effect;
     ob_err_t err = stripe_event_map(event, &effect, error, cap);
-    if (err != OB_OK)
+    if (err != OB_OK) {
+        *permanent = true; /* the same event maps the same way on every attempt */
         return err;
+    }
     if ((err = ob_pg_begin(self->pg)) != OB_OK) {
         snprintf(error, cap, "database unavailable");
         stripe_effect_clear(&effect);
@@ -201,11 +203,12 @@ s_process(stripe_processor_t *self, const char *id, json_t *event, char *error, 
     return err;
 }
 
+/*  Records a failed attempt; a permanent error marks the event failed now. */
 static void
-s_fail(stripe_processor_t *self, const char *id, const char *error)
+s_fail(stripe_processor_t *self, const char *id, const char *error, bool permanent)
 {
     char max[16], base[24], cap[24];
-    snprintf(max, sizeof max, "%d", self->config.max_attempts);
+    snprintf(max, sizeof max, "%d", permanent ? 0 : self->config.max_attempts);
     snprintf(base, sizeof base, "%ld", self->config.retry_base_ms);
     snprintf(cap, sizeof cap, "%ld", self->config.retry_max_ms);
     const char *values[] = {id, error, max, base, cap};
@@ -233,6 +236,7 @@ stripe_processor_run_once(stripe_processor_t *self)
         json_error_t jerr;
         json_t *event = json_loads(PQgetvalue(claimed, i, 1), 0, &jerr);
         ob_err_t err;
+        bool permanent = false;
         if (attempts > self->config.max_attempts) {
             /* Claimed that often without an outcome: its workers keep dying on it. */
             snprintf(error, sizeof error, "gave up after %d claims without an outcome", attempts - 1);
@@ -240,18 +244,19 @@ stripe_processor_run_once(stripe_processor_t *self)
         } else if (!event) {
             snprintf(error, sizeof error, "the stored payload is not JSON");
             err = OB_ERR_INVALID;
+            permanent = true;
         } else if (!stripe_event_is_handled(ob_json_str(event, "type"))) {
             /* Fast path: types we never act on are marked ignored together, in one statement. */
             ob_pgarray_add(&ignored, id, strlen(id));
             json_decref(event);
             continue;
         } else {
-            err = s_process(self, id, event, error, sizeof error);
+            err = s_process(self, id, event, error, sizeof error, &permanent);
         }
         json_decref(event);
         if (err != OB_OK) {
             ob_log_warn("stripe event %s: attempt %d failed: %s", id, attempts, error);
-            s_fail(self, id, error);
+            s_fail(self, id, error, permanent);
         }
     }
     if (ignored.count > 0) {

@@ -212,11 +212,12 @@ s_publish(subs_applier_t *self, const s_users_t *users)
             ob_log_warn("entitlements for a user not published (Redis or Postgres unavailable); readers rebuild on a miss");
 }
 
+/*  A malformed message (permanent) is failed at once; others retry. */
 static void
-s_record_failure(subs_applier_t *self, const char *id, const char *error)
+s_record_failure(subs_applier_t *self, const char *id, const char *error, bool permanent)
 {
     char max[16];
-    snprintf(max, sizeof max, "%d", self->max_attempts);
+    snprintf(max, sizeof max, "%d", permanent ? 1 : self->max_attempts);
     const char *values[] = {id, error, max};
     ob_pg_run(self->pg, "apply_fail", 3, values, NULL);
 }
@@ -288,7 +289,7 @@ s_apply_one(subs_applier_t *self)
     char error[128];
     snprintf(error, sizeof error, "%s: %s", kind, err == OB_ERR_INVALID ? "the message is malformed" : ob_err_name(err));
     ob_log_warn("subscription update %s failed: %s", id, error);
-    s_record_failure(self, id, error);
+    s_record_failure(self, id, error, err == OB_ERR_INVALID);
     return err == OB_ERR_TRANSIENT ? -1 : 1;
 }
 

@@ -1,40 +1,12 @@
-"""billing_helpers - what the billing API and auth tests share: user tokens, the
-Stripe stand-in's control API, and starting the billing part of a stack."""
-import base64
-import hashlib
-import hmac
+"""billing_helpers - what the billing API tests share: the Stripe stand-in's control
+API and starting the billing part of a stack. Polling, queries and tokens: support.py."""
 import json
-import time
 import urllib.request
 from urllib.parse import parse_qsl
 
-import jwt
+from support import JWT_SECRET, auth, token, wait_for
 
-JWT_SECRET = "integration-jwt-secret-0123456789abcdef"
 BILLING = "/api/v1/billing"
-
-
-def token(sub="user_1", email="user1@example.com", secret=JWT_SECRET, alg="HS256", lifetime=600, **claims):
-    now = int(time.time())
-    payload = {"sub": sub, "iat": now, "exp": now + lifetime, **claims}
-    if email is not None:
-        payload["email"] = email
-    return jwt.encode(payload, secret, algorithm=alg)
-
-
-def b64url(data):
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def raw_token(header, payload, key=None):
-    """A compact JWS built by hand (for alg none and key-confusion tokens PyJWT refuses to make)."""
-    signing_input = f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(payload).encode())}"
-    signature = b"" if key is None else hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{b64url(signature)}"
-
-
-def auth(tok):
-    return {"Authorization": f"Bearer {tok}"}
 
 
 def call(stack, method, path, user="user_1", email="user1@example.com", json_body=None, body=None):
@@ -78,20 +50,6 @@ def form(request):
     return parse_qsl(request["body"], keep_blank_values=True, strict_parsing=True)
 
 
-def wait_for(predicate, timeout=15.0, message="condition not met"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except OSError as error:
-            last = error
-        time.sleep(0.05)
-    raise AssertionError(f"{message} (last: {last!r})")
-
-
 def start_billing(stack, **env):
     """Stripe stand-in, gateway, stripe-worker and subscription-worker; returns the stand-in."""
     stack.env["AUTH_JWT_SECRET"] = JWT_SECRET
@@ -114,16 +72,3 @@ def setup_prices(stack):
     rows = stack.db().cursor()
     rows.execute("SELECT lookup_key, price_id FROM stripe_prices")
     return dict(rows.fetchall())
-
-
-def query(stack, sql, params=None):
-    with stack.db().cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall() if cur.description else None
-
-
-def assert_json_error(body, code=None):
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    assert isinstance(body["error"].get("code"), str) and body["error"].get("message"), body
-    if code is not None:
-        assert body["error"]["code"] == code, body

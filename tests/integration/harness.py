@@ -12,11 +12,10 @@ and is removed afterwards. The fixtures in conftest.py wire it together:
 
 Standard library plus python3-psycopg2 and python3-redis (Debian packages).
 """
-import hashlib
-import hmac
 import json as jsonlib
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -28,8 +27,21 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from support import ADMIN_TOKEN, SERVICE_TOKEN, poll_until
+
 REPO = Path(__file__).resolve().parents[2]
-WORKERS = ("stripe-worker", "subscription-worker", "lago-worker", "notifier")
+
+
+def _workers():
+    """The one worker list: OB_WORKERS in deploy/scripts/lib.sh."""
+    text = (REPO / "deploy" / "scripts" / "lib.sh").read_text()
+    match = re.search(r"^OB_WORKERS=\(([^)]*)\)", text, re.M)
+    if not match:
+        raise RuntimeError("deploy/scripts/lib.sh has no OB_WORKERS=(...) line")
+    return tuple(match[1].split())
+
+
+WORKERS = _workers()
 SERVICES = ("gateway",) + WORKERS
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 CRASH_SIGNALS = (signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGFPE, signal.SIGILL)
@@ -95,31 +107,12 @@ def sanitizer_report(text):
     return None
 
 
-def sign_stripe(body, secret, timestamp=None):
-    """The Stripe-Signature header value for body: t=<unix>,v1=<hex HMAC-SHA256 of "t.body">."""
-    if isinstance(body, str):
-        body = body.encode()
-    timestamp = int(time.time()) if timestamp is None else int(timestamp)
-    signed = str(timestamp).encode() + b"." + body
-    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
-    return f"t={timestamp},v1={digest}"
-
-
 def tail(path, lines=40):
     try:
         text = Path(path).read_text(errors="replace")
     except OSError:
         return ""
     return "\n".join(text.splitlines()[-lines:])
-
-
-def _wait_until(predicate, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return predicate()
 
 
 def die_with_parent(sig=signal.SIGKILL):
@@ -203,7 +196,7 @@ class Postgres:
                  "-c", "synchronous_commit=off", "-c", "max_connections=200"],
                 cwd=self.dir, user=self._user, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 preexec_fn=die_with_parent(signal.SIGQUIT))
-        return _wait_until(lambda: self._accepts() or self.proc.poll() is not None, 30) and self.proc.poll() is None
+        return poll_until(lambda: self._accepts() or self.proc.poll() is not None, 30) and self.proc.poll() is None
 
     def pause(self):
         """Stops the server (a fast shutdown: sessions are cut) but keeps its data and port."""
@@ -295,7 +288,7 @@ class Redis:
                  "--dir", self.dir, "--daemonize", "no"],
                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent())
             log.close()
-            if _wait_until(lambda: self._ping() or self.proc.poll() is not None, 10) and self.proc.poll() is None:
+            if poll_until(lambda: self._ping() or self.proc.poll() is not None, 10) and self.proc.poll() is None:
                 return self
             self.proc.kill()
             self.proc.wait()
@@ -356,7 +349,7 @@ class Proc:
 
     def wait_for_log(self, text, timeout=5.0):
         """Waits until text appears in the log; returns the log, or raises TimeoutError."""
-        if not _wait_until(lambda: text in self.log(), timeout):
+        if not poll_until(lambda: text in self.log(), timeout):
             raise TimeoutError(f"{self.name} did not log {text!r} within {timeout}s:\n{tail(self.log_path)}")
         return self.log()
 
@@ -390,8 +383,8 @@ class Stack:
             "HEARTBEAT_MS": "200",
             "PLANS_FILE": str(REPO / "deploy" / "plans.json"),
             "MIGRATIONS_DIR": str(REPO / "deploy" / "migrations"),
-            "ADMIN_TOKEN": "test-admin-token",
-            "SERVICE_TOKENS": "test-service-token,test-service-token-2",
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            "SERVICE_TOKENS": f"{SERVICE_TOKEN},{SERVICE_TOKEN}-2",
             "STRIPE_SECRET_KEY": "sk_test_integration",
             "STRIPE_PUBLISHABLE_KEY": "pk_test_integration",
             "STRIPE_WEBHOOK_SECRET": "whsec_test_integration",
@@ -437,7 +430,7 @@ class Stack:
         argv = [sys.executable, "-u", REPO / "tests" / "standins" / filename, "--port", port,
                 key_flag, self.env[key_setting], *args]
         proc = self.spawn(f"{kind}-standin", argv)
-        if not _wait_until(lambda: "ready" in proc.log() or not proc.alive(), timeout) or not proc.alive():
+        if not poll_until(lambda: "ready" in proc.log() or not proc.alive(), timeout) or not proc.alive():
             raise HarnessError(f"{filename} did not become ready:\n{tail(proc.log_path)}")
         url = f"http://127.0.0.1:{port}"
         self.env[setting] = url

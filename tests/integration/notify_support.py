@@ -20,7 +20,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from harness import REPO, free_port, _wait_until, tail
+from harness import REPO, free_port, tail
+from support import poll_until
 
 ADMIN_ENDPOINTS = "/api/v1/admin/webhook-endpoints"
 ADMIN_MESSAGES = "/api/v1/admin/webhook-messages"
@@ -104,7 +105,7 @@ class Receiver:
         self.port = free_port()
         self.proc = stack.spawn("webhook-receiver", [sys.executable, "-u", REPO / "tests" / "standins" /
                                                      "webhook_receiver.py", "--port", self.port])
-        if not _wait_until(lambda: "ready" in self.proc.log() or not self.proc.alive(), 10):
+        if not poll_until(lambda: "ready" in self.proc.log() or not self.proc.alive(), 10):
             raise RuntimeError(f"webhook receiver did not start:\n{tail(self.proc.log_path)}")
         self.base = f"http://127.0.0.1:{self.port}"
 
@@ -155,7 +156,7 @@ class SmtpSink:
     def start(self):
         self.proc = self.stack.spawn("smtp-sink", [DEBIAN_PYTHON, "-u", REPO / "tests" / "standins" / "smtp_sink.py",
                                                    "--port", self.port, "--dir", self.dir])
-        if not _wait_until(lambda: "ready" in self.proc.log() or not self.proc.alive(), 15) or not self.proc.alive():
+        if not poll_until(lambda: "ready" in self.proc.log() or not self.proc.alive(), 15) or not self.proc.alive():
             raise RuntimeError(f"smtp sink did not start:\n{tail(self.proc.log_path)}")
 
     def hold(self):

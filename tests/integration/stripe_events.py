@@ -13,7 +13,7 @@ import json
 import secrets
 import time
 
-from harness import sign_stripe
+from support import query, sign_stripe, wait_for
 
 WEBHOOK_PATH = "/api/v1/billing/webhooks/stripe"
 ADMIN_EVENTS_PATH = "/api/v1/admin/webhook-events"
@@ -244,38 +244,6 @@ def post_event(stack, evt, secret=None, timeout=10.0):
 
 def admin_headers(stack):
     return {"Authorization": f"Bearer {stack.env['ADMIN_TOKEN']}"}
-
-
-def wait_for(predicate, timeout=15.0, message="condition not met", interval=0.05):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        try:
-            last = predicate()
-            if last:
-                return last
-        except OSError as error:
-            last = error
-        time.sleep(interval)
-    raise AssertionError(f"{message} (last: {last!r})")
-
-
-def query(stack, sql, params=None):
-    """Runs one statement on the test's database (one cached connection, renewed after a Postgres restart)."""
-    import psycopg2
-
-    for attempt in range(2):
-        conn = getattr(stack, "_webhook_conn", None)
-        if conn is None or conn.closed:
-            conn = stack._webhook_conn = stack.db()
-        try:
-            with conn.cursor() as cur:
-                cur.execute(sql, params)
-                return cur.fetchall() if cur.description else None
-        except (psycopg2.OperationalError, psycopg2.InterfaceError):
-            stack._webhook_conn = None
-            if attempt:
-                raise
 
 
 def event_status(stack, event_id):

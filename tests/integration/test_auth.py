@@ -10,7 +10,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from billing_helpers import JWT_SECRET, assert_json_error, raw_token, wait_for
+from support import JWT_SECRET, assert_json_error, raw_token, wait_for
 
 PATH = "/api/v1/billing/subscription-status"
 ISSUER = "https://id.example.com/realms/ops"

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from billing_helpers import (assert_json_error, call, form, query, setup_prices, start_billing, wait_for)
+from billing_helpers import call, form, setup_prices, start_billing
+from support import assert_json_error, query
 
 SUCCESS = "http://127.0.0.1/success"
 CANCEL = "http://127.0.0.1/cancel"

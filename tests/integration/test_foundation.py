@@ -7,6 +7,7 @@ import time
 import pytest
 
 from harness import binary, REPO
+from support import assert_json_error, wait_for
 import subprocess
 
 PLANS = "/api/v1/subscriptions/plans"
@@ -18,24 +19,6 @@ def start_catalogue(stack, **env):
     worker = stack.start("subscription-worker", **env)
     wait_for(lambda: stack.http("GET", PLANS)[0] == 200, 10, "the plans path never answered 200")
     return worker
-
-
-def wait_for(predicate, timeout, message):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if predicate():
-                return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    pytest.fail(message)
-
-
-def assert_json_error(body, code):
-    assert isinstance(body, dict) and set(body) == {"error"}, body
-    assert body["error"]["code"] == code, body
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
 
 
 def test_plans_list_comes_from_postgres_through_the_broker(stack):

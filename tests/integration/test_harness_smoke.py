@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import REPO, Stack, base_env, binary, sign_stripe
+from harness import REPO, Stack, base_env, binary
+from support import sign_stripe
 
 
 def migrate(postgres, dbname, migrations_dir, *args):

@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from usage_support import (SERVICE, event, ingest, lago_control, lago_state, query, start_usage_stack, subscribe,
-                           wait_until)
+from support import query, wait_for
+from usage_support import event, ingest, lago_control, lago_state, start_usage_stack, subscribe
 
 FAST = {"LAGO_FORWARD_MAX_BACKOFF_S": "1", "LAGO_SYNC_INTERVAL_MS": "200"}
 
@@ -50,7 +50,7 @@ def test_events_are_forwarded_with_the_subscription_and_marked(stack):
     sub = subscribe(stack, "u-fwd", "starter")
     events = [event("u-fwd", tx=f"fwd-{i}", quantity=2) for i in range(150)]
     assert ingest(stack, events[:100])[0] == 202 and ingest(stack, events[100:])[0] == 202
-    wait_until(lambda: forwarded(stack) == 150, timeout=20, message="150 forwarded events")
+    wait_for(lambda: forwarded(stack) == 150, timeout=20, message="150 forwarded events")
     state = lago_state(url)
     assert state["events_stored"] == 150 and state["events_received"] == 150
     stored = state["events"]["fwd-7"]["event"]
@@ -67,15 +67,15 @@ def test_lago_down_for_a_while_then_back_forwards_every_event_once(stack):
     lago_control(url, "POST", "/__control/down", {"down": True, "mode": "close"})
     for chunk in range(3):
         assert ingest(stack, [event("u-down", tx=f"d-{chunk}-{i}") for i in range(100)])[0] == 202
-    wait_until(lambda: query(stack.db(), "SELECT count(*) FROM usage_events WHERE forward_attempts > 0")[0][0] > 0,
-               timeout=10, message="forwarding attempts while Lago is down")
+    wait_for(lambda: query(stack.db(), "SELECT count(*) FROM usage_events WHERE forward_attempts > 0")[0][0] > 0,
+             timeout=10, message="forwarding attempts while Lago is down")
     lago_control(url, "POST", "/__control/down", {"down": True, "mode": "503"})   # then answering 503
     time.sleep(1.5)
     assert forwarded(stack) == 0
     errors = query(stack.db(), "SELECT count(*) FROM usage_events WHERE last_error IS NOT NULL")[0][0]
     assert errors > 0
     lago_control(url, "POST", "/__control/down", {"down": False})
-    wait_until(lambda: forwarded(stack) == 300, timeout=30, message="the backlog to drain")
+    wait_for(lambda: forwarded(stack) == 300, timeout=30, message="the backlog to drain")
     state = lago_state(url)
     assert state["events_stored"] == 300
     assert all(e["receive_count"] == 1 for e in state["events"].values())   # none sent as new twice
@@ -86,7 +86,7 @@ def test_lago_errors_on_some_calls_are_retried_without_skipping(stack):
     subscribe(stack, "u-flaky", "starter")
     lago_control(url, "POST", "/__control/fail", {"path_prefix": "/api/v1/events", "status": 500, "count": 3})
     assert ingest(stack, [event("u-flaky", tx=f"f-{i}") for i in range(40)])[0] == 202
-    wait_until(lambda: forwarded(stack) == 40, timeout=20, message="40 forwarded")
+    wait_for(lambda: forwarded(stack) == 40, timeout=20, message="40 forwarded")
     assert lago_state(url)["events_stored"] == 40
 
 
@@ -94,10 +94,10 @@ def test_events_of_a_user_without_subscription_wait_for_one(stack):
     url = start_usage_stack(stack, lago=True, **FAST)
     setup_lago(stack)
     assert ingest(stack, [event("u-later", tx="early-1")])[0] == 202
-    wait_until(lambda: query(stack.db(), "SELECT last_error FROM usage_events")[0][0] == "no_subscription",
-               message="the event to wait for a subscription")
+    wait_for(lambda: query(stack.db(), "SELECT last_error FROM usage_events")[0][0] == "no_subscription",
+             timeout=10, message="the event to wait for a subscription")
     sub = subscribe(stack, "u-later", "starter", notify=True)
-    wait_until(lambda: forwarded(stack) == 1, timeout=15, message="the waiting event forwarded")
+    wait_for(lambda: forwarded(stack) == 1, timeout=15, message="the waiting event forwarded")
     assert lago_state(url)["events"]["early-1"]["event"]["external_subscription_id"] == sub
 
 
@@ -111,7 +111,7 @@ def test_subscription_start_plan_change_and_end_reach_lago(stack):
     def lago_sub():
         return lago_state(url)["subscriptions"].get(sub)
 
-    created = wait_until(lambda: lago_sub(), timeout=10, message="the Lago subscription")
+    created = wait_for(lambda: lago_sub(), timeout=10, message="the Lago subscription")
     assert created["plan_code"] == "starter" and created["external_customer_id"] == "u-sync"
     assert created["status"] == "active"
     assert lago_state(url)["customers"]["u-sync"]["email"] == "u-sync@example.test"
@@ -119,17 +119,17 @@ def test_subscription_start_plan_change_and_end_reach_lago(stack):
     db = stack.db()
     query(db, "UPDATE subscriptions SET plan_id = 'professional', updated_at = now() WHERE id = %s", (sub,))
     query(db, "SELECT pg_notify('subscription_changed', 'u-sync')")
-    changed = wait_until(lambda: (lago_sub() or {}).get("plan_code") == "professional" and lago_sub(), timeout=10,
-                         message="the plan change in Lago")
+    changed = wait_for(lambda: (lago_sub() or {}).get("plan_code") == "professional" and lago_sub(), timeout=10,
+                       message="the plan change in Lago")
     assert changed["previous_plan_code"] == "starter"
-    wait_until(lambda: query(db, "SELECT synced_plan_id, synced_status FROM lago_subscription_sync")
-               == [("professional", "active")], message="the sync row")
+    wait_for(lambda: query(db, "SELECT synced_plan_id, synced_status FROM lago_subscription_sync")
+             == [("professional", "active")], timeout=10, message="the sync row")
 
     # Without a NOTIFY the reconcile scan finds the end.
     query(db, "UPDATE subscriptions SET status = 'canceled', updated_at = now() WHERE id = %s", (sub,))
-    wait_until(lambda: lago_sub()["status"] == "terminated", timeout=10, message="the termination in Lago")
-    wait_until(lambda: query(db, "SELECT synced_status FROM lago_subscription_sync") == [("terminated",)],
-               message="the sync row")
+    wait_for(lambda: lago_sub()["status"] == "terminated", timeout=10, message="the termination in Lago")
+    wait_for(lambda: query(db, "SELECT synced_status FROM lago_subscription_sync") == [("terminated",)],
+             timeout=10, message="the sync row")
     kinds = [h["kind"] for h in lago_control(url, "GET", "/__control/state")["subscriptions"][sub]["history"]]
     assert kinds == ["create", "upgrade", "terminate"]
 
@@ -137,11 +137,11 @@ def test_subscription_start_plan_change_and_end_reach_lago(stack):
 def test_sync_retries_until_lago_has_the_plan(stack):
     url = start_usage_stack(stack, lago=True, **FAST)
     sub = subscribe(stack, "u-early", "starter", notify=True)       # Lago has no plans yet: plan_not_found
-    wait_until(lambda: query(stack.db(), "SELECT attempts FROM lago_subscription_sync")
-               and query(stack.db(), "SELECT attempts FROM lago_subscription_sync")[0][0] > 0,
-               message="a failed sync attempt")
+    wait_for(lambda: query(stack.db(), "SELECT attempts FROM lago_subscription_sync")
+             and query(stack.db(), "SELECT attempts FROM lago_subscription_sync")[0][0] > 0,
+             timeout=10, message="a failed sync attempt")
     setup_lago(stack)
-    wait_until(lambda: sub in lago_state(url)["subscriptions"], timeout=15, message="the retried sync")
+    wait_for(lambda: sub in lago_state(url)["subscriptions"], timeout=15, message="the retried sync")
 
 
 # --- Lago's webhooks ---------------------------------------------------------------------------------
@@ -195,8 +195,8 @@ def test_lago_webhooks_signed_both_ways_are_recorded_once_and_tampered_ones_refu
     db = stack.db()
     rows = query(db, "SELECT unique_key, webhook_type FROM lago_webhooks ORDER BY webhook_type")
     assert [r[1] for r in rows] == ["invoice.created", "invoice.payment_failure"]
-    wait_until(lambda: query(db, "SELECT count(*) FROM lago_webhooks WHERE status = 'processed'")[0][0] == 2,
-               message="webhook processing")
+    wait_for(lambda: query(db, "SELECT count(*) FROM lago_webhooks WHERE status = 'processed'")[0][0] == 2,
+             timeout=10, message="webhook processing")
     notes = query(db, "SELECT kind, user_id FROM notifications ORDER BY kind")
     assert notes == [("invoice_created", "u-wh"), ("payment_failed", "u-wh")]
 
@@ -216,8 +216,8 @@ def test_other_lago_webhooks_are_recorded_and_mapped(stack):
     for payload in payloads:
         assert lago_control(url, "POST", "/__control/send_webhook", {**spec, "payload": payload})["status"] == 200
     db = stack.db()
-    wait_until(lambda: query(db, "SELECT count(*) FROM lago_webhooks WHERE status <> 'pending'")[0][0] == 4,
-               message="webhook processing")
+    wait_for(lambda: query(db, "SELECT count(*) FROM lago_webhooks WHERE status <> 'pending'")[0][0] == 4,
+             timeout=10, message="webhook processing")
     assert query(db, "SELECT webhook_type, status FROM lago_webhooks ORDER BY webhook_type") == [
         ("customer.created", "ignored"), ("event.error", "processed"), ("events.errors", "processed"),
         ("subscription.terminated", "processed")]

@@ -3,6 +3,8 @@ transaction (subscription-worker: activated, plan changed, canceled; lago-worker
 quota thresholds), and the notifier delivers it as mail and a signed webhook."""
 import time
 
+import support
+
 from notify_support import (Receiver, SmtpSink, bodies, create_endpoint, notification_rows, start_notifier, verified,
                             wait_for)
 from stripe_events import DAY, Sub, post_event, price, wait_settled
@@ -130,7 +132,7 @@ def test_the_jwt_email_claim_stored_at_checkout_is_where_the_welcome_goes(stack)
                                         json_body={"plan_id": "starter", "interval": "month"})
     assert status == 200, body
     assert len(stripe.requests("POST", "/v1/customers")) == 1
-    (customer_id, stored) = billing_helpers.query(
+    (customer_id, stored) = support.query(
         stack, "SELECT stripe_customer_id, email FROM customers WHERE user_id = 'user-jwt'")[0]
     assert stored == "jwt.user@example.org"
     now = int(time.time())

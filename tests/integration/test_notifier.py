@@ -1,18 +1,15 @@
 """The notifier: operators list the notification requests other services stored."""
-import time
+from support import ADMIN, wait_for
 
 
 def wait_ok(stack, path, headers, timeout=10):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            status, _, body = stack.http("GET", path, headers=headers)
-        except OSError:  # the gateway is not listening yet
-            status, body = 503, None
-        if status != 503:
-            return status, body
-        time.sleep(0.05)
-    return status, body
+    """The first answer to GET path that is not 503 (the notifier not joined yet), as
+    (status, body); a refused connection (the gateway still starting) is retried."""
+    def answer():
+        status, _, body = stack.http("GET", path, headers=headers)
+        return (status, body) if status != 503 else None
+
+    return wait_for(answer, timeout, f"GET {path} kept answering 503")
 
 
 def test_admin_lists_notifications_by_status(stack):
@@ -22,7 +19,7 @@ def test_admin_lists_notifications_by_status(stack):
     cursor.execute("INSERT INTO notifications (dedupe_key, kind, user_id, payload, status) VALUES"
                    " ('k1', 'receipt', 'u1', '{\"amount\": 1900}', 'pending'),"
                    " ('k2', 'payment_failed', 'u2', '{}', 'sent')")
-    admin = {"Authorization": "Bearer " + stack.env["ADMIN_TOKEN"]}
+    admin = ADMIN
 
     status, body = wait_ok(stack, "/api/v1/admin/notifications", admin)
     assert status == 200

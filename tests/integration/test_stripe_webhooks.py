@@ -7,9 +7,9 @@ import time
 import pytest
 
 from stripe_events import (ADMIN_EVENTS_PATH, DAY, NEW_API, OLD_API, WEBHOOK_PATH, Sub, admin_headers, body_of,
-                           entitlements, event, event_status, notifications, pg_start, pg_stop, post_event, query,
-                           stripe_id, subscription, wait_for, wait_settled)
-from harness import sign_stripe
+                           entitlements, event, event_status, notifications, pg_start, pg_stop, post_event, stripe_id,
+                           subscription, wait_settled)
+from support import query, sign_stripe, wait_for
 
 FAST = {"STRIPE_EVENT_RETRY_BASE_MS": "100", "STRIPE_EVENT_RETRY_MAX_MS": "500"}
 

@@ -6,8 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from usage_support import (SERVICE, authorize, event, ingest, ledger, query, start_usage_stack, subscribe,
-                           user_jwt, wait_until)
+from support import SERVICE, auth, query, token, wait_for
+from usage_support import authorize, event, ingest, ledger, start_usage_stack, subscribe
 
 
 # --- ingest -------------------------------------------------------------------------------------
@@ -92,7 +92,7 @@ def test_the_period_renewal_resets_a_monthly_quota(stack):
     query(stack.db(), "UPDATE subscriptions SET current_period_start = %s, current_period_end = %s WHERE id = %s",
           (now + timedelta(seconds=2), now + timedelta(days=30), sub))
     stack.redis().delete("ob:ent:u-renew")
-    wait_until(lambda: datetime.now(timezone.utc) > now + timedelta(seconds=2.5), timeout=5)
+    wait_for(lambda: datetime.now(timezone.utc) > now + timedelta(seconds=2.5), timeout=5)
     status, _, body = authorize(stack, "u-renew")
     assert status == 200 and body["used"] == 1 and body["remaining"] == 999
 
@@ -260,7 +260,7 @@ def test_usage_me_and_usage_of_a_user(stack):
     start_usage_stack(stack)
     subscribe(stack, "u-read", "professional")
     ledger(stack, "u-read", 42)
-    status, _, body = stack.http("GET", "/api/v1/usage/me", headers={"Authorization": f"Bearer {user_jwt('u-read')}"})
+    status, _, body = stack.http("GET", "/api/v1/usage/me", headers=auth(token("u-read", email=None)))
     assert status == 200, body
     assert body["user_id"] == "u-read" and body["plan"] == "professional"
     metric = [m for m in body["metrics"] if m["code"] == "api_calls"][0]

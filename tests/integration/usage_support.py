@@ -1,34 +1,18 @@
-"""Helpers for the usage and Lago integration tests (test_usage.py, test_lago.py).
+"""Helpers for the usage and Lago integration tests (test_usage.py, test_lago.py);
+polling, queries and tokens are support.py's.
 
 A usage stack is the gateway, the subscription-worker (it loads the plan
 catalogue) and the lago-worker. Users get subscriptions by direct SQL, as the
 subscription-worker would write them; the lago-worker reads the entitlement
 from Postgres on a Redis miss, so deleting ob:ent:{user} is enough.
 """
-import base64
-import hashlib
-import hmac
 import json
 import time
 import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
 
-SERVICE_TOKEN = "test-service-token"
-SERVICE = {"Authorization": f"Bearer {SERVICE_TOKEN}"}
-JWT_SECRET = "usage-test-jwt-secret-0123456789abcdef"
-
-
-def wait_until(predicate, timeout=10.0, interval=0.05, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    value = predicate()
-    assert value, f"timed out waiting for {message}"
-    return value
+from support import JWT_SECRET, SERVICE, query, wait_for
 
 
 def start_usage_stack(stack, lago=False, **lago_env):
@@ -39,9 +23,9 @@ def start_usage_stack(stack, lago=False, **lago_env):
     stack.start("subscription-worker")
     stack.start("lago-worker", **lago_env)
     # Not stack.wait_ready(): /ready wants every worker, and these tests run only these.
-    wait_until(lambda: _served(stack), message="the gateway and the lago-worker")
+    wait_for(lambda: _served(stack), timeout=10, message="the gateway and the lago-worker")
     db = stack.db()
-    wait_until(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, message="the plan catalogue")
+    wait_for(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, timeout=10, message="the plan catalogue")
     # The lago service is served once the worker said READY to the broker.
     return url
 
@@ -51,12 +35,6 @@ def _served(stack):
         return stack.http("GET", "/api/v1/usage/nobody", headers=SERVICE, timeout=1.0)[0] == 200
     except OSError:
         return False
-
-
-def query(db, sql, params=None):
-    with db.cursor() as cur:
-        cur.execute(sql, params)
-        return cur.fetchall() if cur.description else None
 
 
 def subscribe(stack, user, plan, status="active", sub_id=None, started_at=None, period_start=None, period_end=None,
@@ -106,20 +84,6 @@ def event(user, tx=None, code="api_calls", quantity=None, timestamp=None):
     if quantity is not None:
         e["properties"] = {"quantity": quantity}
     return e
-
-
-def user_jwt(sub, email=None):
-    """An HS256 JWT for AUTH_JWT_SECRET (python3-jwt is not needed for HS256)."""
-    def b64(data):
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-    header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    now = int(time.time())
-    claims = {"sub": sub, "iat": now, "exp": now + 600}
-    if email:
-        claims["email"] = email
-    payload = b64(json.dumps(claims).encode())
-    signature = hmac.new(JWT_SECRET.encode(), f"{header}.{payload}".encode(), hashlib.sha256).digest()
-    return f"{header}.{payload}.{b64(signature)}"
 
 
 def lago_control(url, method, path, body=None):
