@@ -230,6 +230,8 @@ def start_billing_for_cookie(stack):
     stack.start("stripe-worker")
     wait_for(lambda: stack.http("POST", "/api/v1/billing/subscription/cancel", json={},
                                 headers=auth(token("probe")))[0] == 409, 15, "stripe-worker")
+    wait_for(lambda: stack.http("GET", "/api/v1/billing/subscription-status",
+                                headers=auth(token("probe")))[0] == 200, 15, "subscription-worker")
 
 
 # --- the new read endpoints ------------------------------------------------------------------------
