@@ -1,7 +1,7 @@
 -- wrk script for bench/usage.sh: usage ingest (single events or batches) and
 -- authorize, every request with fresh transaction ids (run id, thread, counter)
 -- spread over BENCH_USERS users. Prints one RESULT line.
-local mode = os.getenv("BENCH_MODE") or "batch"        -- single | batch | authorize
+local mode = os.getenv("BENCH_MODE") or "batch"        -- single | batch | authorize | check
 local run = os.getenv("BENCH_RUN") or "run"
 local users = tonumber(os.getenv("BENCH_USERS") or "1000")
 local batch = tonumber(os.getenv("BENCH_BATCH") or "100")
@@ -30,7 +30,14 @@ local function event()
         run, index, n, n % users, now)
 end
 
+local features = {"tts", "bolt_diy", "chat", "litellm"}
+
 function request()
+    if mode == "check" then
+        n = n + 1
+        return wrk.format("POST", "/api/v1/entitlements/check", headers,
+            string.format('{"user_id":"bench-u%d","feature":"%s"}', n % users, features[n % #features + 1]))
+    end
     if mode == "authorize" then
         n = n + 1
         return wrk.format("POST", "/api/v1/usage/authorize", headers,

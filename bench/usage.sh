@@ -10,13 +10,14 @@
 #   1. POST /api/v1/usage/events, one event per request      (events/s)
 #   2. POST /api/v1/usage/events, batches of 100 events       (events/s)
 #   3. POST /api/v1/usage/authorize                           (requests/s)
+#   4. POST /api/v1/entitlements/check, one feature a request (requests/s; the hot copy, no Postgres)
 # each with p50/p99, then the RSS of each process, and checks that every
 # answer 2xx is a committed ledger row (no more, no fewer).
 #
 #   OB_BUILD_DIR=build-usage bench/usage.sh
 #   OB_BUILD_DIR=build-usage ADMIN_DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres bench/usage.sh
 #
-# Knobs: MODES ("single batch authorize"), CONNECTIONS (64), THREADS (wrk threads, 1), DURATION (seconds, 10), BENCH_USERS (1000).
+# Knobs: MODES ("single batch authorize check"), CONNECTIONS (64), THREADS (wrk threads, 1), DURATION (seconds, 10), BENCH_USERS (1000).
 set -euo pipefail
 # shellcheck source=deploy/scripts/lib.sh
 . "$(dirname "$0")/../deploy/scripts/lib.sh"
@@ -87,11 +88,12 @@ run() {
     BENCH_MODE=$1 BENCH_RUN="$RUN-$1" BENCH_USERS=$BENCH_USERS BENCH_TOKEN=bench \
         wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s -s bench/usage.lua "$GATEWAY_URL" | grep '^RESULT'
 }
-for mode in ${MODES:-single batch authorize}; do
+for mode in ${MODES:-single batch authorize check}; do
     case $mode in
     single) echo "== ingest, single events" ;;
     batch) echo "== ingest, batches of 100" ;;
     authorize) echo "== authorize" ;;
+    check) echo "== entitlement check" ;;
     esac
     run "$mode"
 done

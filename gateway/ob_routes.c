@@ -20,9 +20,19 @@ static const ob_route_t s_routes[] = {
     {"POST", "/api/v1/billing/subscription/resume", OB_AUTH_USER, OB_SERVICE_STRIPE, "subscription.resume", false},
     {"GET", "/api/v1/billing/invoices", OB_AUTH_USER, OB_SERVICE_STRIPE, "invoices.list", false},
     {"GET", "/api/v1/billing/subscription-status", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "status.get", false},
+    /* entitlements (internal services; the pages use /me) */
+    {"GET", "/api/v1/entitlements/me", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "entitlements.me", false},
+    {"POST", "/api/v1/entitlements/check", OB_AUTH_SERVICE, OB_SERVICE_SUBSCRIPTION, "entitlements.check", false},
+    {"GET", "/api/v1/entitlements/{}", OB_AUTH_SERVICE, OB_SERVICE_SUBSCRIPTION, "entitlements.get", false},
+    /* teams (the owner's JWT) */
+    {"POST", "/api/v1/teams/{}/members", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.members.add", false},
+    {"GET", "/api/v1/teams/{}/members", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.members.list", false},
+    {"DELETE", "/api/v1/teams/{}/members", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.members.remove", false},
     /* operators */
     {"GET", "/api/v1/admin/webhook-events", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.list", false},
     {"POST", "/api/v1/admin/webhook-events/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.replay", false},
+    {"POST", "/api/v1/admin/users/{}/overrides", OB_AUTH_ADMIN, OB_SERVICE_SUBSCRIPTION, "overrides.create", false},
+    {"GET", "/api/v1/admin/users/{}/overrides", OB_AUTH_ADMIN, OB_SERVICE_SUBSCRIPTION, "overrides.list", false},
     {"GET", "/api/v1/admin/notifications", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.notifications.list", false},
     /* outgoing webhooks (operators) and the users' unsubscribe link */
     {"POST", "/api/v1/admin/webhook-endpoints", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.endpoints.create", false},

@@ -11,15 +11,22 @@
 #include "common/ob_log.h"
 
 /*  KEYS: answer key, entitlement key, epoch key.
- *  ARGV: counter prefix, quantity, now, answer TTL, quota 0|1, allow_ended 0|1.
+ *  ARGV: counter prefix, quantity, now, answer TTL, quota 0|1, allow_ended 0|1,
+ *  code, the account whose shared lock the caller holds ('' none).
+ *  A team member's copy names the team as account: the counter is the
+ *  team's, one for every member, and is only touched under the team's lock
+ *  (else 'account': the caller takes it and retries).
  *  Counter keys are derived inside (the window comes from the entitlement):
  *  one Redis, not a cluster. */
 static const char s_authorize_lua[] =
     "local a = redis.call('GET', KEYS[1])\n"
     "if a then return {'dup', a} end\n"
-    "local e = redis.call('HMGET', KEYS[2], 'live', 'limit', 'period_start', 'period_end', 'subscription', 'plan')\n"
+    "local e = redis.call('HMGET', KEYS[2], 'live', 'limit', 'period_start', 'period_end', 'subscription', 'plan',"
+    " 'access_until', 'account')\n"
     "if not e[1] then return {'miss'} end\n"
     "if e[1] ~= '1' or not e[6] or e[6] == '' then return {'nosub'} end\n"
+    "local au = tonumber(e[7]) or 0\n"
+    "if au > 0 and tonumber(ARGV[3]) >= au then return {'nosub'} end\n"
     "local limit = tonumber(e[2]) or 0\n"
     "local ps = e[3] or '0'\n"
     "local pe = tonumber(e[4]) or 0\n"
@@ -32,9 +39,13 @@ static const char s_authorize_lua[] =
     "  redis.call('SET', KEYS[1], ans, 'EX', ARGV[4])\n"
     "  return {'ok', ans, '', sub, '', '0'}\n"
     "end\n"
-    "local ck = ARGV[1] .. ps .. ':' .. (redis.call('GET', KEYS[3]) or '0')\n"
+    "local acct = e[8] or ''\n"
+    "if acct ~= '' and acct ~= ARGV[8] then return {'account', acct} end\n"
+    "local prefix = ARGV[1]\n"
+    "if acct ~= '' then prefix = 'ob:quota:' .. acct .. ':' .. ARGV[7] .. ':' end\n"
+    "local ck = prefix .. ps .. ':' .. (redis.call('GET', KEYS[3]) or '0')\n"
     "local c = redis.call('HMGET', ck, 'n', 'g')\n"
-    "if not c[1] then return {'rebuild', ck, ps, string.format('%d', pe)} end\n"
+    "if not c[1] then return {'rebuild', ck, ps, string.format('%d', pe), acct} end\n"
     "local used = tonumber(c[1])\n"
     "local counted = '0'\n"
     "if limit >= 0 and used + q > limit then\n"
@@ -46,7 +57,7 @@ static const char s_authorize_lua[] =
     "end\n"
     "ans = ans .. string.format('%d|%d|%d', used, limit, pe)\n"
     "redis.call('SET', KEYS[1], ans, 'EX', ARGV[4])\n"
-    "return {'ok', ans, c[2] or '', sub, ck, counted}\n";
+    "return {'ok', ans, c[2] or '', sub, ck, counted, acct}\n";
 
 /*  KEYS: counter, answer. ARGV: generation, quantity, forget answer 0|1. */
 static const char s_give_back_lua[] = "if ARGV[3] == '1' then redis.call('DEL', KEYS[2]) end\n"
@@ -155,7 +166,7 @@ s_counter_prefix(char *buf, size_t cap, const char *user_id, const char *code)
 
 int
 quota_append_authorize(quota_t *self, ob_redis_t *redis, const char *user_id, const char *code, const char *transaction_id,
-                       int64_t quantity, int64_t now, bool quota, bool allow_ended)
+                       int64_t quantity, int64_t now, bool quota, bool allow_ended, const char *locked_account)
 {
     char answer_key[300], ent_key[300], prefix[600], q[24], t[24];
     snprintf(answer_key, sizeof answer_key, "ob:quota:tx:%s", transaction_id);
@@ -176,7 +187,9 @@ quota_append_authorize(quota_t *self, ob_redis_t *redis, const char *user_id, co
                           t,
                           S_ANSWER_TTL,
                           quota ? "1" : "0",
-                          allow_ended ? "1" : "0"};
+                          allow_ended ? "1" : "0",
+                          code,
+                          locked_account ? locked_account : ""};
     return ob_redis_append_argv(redis, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
 }
 
@@ -220,12 +233,17 @@ quota_read_authorize(ob_redis_t *redis, const char *user_id, const char *code, q
         snprintf(out->counter_key, sizeof out->counter_key, "%s", s_elem(reply, 1));
         out->period_start = strtoll(s_elem(reply, 2), NULL, 10);
         out->period_end = strtoll(s_elem(reply, 3), NULL, 10);
+        snprintf(out->account, sizeof out->account, "%s", s_elem(reply, 4));
+    } else if (strcmp(kind, "account") == 0) {
+        out->kind = QUOTA_ACCOUNT;
+        snprintf(out->account, sizeof out->account, "%s", s_elem(reply, 1));
     } else if (strcmp(kind, "ok") == 0 && quota_answer_parse(s_elem(reply, 1), &out->answer) == 0) {
         out->kind = QUOTA_ANSWERED;
         snprintf(out->generation, sizeof out->generation, "%s", s_elem(reply, 2));
         snprintf(out->subscription, sizeof out->subscription, "%s", s_elem(reply, 3));
         snprintf(out->counter_key, sizeof out->counter_key, "%s", s_elem(reply, 4));
         out->counted = strcmp(s_elem(reply, 5), "1") == 0;
+        snprintf(out->account, sizeof out->account, "%s", s_elem(reply, 6));
     } else {
         ob_log_error("unexpected reply from the quota script");
     }

@@ -28,6 +28,7 @@ typedef enum {
     QUOTA_STALE,      /* the copy's window has ended: refresh it, then retry */
     QUOTA_REBUILD,    /* no counter for the window: rebuild it from the ledger, then retry */
     QUOTA_NO_SUB,     /* the user has no live subscription */
+    QUOTA_ACCOUNT,    /* the copy names a team account whose lock the caller does not hold: take it, then retry */
     QUOTA_ANSWERED    /* a fresh answer (allowed or not) */
 } quota_kind_t;
 
@@ -46,6 +47,7 @@ typedef struct {
     char counter_key[600]; /* for give-back and rebuild */
     char generation[64];
     char subscription[128];
+    char account[256];    /* "" personal; else the team whose shared counter this is (ACCOUNT: the lock to take) */
     int64_t period_start; /* for REBUILD */
     int64_t period_end;   /* for REBUILD: the counter expires a day after it (0 = open-ended) */
 } quota_result_t;
@@ -63,9 +65,10 @@ int quota_answer_parse(const char *text, quota_answer_t *out);
 /*  Queues the authorize script for one request (see the module comment).
  *  quota: the metric has a limit (else no counter is touched). allow_ended:
  *  count against the copy's window even if it has ended (after a refresh
- *  found nothing newer). -1 when Redis is not connected. */
+ *  found nothing newer). locked_account: the team account whose shared
+ *  ledger lock the caller holds (NULL or "" none). -1 when Redis is not connected. */
 int quota_append_authorize(quota_t *self, ob_redis_t *redis, const char *user_id, const char *code, const char *transaction_id,
-                           int64_t quantity, int64_t now, bool quota, bool allow_ended);
+                           int64_t quantity, int64_t now, bool quota, bool allow_ended, const char *locked_account);
 
 /*  Reads the reply of one queued authorize into out. */
 void quota_read_authorize(ob_redis_t *redis, const char *user_id, const char *code, quota_result_t *out);

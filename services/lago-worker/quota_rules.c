@@ -29,6 +29,7 @@ quota_rules_step(quota_kind_t kind, bool allowed, bool metered, bool fail_open)
     case QUOTA_MISS:
     case QUOTA_STALE:
     case QUOTA_REBUILD:
+    case QUOTA_ACCOUNT:
         return (quota_step_t){.kind = QUOTA_STEP_DEFER};
     case QUOTA_NO_SUB:
         return s_fail(403, "no_live_subscription", "the user has no live subscription");

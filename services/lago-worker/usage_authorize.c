@@ -16,8 +16,8 @@
 #include "services/lago-worker/usage_ledger.h"
 #include "services/lago-worker/usage_state.h"
 
-/*  Authorize rounds per batch: a miss, then a rebuild, then the answer. */
-#define S_ROUNDS 4
+/*  Authorize rounds per batch: a miss, a team account's lock, a rebuild, then the answer. */
+#define S_ROUNDS 6
 
 typedef enum { S_PENDING, S_DEFERRED, S_DONE } authz_state_t;
 
@@ -34,6 +34,7 @@ typedef struct {
     bool dup;          /* answered before: an allowed one is inserted again (ON CONFLICT: no-op) in case
                         * its first round stored the answer in Redis but never committed the row */
     quota_result_t result;
+    char account[256]; /* the team account whose shared lock the next rounds take ("" none) */
 } authz_t;
 
 static void
@@ -142,9 +143,13 @@ s_settle_deferred(usage_state_t *self, authz_t **round, size_t m)
                 err = ob_entitlements_refresh(self->redis, self->pg, a->event.user_id);
             a->allow_ended = true; /* if Postgres has nothing newer, the last window still counts */
             break;
+        case QUOTA_ACCOUNT:
+            snprintf(a->account, sizeof a->account, "%s", a->result.account);
+            break;
         case QUOTA_REBUILD:
             if (ob_strset_add(&done, a->result.counter_key) == 1)
-                err = usage_ledger_rebuild(self->pg, self->redis, self->quota, a->event.user_id, a->event.code,
+                err = usage_ledger_rebuild(self->pg, self->redis, self->quota,
+                                           a->result.account[0] ? a->result.account : a->event.user_id, a->event.code,
                                            a->result.period_start, a->result.period_end, a->result.counter_key);
             break;
         default:
@@ -182,16 +187,19 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
 {
     json_t *users = json_array();
     ob_strset_t users_seen = {0}, inserted = {0}, rows_seen = {0}, claimed = {0};
-    if (ob_strset_init(&users_seen, m) != 0 || ob_strset_init(&inserted, m) != 0 || ob_strset_init(&rows_seen, m) != 0 ||
+    if (ob_strset_init(&users_seen, 2 * m) != 0 || ob_strset_init(&inserted, m) != 0 || ob_strset_init(&rows_seen, m) != 0 ||
         ob_strset_init(&claimed, m) != 0) {
         for (size_t i = 0; i < m; i++)
             s_reply_error(round[i], 503, "overloaded", "out of memory; retry");
         json_decref(users);
         goto done;
     }
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
         if (ob_strset_add(&users_seen, round[i]->event.user_id) == 1)
             json_array_append_new(users, json_string(round[i]->event.user_id));
+        if (round[i]->account[0] && ob_strset_add(&users_seen, round[i]->account) == 1)
+            json_array_append_new(users, json_string(round[i]->account));
+    }
     char *users_text = usage_json_take_text(users);
     int64_t t0 = ob_clock_mono_us();
     ob_err_t err = users_text ? ob_pg_begin(self->pg) : OB_ERR_INTERNAL;
@@ -215,7 +223,7 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
     while (appended < m && self->scripts_loaded &&
            quota_append_authorize(self->quota, self->redis, round[appended]->event.user_id, round[appended]->event.code,
                                   round[appended]->event.transaction_id, round[appended]->event.quantity, now,
-                                  round[appended]->quota, round[appended]->allow_ended) == 0)
+                                  round[appended]->quota, round[appended]->allow_ended, round[appended]->account) == 0)
         appended++;
     s_read_round(self, round, m, appended);
     int64_t t2 = ob_clock_mono_us();
@@ -225,7 +233,8 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
     for (size_t i = 0; i < m; i++) {
         authz_t *a = round[i];
         if (a->insert && ob_strset_add(&rows_seen, a->event.transaction_id) == 1)
-            usage_ledger_rows_add(&rows, &a->event, a->degraded ? NULL : a->result.subscription);
+            usage_ledger_rows_add(&rows, &a->event, a->degraded ? NULL : a->result.subscription,
+                                  a->degraded ? NULL : a->result.account);
     }
     PGresult *result = NULL;
     if (rows.count > 0)

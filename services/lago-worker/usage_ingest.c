@@ -171,7 +171,7 @@ usage_ingest(void *state, ob_job_t **jobs, size_t count)
             usage_metrics_find(&self->metrics, e->event.code, &e->quota);
             per[i].valid++;
             if (e->first) {
-                usage_ledger_rows_add(&rows, &e->event, NULL);
+                usage_ledger_rows_add(&rows, &e->event, NULL, NULL);
                 if (e->quota && ob_strset_add(&users_seen, e->event.user_id) == 1)
                     json_array_append_new(users, json_string(e->event.user_id));
             }

@@ -24,10 +24,10 @@ usage_ledger_prepare(ob_pg_t *pg)
                   1);
     ob_pg_prepare(pg, "ledger_insert",
                   "INSERT INTO usage_events (transaction_id, user_id, code, quantity, occurred_at, properties,"
-                  " subscription_id, source)"
-                  " SELECT t, u, c, q, to_timestamp(o), coalesce(p::jsonb, '{}'), s, $8"
-                  " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::float8[], $6::text[], $7::text[])"
-                  " AS x(t, u, c, q, o, p, s)"
+                  " subscription_id, source, account_id)"
+                  " SELECT t, u, c, q, to_timestamp(o), coalesce(p::jsonb, '{}'), s, $8, a"
+                  " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[], $5::float8[], $6::text[], $7::text[],"
+                  " $9::text[]) AS x(t, u, c, q, o, p, s, a)"
                   " ON CONFLICT (transaction_id) DO NOTHING RETURNING transaction_id",
                   8);
     ob_pg_prepare(pg, "ledger_lock_exclusive", "SELECT pg_advisory_xact_lock(" S_LOCK_CLASS ", " S_LOCK_KEY("$1") ")", 1);
@@ -35,7 +35,8 @@ usage_ledger_prepare(ob_pg_t *pg)
      * current one, so later rows belong to it too (a renewal not seen yet). */
     ob_pg_prepare(pg, "ledger_sum",
                   "SELECT coalesce(sum(quantity), 0) FROM usage_events"
-                  " WHERE user_id = $1 AND code = $2 AND occurred_at >= to_timestamp($3)",
+                  " WHERE ((user_id = $1 AND account_id IS NULL) OR account_id = $1) AND code = $2"
+                  " AND occurred_at >= to_timestamp($3)",
                   3);
     ob_pg_prepare(pg, "ledger_metrics", "SELECT code, quota FROM usage_metrics ORDER BY code", 0);
 }
@@ -48,7 +49,7 @@ usage_ledger_lock_users(ob_pg_t *pg, const char *users_json)
 }
 
 void
-usage_ledger_rows_add(usage_ledger_rows_t *self, const usage_event_t *e, const char *subscription)
+usage_ledger_rows_add(usage_ledger_rows_t *self, const usage_event_t *e, const char *subscription, const char *account)
 {
     char quantity[24], occurred[40];
     snprintf(quantity, sizeof quantity, "%" PRId64, e->quantity);
@@ -61,6 +62,7 @@ usage_ledger_rows_add(usage_ledger_rows_t *self, const usage_event_t *e, const c
     ob_pgarray_text_add(&self->occurred, occurred);
     ob_pgarray_text_add(&self->properties, properties);
     ob_pgarray_text_add(&self->subscription, subscription && subscription[0] ? subscription : NULL);
+    ob_pgarray_text_add(&self->account, account && account[0] ? account : NULL);
     free(properties);
     self->count++;
 }
@@ -75,6 +77,7 @@ usage_ledger_rows_release(usage_ledger_rows_t *self)
     ob_pgarray_text_release(&self->occurred);
     ob_pgarray_text_release(&self->properties);
     ob_pgarray_text_release(&self->subscription);
+    ob_pgarray_text_release(&self->account);
     self->count = 0;
 }
 
@@ -85,11 +88,12 @@ usage_ledger_insert(ob_pg_t *pg, usage_ledger_rows_t *rows, const char *source, 
     const char *values[] = {ob_pgarray_text_value(&rows->tx),           ob_pgarray_text_value(&rows->user),
                             ob_pgarray_text_value(&rows->code),         ob_pgarray_text_value(&rows->quantity),
                             ob_pgarray_text_value(&rows->occurred),     ob_pgarray_text_value(&rows->properties),
-                            ob_pgarray_text_value(&rows->subscription), source};
+                            ob_pgarray_text_value(&rows->subscription), source,
+                            ob_pgarray_text_value(&rows->account)};
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
         if (!values[i])
             return OB_ERR_INTERNAL;
-    PGresult *result = ob_pg_exec(pg, "ledger_insert", 8, values, NULL, NULL);
+    PGresult *result = ob_pg_exec(pg, "ledger_insert", 9, values, NULL, NULL);
     ob_err_t err = ob_pg_classify(pg, result);
     if (err == OB_OK) {
         for (int i = 0; i < PQntuples(result); i++)

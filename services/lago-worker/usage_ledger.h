@@ -31,12 +31,13 @@ ob_err_t usage_ledger_lock_users(ob_pg_t *pg, const char *users_json);
 
 /*  The ledger rows of one group commit. */
 typedef struct {
-    ob_pgarray_text_t tx, user, code, quantity, occurred, properties, subscription;
+    ob_pgarray_text_t tx, user, code, quantity, occurred, properties, subscription, account;
     size_t count;
 } usage_ledger_rows_t;
 
-/*  Adds an event (its subscription may be NULL or ""). */
-void usage_ledger_rows_add(usage_ledger_rows_t *self, const usage_event_t *event, const char *subscription);
+/*  Adds an event (its subscription may be NULL or ""; account: the team whose
+ *  shared quota counted it, NULL or "" for none). */
+void usage_ledger_rows_add(usage_ledger_rows_t *self, const usage_event_t *event, const char *subscription, const char *account);
 void usage_ledger_rows_release(usage_ledger_rows_t *self);
 
 /*  Inside a transaction: inserts rows, skipping transaction_ids already in
@@ -47,7 +48,9 @@ ob_err_t usage_ledger_insert(ob_pg_t *pg, usage_ledger_rows_t *rows, const char 
 
 /*  Rebuilds the counter of user/code for the window starting at
  *  period_start: its own transaction, exclusive lock, sum of the ledger,
- *  quota_set_counter. Must run outside any transaction. */
+ *  quota_set_counter. Must run outside any transaction. For a team account
+ *  (org_...) user_id is the account: its rows are those counted against it
+ *  (account_id); a user's own counter sums their rows of no account. */
 ob_err_t usage_ledger_rebuild(ob_pg_t *pg, ob_redis_t *redis, quota_t *quota, const char *user_id, const char *code,
                               int64_t period_start, int64_t period_end, const char *counter_key);
 

@@ -46,7 +46,7 @@ billing_sub_sync_apply(ob_pg_t *pg, ob_redis_t *redis, const char *user_id, cons
     ob_entitlement_t scratch;
     ob_entitlement_t *e = after ? after : &scratch;
     ob_err_t load = ob_entitlements_load(pg, user_id, e);
-    if ((load == OB_OK || load == OB_ERR_NOT_FOUND) && ob_entitlements_publish(redis, e, false) != 0)
+    if ((load == OB_OK || load == OB_ERR_NOT_FOUND) && ob_entitlements_publish(redis, e, false) < 0)
         ob_log_warn("billing: entitlements of a user not republished; readers will reload them");
     return OB_OK;
 }

@@ -15,6 +15,7 @@
 #include "common/ob_redis.h"
 #include "services/subscription-worker/subs_change.h"
 #include "services/subscription-worker/subs_notify.h"
+#include "services/subscription-worker/subs_publish.h"
 
 #define S_BATCH 64
 #define S_MAX_USERS 4
@@ -34,7 +35,7 @@ typedef struct {
 static void
 s_prepare(ob_pg_t *pg)
 {
-    ob_entitlements_prepare(pg);
+    subs_publish_prepare(pg);
     subs_change_prepare(pg);
     subs_notify_prepare(pg);
     ob_pg_prepare(pg, "apply_next",
@@ -208,8 +209,8 @@ static void
 s_publish(subs_applier_t *self, const s_users_t *users)
 {
     for (int i = 0; i < users->count; i++)
-        if (ob_entitlements_refresh(self->redis, self->pg, users->ids[i]) != OB_OK)
-            ob_log_warn("entitlements for a user not published (Redis or Postgres unavailable); readers rebuild on a miss");
+        if (subs_publish_user(self->pg, self->redis, users->ids[i]) != OB_OK)
+            ob_log_warn("entitlements for a user not published (Redis or Postgres unavailable); owed in entitlement_versions");
 }
 
 /*  A malformed message (permanent) is failed at once; others retry. */

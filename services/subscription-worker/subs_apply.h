@@ -10,8 +10,9 @@
  *  services/subscription-worker/subs_order.h: the subscription-worker's code, shared with the
  *  stripe-worker's immediate update), marks the message applied and
  *  NOTIFYs subscription_changed with the user id.
- *  After the commit the user's entitlements are published to Redis (a
- *  failure there is only logged: readers rebuild from Postgres on a miss).
+ *  After the commit the user's entitlements are published to Redis; a
+ *  publish that fails stays owed in entitlement_versions and is retried
+ *  (services/subscription-worker/subs_publish.h).
  *
  *  Messages:
  *    customer.link           links a platform user to a Stripe customer

@@ -5,7 +5,7 @@ import time
 import pytest
 
 from billing_helpers import call, form, setup_prices, start_billing
-from support import assert_json_error, query
+from support import assert_json_error, query, wait_for
 
 SUCCESS = "http://127.0.0.1/success"
 CANCEL = "http://127.0.0.1/cancel"

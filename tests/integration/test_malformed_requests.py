@@ -14,7 +14,7 @@ import time
 
 import jwt
 
-from harness import sign_stripe
+from support import sign_stripe
 from http_raw import Malformed, is_h2o_fixed_400, json_error, parse_responses
 
 SEED = 19

@@ -25,6 +25,7 @@ static const step_case_t s_steps[] = {
     {"no entitlement copy: settle, then retry", QUOTA_MISS, false, true, false, QUOTA_STEP_DEFER},
     {"ended window: refresh, then retry", QUOTA_STALE, false, true, false, QUOTA_STEP_DEFER},
     {"no counter: rebuild, then retry", QUOTA_REBUILD, false, true, false, QUOTA_STEP_DEFER},
+    {"a team account's lock not held: take it, then retry", QUOTA_ACCOUNT, false, true, false, QUOTA_STEP_DEFER},
     {"lost script: reload, then retry", QUOTA_NOSCRIPT, false, true, false, QUOTA_STEP_DEFER, false, false, false, false, false,
      true},
     {"no live subscription is 403", QUOTA_NO_SUB, false, true, false, QUOTA_STEP_FAIL, false, false, false, false, false, false,

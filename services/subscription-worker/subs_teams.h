@@ -1,0 +1,31 @@
+/*  subs_teams - a team's owner manages its members (user JWT of the owner):
+ *
+ *    teams.members.add     POST   /api/v1/teams/{team_id}/members  {"user_id"} or {"email"}
+ *    teams.members.list    GET    /api/v1/teams/{team_id}/members
+ *    teams.members.remove  DELETE /api/v1/teams/{team_id}/members  {"user_id"} or {"email"}
+ *                                 (or ?user_id= / ?email=)
+ *
+ *  Errors: 404 team_not_found, 403 not_the_owner, 409 no_seats_left (the
+ *  team's live plan has that many members already; the owner takes no seat),
+ *  409 already_a_member, 409 member_of_another_team, 404 unknown_user (an
+ *  e-mail no customer has), 404 not_a_member. An add locks the team row, so
+ *  concurrent adds never pass the seat count. The member's entitlements
+ *  change in the same transaction (trigger: entitlement_versions) and are
+ *  published right after the commit: a removed member loses the team's
+ *  features at once, and whatever crashed within the owner's next tick.
+ *  Teams themselves are rows of the owner (migration 052); a team's
+ *  subscription is a subscription whose user_id is the team id.
+ */
+#ifndef SUBS_TEAMS_H_INCLUDED
+#define SUBS_TEAMS_H_INCLUDED
+
+#include "common/ob_pg.h"
+#include "common/ob_worker.h"
+
+void subs_teams_prepare(ob_pg_t *pg);
+
+void subs_teams_members_add(void *state, ob_job_t *job);
+void subs_teams_members_list(void *state, ob_job_t *job);
+void subs_teams_members_remove(void *state, ob_job_t *job);
+
+#endif
