@@ -593,3 +593,16 @@ stripe_api_save_portal_configuration(stripe_api_t *self, const char *idempotency
     }
     return s_send_form(self, "POST", path, form_p, idempotency_key, result, error);
 }
+
+ob_err_t
+stripe_api_list_invoices(stripe_api_t *self, const char *customer_id, int limit, json_t **result, stripe_error_t *error)
+{
+    if (!s_valid_id(customer_id))
+        return s_invalid(result, error, "bad customer id");
+    if (limit < 1 || limit > 100)
+        return s_invalid(result, error, "limit must be 1..100");
+    stripe_form_t *form = stripe_form_new();
+    stripe_form_add(form, "customer", customer_id);
+    stripe_form_add_int(form, "limit", limit);
+    return s_send_form(self, "GET", "/v1/invoices", &form, NULL, result, error);
+}

@@ -212,6 +212,9 @@ ob_err_t stripe_api_list_portal_configurations(stripe_api_t *self, json_t **resu
  *  also on error). */
 ob_err_t stripe_api_save_portal_configuration(stripe_api_t *self, const char *idempotency_key, const char *configuration_id,
                                               stripe_form_t **form_p, json_t **result, stripe_error_t *error);
+/*  GET /v1/invoices?customer=...&limit=N (1..100): the customer's invoices,
+ *  newest first (Stripe's order), drafts included. */
+ob_err_t stripe_api_list_invoices(stripe_api_t *self, const char *customer_id, int limit, json_t **result, stripe_error_t *error);
 
 /*  GET /v1/balance: the cheapest authenticated call, to check a key. */
 ob_err_t stripe_api_retrieve_balance(stripe_api_t *self, json_t **result, stripe_error_t *error);

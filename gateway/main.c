@@ -15,6 +15,7 @@
 #include <zmq.h>
 
 #include "common/ob_config.h"
+#include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "gateway/ob_broker.h"
 #include "gateway/ob_jwt_auth.h"
@@ -43,6 +44,9 @@ static const ob_config_spec_t s_settings[] = {
     {"LAGO_WEBHOOK_HMAC_KEY", OB_CONFIG_SECRET, false, 0, 0},
     {"LAGO_WEBHOOK_PUBLIC_KEY", OB_CONFIG_SECRET, false, 0, 0},
     {"LAGO_API_URL", OB_CONFIG_URL, false, 0, 0},
+    {"WEB_ROOT", OB_CONFIG_STRING, false, 0, 0},
+    {"PUBLIC_BASE_URL", OB_CONFIG_URL, false, 0, 0},
+    {"LOGIN_URL", OB_CONFIG_STRING, false, 0, 0},
 };
 
 static void *
@@ -50,6 +54,20 @@ s_refresher_main(void *arg)
 {
     ob_jwt_auth_run_refresher(arg);
     return NULL;
+}
+
+/*  /site-config.json: what the pages need to know about this deployment. */
+static int
+s_add_site_config(ob_static_t *web)
+{
+    const char *login_url = ob_config_get("LOGIN_URL");
+    json_t *config = json_pack("{s:o}", "login_url", login_url ? json_string(login_url) : json_null());
+    size_t len;
+    char *text = ob_json_dump(config, &len);
+    json_decref(config);
+    int rc = text ? ob_static_add(web, "/site-config.json", text, len) : -1;
+    free(text);
+    return rc;
 }
 
 int
@@ -93,6 +111,16 @@ main(void)
     ob_http_metrics_t *http_metrics = ob_http_metrics_new();
     if (!http_metrics)
         return 1;
+    /* A WEB_ROOT that was set must load; the default (the checkout's web/) may be absent. */
+    const char *web_root = ob_config_get("WEB_ROOT");
+    ob_static_t *web = ob_static_new(web_root ? web_root : "web");
+    if (!web && web_root)
+        return 2;
+    if (!web)
+        ob_log_warn("no web/ folder here and no WEB_ROOT: the pages answer 404");
+    if (web && s_add_site_config(web) != 0)
+        return 1;
+
     void *zmq_ctx = zmq_ctx_new();
     const char *frontend = "inproc://ob-broker";
     ob_broker_config_t broker_config = {
@@ -116,6 +144,7 @@ main(void)
         .broker_frontend = frontend,
         .broker = broker,
         .http_metrics = http_metrics,
+        .web = web,
         .auth =
             {
                 .admin_token = ob_config_get("ADMIN_TOKEN"),
@@ -126,6 +155,7 @@ main(void)
                 .lago = lago,
                 .jwt = jwt,
                 .cookie_name = ob_config_get("AUTH_COOKIE_NAME"),
+                .public_base_url = ob_config_get("PUBLIC_BASE_URL"),
             },
     };
     ob_server_t *server = ob_server_new(&server_config);
@@ -155,6 +185,7 @@ main(void)
     ob_broker_destroy(&broker);
     ob_jwt_auth_destroy(&jwt);
     ob_lago_sig_destroy(&lago);
+    ob_static_destroy(&web);
     zmq_ctx_term(zmq_ctx);
     ob_http_metrics_destroy(&http_metrics);
     ob_log_info("stopped");

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gateway/ob_csrf.h"
 #include "gateway/ob_jwt_auth.h"
 #include "gateway/ob_lago_sig.h"
 #include "gateway/ob_service_token.h"
@@ -33,6 +34,16 @@ s_check_user(const ob_edge_auth_config_t *config, const ob_edge_request_t *reque
     if (ob_jwt_auth_extract_token(request->authorization.ptr, request->authorization.len, request->cookie.ptr, request->cookie.len,
                                   config->cookie_name, &token, &token_len) != 0)
         return s_deny(denial, 401, "token_missing", "a bearer token is required");
+    bool from_cookie = request->cookie.ptr && token >= request->cookie.ptr && token < request->cookie.ptr + request->cookie.len;
+    if (from_cookie) {
+        ob_csrf_request_t csrf = {request->method, request->origin, request->host, request->content_type, config->public_base_url};
+        const char *code = ob_csrf_check(&csrf);
+        if (code)
+            return s_deny(denial, 403, code,
+                          strcmp(code, "json_required") == 0
+                              ? "a change made with the session cookie must be sent as application/json"
+                              : "a change made with the session cookie must come from this site's own pages");
+    }
     if (!config->jwt)
         return s_deny(denial, 401, "auth_not_configured", "user authentication is not configured on this server");
     ob_jwt_claims_t claims;

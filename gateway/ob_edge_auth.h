@@ -22,9 +22,10 @@ typedef struct {
     const char *service_tokens;         /* comma-separated */
     const char *stripe_webhook_secrets; /* comma-separated, for rolling */
     long stripe_tolerance_s;
-    ob_lago_sig_t *lago;     /* Lago webhook verifier */
-    ob_jwt_auth_t *jwt;      /* NULL: user routes answer 401 */
-    const char *cookie_name; /* AUTH_COOKIE_NAME or NULL */
+    ob_lago_sig_t *lago;         /* Lago webhook verifier */
+    ob_jwt_auth_t *jwt;          /* NULL: user routes answer 401 */
+    const char *cookie_name;     /* AUTH_COOKIE_NAME or NULL */
+    const char *public_base_url; /* PUBLIC_BASE_URL or NULL: the origin cookie writes must come from (ob_csrf.h) */
 } ob_edge_auth_config_t;
 
 /*  The request as the gateway saw it. Views are not NUL-terminated. */
@@ -34,6 +35,7 @@ typedef struct {
     ob_bytes_t lago_algorithm, lago_signature, lago_unique_key;
     ob_bytes_t body;
     int64_t now_s;
+    ob_bytes_t method, origin, host, content_type; /* for the cookie rule (ob_csrf.h) */
 } ob_edge_request_t;
 
 /*  Who the caller is, when the check passed. */

@@ -17,6 +17,8 @@ static const ob_route_t s_routes[] = {
     {"GET", "/api/v1/billing/payment-methods", OB_AUTH_USER, OB_SERVICE_STRIPE, "payment_methods.list", false},
     {"POST", "/api/v1/billing/subscription/cancel", OB_AUTH_USER, OB_SERVICE_STRIPE, "subscription.cancel", false},
     {"POST", "/api/v1/billing/subscription/upgrade", OB_AUTH_USER, OB_SERVICE_STRIPE, "subscription.upgrade", false},
+    {"POST", "/api/v1/billing/subscription/resume", OB_AUTH_USER, OB_SERVICE_STRIPE, "subscription.resume", false},
+    {"GET", "/api/v1/billing/invoices", OB_AUTH_USER, OB_SERVICE_STRIPE, "invoices.list", false},
     {"GET", "/api/v1/billing/subscription-status", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "status.get", false},
     /* entitlements (internal services; the pages use /me) */
     {"GET", "/api/v1/entitlements/me", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "entitlements.me", false},
@@ -56,6 +58,7 @@ static const ob_route_t s_routes[] = {
     {"POST", "/api/v1/usage/events", OB_AUTH_SERVICE, OB_SERVICE_USAGE, "usage.ingest", false},
     {"POST", "/api/v1/usage/authorize", OB_AUTH_SERVICE, OB_SERVICE_USAGE, "usage.authorize", false},
     {"GET", "/api/v1/usage/me", OB_AUTH_USER, OB_SERVICE_USAGE, "usage.get", false},
+    {"GET", "/api/v1/usage/me/daily", OB_AUTH_USER, OB_SERVICE_USAGE, "usage.daily", false},
     {"GET", "/api/v1/usage/{}", OB_AUTH_SERVICE, OB_SERVICE_USAGE, "usage.get", false},
     {"POST", "/api/v1/webhooks/lago", OB_AUTH_LAGO_SIGNATURE, OB_SERVICE_LAGO, "lago_webhook.ingest", false},
 };

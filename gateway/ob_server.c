@@ -29,8 +29,10 @@
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "gateway/ob_error_filter.h"
+#include "gateway/ob_etag.h"
 #include "gateway/ob_framing.h"
 #include "gateway/ob_routes.h"
+#include "gateway/ob_static.h"
 #include "proto/ob_wire.h"
 
 #define PENDING_SLOTS 16384 /* per thread; a power of two */
@@ -200,30 +202,7 @@ static bool
 s_etag_matches(h2o_req_t *req, ob_bytes_t etag)
 {
     ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
-    if (i < 0 || etag.len == 0)
-        return false;
-    h2o_iovec_t value = req->headers.entries[i].value;
-    /* Any listed tag equal to ours (or "*") means the client's copy is current. */
-    for (size_t start = 0; start < value.len;) {
-        while (start < value.len && (value.base[start] == ' ' || value.base[start] == ','))
-            start++;
-        size_t end = start;
-        while (end < value.len && value.base[end] != ',')
-            end++;
-        size_t stop = end;
-        while (stop > start && value.base[stop - 1] == ' ')
-            stop--;
-        const char *tag = value.base + start;
-        size_t tag_len = stop - start;
-        if (tag_len > 2 && tag[0] == 'W' && tag[1] == '/') {
-            tag += 2;
-            tag_len -= 2;
-        }
-        if ((tag_len == 1 && tag[0] == '*') || (tag_len == etag.len && memcmp(tag, etag.ptr, tag_len) == 0))
-            return true;
-        start = end;
-    }
-    return false;
+    return i >= 0 && ob_etag_matches(req->headers.entries[i].value.base, req->headers.entries[i].value.len, etag.ptr, etag.len);
 }
 
 static void
@@ -578,6 +557,8 @@ s_on_req(h2o_handler_t *handler, h2o_req_t *req)
         }
         return health ? s_on_health(req, request_id) : s_on_ready(server, req, request_id);
     }
+    if (server->config.web && ob_static_serve(server->config.web, req))
+        return 0;
 
     const ob_route_t *route;
     ob_bytes_t param;
@@ -618,6 +599,10 @@ s_on_req(h2o_handler_t *handler, h2o_req_t *req)
         .lago_unique_key = s_header(req, "x-lago-unique-key"),
         .body = {req->entity.base, req->entity.base ? req->entity.len : 0},
         .now_s = (int64_t)time(NULL),
+        .method = {req->method.base, req->method.len},
+        .origin = s_header(req, "origin"),
+        .host = {req->authority.base, req->authority.len},
+        .content_type = s_header(req, "content-type"),
     };
     ob_edge_identity_t identity;
     ob_edge_denial_t denial;

@@ -13,6 +13,7 @@
 
 #include "gateway/ob_broker.h"
 #include "gateway/ob_edge_auth.h"
+#include "gateway/ob_static.h"
 
 typedef struct _ob_server_t ob_server_t;
 
@@ -27,6 +28,7 @@ typedef struct {
     ob_broker_t *broker;             /* borrowed: live-worker counts for /ready */
     ob_http_metrics_t *http_metrics; /* borrowed, may be NULL: every answer is counted here */
     ob_edge_auth_config_t auth;      /* borrowed secrets and verifiers */
+    const ob_static_t *web;          /* borrowed; NULL: no pages (ob_static.h) */
 } ob_server_config_t;
 
 /*  Binds the listeners (so a busy port fails here) and prepares the threads.

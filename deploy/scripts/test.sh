@@ -6,11 +6,16 @@
 #   3. build.sh normal, then a second configure and build of build/ that must
 #      compile nothing, then build.sh asan (build/, build-asan/)
 #   4. unit tests: ctest --output-on-failure in both builds
+#   4b. browser test dependencies: npm ci in tests/browser (playwright-core and
+#      axe-core from package-lock.json; PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1: the
+#      tests drive Debian's /usr/bin/chromium, never a downloaded browser)
 #   5. integration tests: pytest tests/integration against each build
 #      (OB_BUILD_DIR=build, then build-asan with
 #      ASAN_OPTIONS=detect_leaks=0:abort_on_error=1); the harness starts and
 #      removes its own Postgres and Redis; afterwards every process log is
-#      checked for ASan/UBSan reports
+#      checked for ASan/UBSan reports; the browser tests
+#      (tests/integration/test_pages.py) write their screenshots to
+#      <build dir>/screenshots
 #   6. fuzzing: deploy/scripts/fuzz.sh builds build-fuzz/ with clang and runs
 #      every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 8)
 #      under ASan+UBSan; each target counts as one test, a crash as a failure
@@ -310,6 +315,15 @@ fuzz() {
     record "fuzz" "$passed" "$failed" "${seconds} s per target"
 }
 
+browser_deps() {
+    banner "browser test dependencies"
+    if (cd "$ROOT/tests/browser" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund); then
+        step "browser deps" ok "npm ci"
+    else
+        step "browser deps" FAILED "npm ci in tests/browser"
+    fi
+}
+
 banner "deps"
 if ! "$ROOT/deploy/scripts/deps.sh"; then
     step "deps" FAILED "cannot install packages"
@@ -336,6 +350,7 @@ if $asan_ok; then
     LSAN_OPTIONS="suppressions=$WORK/lsan.supp:print_suppressions=0" unit asan "$ROOT/$PREFIX-asan"
 fi
 
+browser_deps
 if $normal_ok; then
     integration normal "$ROOT/$PREFIX"
 fi

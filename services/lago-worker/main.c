@@ -23,6 +23,7 @@
 #include "services/lago-worker/lago_gauges.h"
 #include "services/lago-worker/lago_service.h"
 #include "services/lago-worker/usage_authorize.h"
+#include "services/lago-worker/usage_daily.h"
 #include "services/lago-worker/usage_ingest.h"
 #include "services/lago-worker/usage_ledger.h"
 #include "services/lago-worker/usage_read.h"
@@ -45,6 +46,7 @@ static const ob_worker_method_t s_methods[] = {
     {"usage.ingest", NULL, usage_ingest},
     {"usage.authorize", NULL, usage_authorize},
     {"usage.get", usage_read, NULL},
+    {"usage.daily", usage_daily_get, NULL},
 };
 
 int
@@ -69,6 +71,7 @@ main(void)
     ob_redis_set_backoff(redis, 50, 1000);
     usage_ledger_prepare(pg);
     lago_gauges_prepare(pg);
+    usage_daily_prepare(pg);
 
     /* The metric catalogue must be known before the first request. */
     usage_metrics_t metrics;

@@ -150,6 +150,31 @@ billing_subscription_cancel(void *state, ob_job_t *job)
     json_decref(subscription);
 }
 
+void
+billing_subscription_resume(void *state, ob_job_t *job)
+{
+    const stripe_state_t *worker = state;
+    billing_request_t req;
+    billing_context_t *ctx = billing_context_begin(worker->billing, job, &req, NULL);
+    if (!ctx)
+        return;
+    billing_live_subscription_t live;
+    if (!s_live(ctx, job, req.user_id, &live))
+        return;
+    char key[96];
+    s_action_key(key, sizeof key, "resume", job, live.id, "resume", NULL);
+    json_t *subscription = NULL;
+    stripe_error_t serr;
+    ob_err_t err = stripe_api_update_subscription_cancel_at_period_end(ctx->stripe, key, live.id, false, &subscription, &serr);
+    if (err != OB_OK) {
+        billing_reply_stripe_error(job, "resume subscription", err, &serr);
+        return;
+    }
+    ob_log_info("billing: subscription %s resumed", live.id);
+    s_apply_and_reply(ctx, job, req.user_id, subscription);
+    json_decref(subscription);
+}
+
 /*  The item of the subscription and the price it is on now. */
 static bool
 s_first_item(const json_t *subscription, const char **item_id, const char **price_id)

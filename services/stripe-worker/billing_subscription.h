@@ -1,12 +1,16 @@
-/*  billing_subscription - methods "subscription.cancel" and
- *  "subscription.upgrade" on the user's live subscription.
+/*  billing_subscription - methods "subscription.cancel",
+ *  "subscription.resume" and "subscription.upgrade" on the user's live
+ *  subscription.
  *
  *  cancel  {"at_period_end": true}: true (the default) sets
  *          cancel_at_period_end at Stripe; false ends it now.
+ *  resume  (no body): clears cancel_at_period_end, so a cancellation at
+ *          period end is called off while the period lasts (a no-op for a
+ *          subscription that was not canceling).
  *  upgrade {"plan_id", "interval"}: moves the subscription's item to the
  *          plan's price with proration (downgrades too).
  *
- *  Both answer 200 with the new status (billing_subscription_status_json),
+ *  All answer 200 with the new status (billing_subscription_status_json),
  *  written to subscriptions from Stripe's answer at once (billing_sub_sync)
  *  and republished to Redis; 409 no_subscription when the user has no live
  *  subscription. upgrade also answers 400 unknown_plan, invalid_interval,
@@ -31,6 +35,7 @@
 /*  state (both): the worker's stripe_state_t (its billing context). */
 void billing_subscription_cancel(void *state, ob_job_t *job);
 void billing_subscription_upgrade(void *state, ob_job_t *job);
+void billing_subscription_resume(void *state, ob_job_t *job);
 
 /*  {"subscription_id","plan_id","status","interval","live",
  *  "current_period_end","cancel_at_period_end","trial_end","features"} for

@@ -42,6 +42,8 @@ static const ob_worker_method_t s_methods[] = {
     {"payment_methods.list", billing_payment_methods_list, NULL},
     {"subscription.cancel", billing_subscription_cancel, NULL},
     {"subscription.upgrade", billing_subscription_upgrade, NULL},
+    {"subscription.resume", billing_subscription_resume, NULL},
+    {"invoices.list", billing_invoices_list, NULL},
 };
 
 /*  The billing methods' context on the main thread's connections, from the

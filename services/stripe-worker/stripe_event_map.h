@@ -69,7 +69,7 @@ void stripe_effect_clear(stripe_effect_t *effect);
 /*  The subscription.snapshot (or, deleted, subscription.deleted) message for
  *  a Stripe subscription object as of (event_id, created): what an event
  *  about it means, and what the billing API records from Stripe's answer to
- *  its own change (event_id "api:<request id>"). NULL, with a reason in
+ *  its own change (event_id "api:<ms>:<request id>"). NULL, with a reason in
  *  error, when the object has no id or an unknown status. */
 json_t *stripe_event_subscription_message(const json_t *subscription, const char *event_id, int64_t created, bool deleted,
                                           char *error, size_t cap);

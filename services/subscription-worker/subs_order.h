@@ -12,9 +12,13 @@
  *    1. a later `created` wins;
  *    2. within the same second, the status that comes later in a
  *       subscription's life wins (precedence below);
- *    3. same second, same status: the greater event id wins. This is
- *       arbitrary but total, so the outcome does not depend on delivery
- *       order (the same events in any order give the same state).
+ *    3. same second, same status: a change made through the billing API
+ *       (event id "api:<ms>:<request id>") wins over a Stripe event, since
+ *       Stripe's events of that second describe the state before it (or
+ *       this very change); then the greater event id wins, which orders two
+ *       API changes by their milliseconds and Stripe's events arbitrarily
+ *       but totally, so the outcome does not depend on delivery order (the
+ *       same events in any order give the same state).
  *  Terminal statuses (canceled, incomplete_expired) never change again, and
  *  a deletion always cancels.
  *

@@ -29,13 +29,34 @@ Control endpoints for tests (no authentication, not recorded):
                               "payment_methods": [...], "subscriptions": [...]}
                              creates objects directly (fields override defaults);
                              returns them by kind.
+  POST /__control/webhooks   {"hold": true|false}: while held, the webhooks a
+                             checkout payment causes are queued; releasing sends
+                             the queue. GET /__control/webhooks lists what was sent.
+  POST /__control/checkout   {"backdate_days": N}: subscriptions that Checkout payments
+                             create start N days ago (to test a period's usage history)
+
+Hosted pages (what a browser sees; no authentication; Checkout Session URLs point here
+with --checkout-base self):
+  GET  /c/pay/{session}      the Checkout page of an open session: what is bought,
+                             a "Pay" button and a link back to the cancel URL
+  POST /c/pay/{session}      "pays": makes the customer's card, subscription and paid
+                             invoice, sends the signed webhooks Stripe would
+                             (checkout.session.completed, customer.subscription.created,
+                             invoice.paid) to --webhook-url with --webhook-secret, then
+                             redirects (303) to the success URL ({CHECKOUT_SESSION_ID}
+                             filled in)
+  GET  /i/{invoice}          the hosted invoice page
 
 Run: /usr/bin/python3 tests/standins/stripe_standin.py --port N [--secret-key sk_test_x]
+     [--webhook-url URL --webhook-secret whsec_x] [--checkout-base self]
 It prints "ready" on stdout once listening. Python 3 standard library only.
 """
 import argparse
 import base64
 import copy
+import hashlib
+import hmac
+import html
 import json
 import re
 import secrets
@@ -43,12 +64,15 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+import urllib.error
+import urllib.request
 from urllib.parse import parse_qsl, urlsplit
 
 KEY_RE = re.compile(r"^([^\[\]]+)((?:\[[^\[\]]*\])*)$")
 LOCK = threading.RLock()
 KINDS = ("customer", "payment_method", "checkout.session", "billing_portal.session", "subscription", "price", "product",
-         "webhook_endpoint", "billing_portal.configuration")
+         "webhook_endpoint", "billing_portal.configuration", "invoice")
+API_VERSION = "2024-06-20"
 DEFAULT_ERRORS = {
     400: {"type": "invalid_request_error", "code": "parameter_invalid", "message": "Invalid request (injected)."},
     401: {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_****"},
@@ -144,6 +168,10 @@ class Store:
     def reset(self):
         self.objects, self.idempotency, self.requests, self.failures = {k: {} for k in KINDS}, {}, [], []
         CLOCK["offset_s"] = 0
+        # What a Checkout Session was created with but Stripe does not show on the object.
+        self.checkout_extras = {}
+        self.webhooks_held, self.webhook_queue, self.webhooks_sent = False, [], []
+        self.backdate_s = 0  # a paid Checkout's subscription starts this long ago (tests of usage history)
 
     def get(self, kind, oid, param=None, status=400):
         """An object by id; a missing one is a resource_missing error: 404 for path ids, 400 for params."""
@@ -215,7 +243,7 @@ def create_customer(p):
     merge_metadata(cust, p)
     return cust
 
-def create_checkout_session(p):
+def create_checkout_session(p, base_url="https://checkout.stripe.com"):
     mode = require(p, "mode")
     if mode not in ("payment", "setup", "subscription"):
         raise invalid(f"Invalid mode: {mode}", "mode")
@@ -234,10 +262,12 @@ def create_checkout_session(p):
     sid = "cs_test_" + secrets.token_hex(16)
     session = {"id": sid, "object": "checkout.session", "created": now(), "expires_at": now() + 86400,
                "livemode": False, "mode": mode, "status": "open", "payment_status": "unpaid",
-               "url": f"https://checkout.stripe.com/c/pay/{sid}", "customer": p.get("customer"),
+               "url": f"{base_url}/c/pay/{sid}", "customer": p.get("customer"),
                "client_reference_id": p.get("client_reference_id"), "success_url": p["success_url"],
                "cancel_url": p.get("cancel_url"), "metadata": {}, "subscription": None}
     merge_metadata(session, p)
+    STORE.checkout_extras[sid] = {"prices": [pr["id"] for pr in prices],
+                                  "subscription_metadata": dict(as_dict(as_dict(p, "subscription_data"), "metadata"))}
     return STORE.put(session)
 
 def create_portal_session(p):
@@ -355,6 +385,30 @@ def list_products(p):
     data = [pr for pr in STORE.objects["product"].values() if active is None or pr["active"] == active]
     return listing("/v1/products", data[:as_int(p.get("limit", 10), "limit")])
 
+def list_invoices(p):
+    for name, kind in (("customer", "customer"), ("subscription", "subscription")):
+        if p.get(name):
+            STORE.get(kind, p[name], name)
+    status = p.get("status")
+    if status is not None and status not in ("draft", "open", "paid", "uncollectible", "void"):
+        raise invalid(f"Invalid status: {status}", "status")
+    limit = as_int(p.get("limit", 10), "limit")
+    if not 1 <= limit <= 100:
+        raise invalid("This value must be between 1 and 100.", "limit")
+    data = sorted((inv for inv in STORE.objects["invoice"].values()
+                   if inv["customer"] == p.get("customer", inv["customer"])
+                   and inv["subscription"] == p.get("subscription", inv["subscription"])
+                   and inv["status"] == (status or inv["status"])),
+                  key=lambda inv: (inv["created"], inv["id"]), reverse=True)
+    if p.get("starting_after"):
+        ids = [inv["id"] for inv in data]
+        if p["starting_after"] not in ids:
+            raise missing("invoice", p["starting_after"], "starting_after")
+        data = data[ids.index(p["starting_after"]) + 1:]
+    page = listing("/v1/invoices", data[:limit])
+    page["has_more"] = len(data) > limit
+    return page
+
 def balance(_p):
     zero = [{"amount": 0, "currency": "usd", "source_types": {"card": 0}}]
     return {"object": "balance", "livemode": False, "available": zero, "pending": copy.deepcopy(zero)}
@@ -375,6 +429,8 @@ ROUTES = [
     ("GET", r"/v1/products", list_products),
     ("GET", r"/v1/products/([^/]+)", lambda p, i: STORE.get("product", i, "id", 404)),
     ("GET", r"/v1/balance", balance),
+    ("GET", r"/v1/invoices", list_invoices),
+    ("GET", r"/v1/invoices/([^/]+)", lambda p, i: STORE.get("invoice", i, "id", 404)),
 ]
 
 
@@ -681,6 +737,111 @@ def seed(spec):
             out.setdefault(kind, []).append(obj)
     return out
 
+# --- hosted pages: Checkout and invoices, and the webhooks a payment sends ---------------------------------
+WEBHOOK = {"url": None, "secret": None, "checkout_base": "https://checkout.stripe.com"}
+PAGE_STYLE = ("body{font-family:system-ui,sans-serif;margin:0;background:#f6f9fc;color:#1a1f36}"
+              "main{max-width:28rem;margin:3rem auto;background:#fff;padding:2rem;border-radius:12px;"
+              "box-shadow:0 2px 12px rgba(0,0,0,.08)}h1{font-size:1.4rem}.amount{font-size:2rem;font-weight:700}"
+              "button{background:#635bff;color:#fff;border:0;border-radius:8px;padding:.8rem 1.4rem;font-size:1rem;"
+              "font-weight:600;cursor:pointer;width:100%}button:focus-visible,a:focus-visible{outline:3px solid #c2410c;"
+              "outline-offset:2px}a{color:#4b45c6}p.test{background:#fff4e5;padding:.5rem;border-radius:6px}")
+
+def page(title, body):
+    return (f"<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+            f"content=\"width=device-width, initial-scale=1\"><title>{html.escape(title)}</title><style>{PAGE_STYLE}"
+            f"</style></head><body><main>{body}</main></body></html>").encode()
+
+def amount_text(cents, currency):
+    return f"{cents / 100:,.2f} {currency.upper()}"
+
+def checkout_page(session):
+    extras = STORE.checkout_extras.get(session["id"], {})
+    price = STORE.get("price", extras["prices"][0]) if extras.get("prices") else None
+    what = html.escape((STORE.objects["product"].get(price["product"]) or {}).get("name") or "Subscription") if price else ""
+    every = f" per {price['recurring']['interval']}" if price and price.get("recurring") else ""
+    cancel = (f'<p><a href="{html.escape(session["cancel_url"])}">Cancel and go back</a></p>'
+              if session.get("cancel_url") else "")
+    return page("Checkout", f"""<h1>Pay Ops Center</h1><p class="test">Test mode: the Stripe stand-in.</p>
+<p>{what}</p><p class="amount">{amount_text(price["unit_amount"], price["currency"]) if price else ""}{every}</p>
+<form method="post" action="/c/pay/{session["id"]}"><p><label for="email">E-mail</label><br>
+<input id="email" name="email" type="email" value="{html.escape(str((STORE.objects["customer"].get(session["customer"]) or {}).get("email") or ""))}"></p>
+<p><label for="card">Card number</label><br><input id="card" name="card" inputmode="numeric" value="4242 4242 4242 4242"></p>
+<button type="submit">Pay</button></form>{cancel}""")
+
+def event(type_, obj):
+    return {"id": new_id("evt"), "object": "event", "api_version": API_VERSION, "created": now(),
+            "data": {"object": copy.deepcopy(obj)}, "livemode": False, "pending_webhooks": 1,
+            "request": {"id": new_id("req"), "idempotency_key": None}, "type": type_}
+
+def pay(session):
+    """What Stripe does when the customer pays an open subscription Checkout Session."""
+    extras = STORE.checkout_extras.get(session["id"], {})
+    customer = STORE.get("customer", session["customer"]) if session.get("customer") else STORE.customer()
+    card = STORE.payment_method(customer=customer["id"])
+    customer["invoice_settings"]["default_payment_method"] = card["id"]
+    price = STORE.get("price", extras["prices"][0])
+    start = now() - STORE.backdate_s
+    length = {"day": 1, "week": 7, "month": 30, "year": 365}[price["recurring"]["interval"]] * 86400
+    sub = STORE.subscription(items=[{"price": price["id"]}], customer=customer["id"], status="active",
+                             current_period_start=start, current_period_end=start + length,
+                             default_payment_method=card["id"], metadata=dict(extras.get("subscription_metadata", {})))
+    invoice = make_invoice(sub, price, "subscription_create")
+    sub["latest_invoice"] = invoice["id"]
+    session.update(status="complete", payment_status="paid", customer=customer["id"], subscription=sub["id"])
+    return [event("checkout.session.completed", session), event("customer.subscription.created", sub),
+            event("invoice.paid", invoice)]
+
+def make_invoice(sub, price, reason, amount=None):
+    amount = price["unit_amount"] if amount is None else amount
+    inv_id = new_id("in")
+    line = {"id": new_id("il"), "object": "line_item", "amount": amount, "currency": price["currency"],
+            "description": f"1 × {price.get('nickname') or price['id']}", "livemode": False, "metadata": {},
+            "period": {"start": sub["current_period_start"], "end": sub["current_period_end"]}, "quantity": 1,
+            "type": "subscription", "subscription": sub["id"], "price": copy.deepcopy(price), "proration": False}
+    number = f"STANDIN-{len(STORE.objects['invoice']) + 1:04d}"
+    return STORE.put({
+        "id": inv_id, "object": "invoice", "account_country": "US", "amount_due": amount, "amount_paid": amount,
+        "amount_remaining": 0, "attempt_count": 1, "attempted": True, "billing_reason": reason,
+        "collection_method": "charge_automatically", "created": now(), "currency": price["currency"],
+        "customer": sub["customer"], "hosted_invoice_url": f"{WEBHOOK.get('base') or ''}/i/{inv_id}",
+        "invoice_pdf": f"{WEBHOOK.get('base') or ''}/i/{inv_id}/pdf", "livemode": False, "number": number,
+        "paid": True, "period_start": sub["current_period_start"], "period_end": sub["current_period_start"],
+        "status": "paid", "status_transitions": {"finalized_at": now(), "paid_at": now()},
+        "subscription": sub["id"], "subscription_details": {"metadata": dict(sub["metadata"])},
+        "subtotal": amount, "total": amount,
+        "lines": {"object": "list", "data": [line], "has_more": False, "total_count": 1,
+                  "url": f"/v1/invoices/{inv_id}/lines"}})
+
+def sign(body, secret):
+    stamp = str(now())
+    digest = hmac.new(secret.encode(), stamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"t={stamp},v1={digest}"
+
+def deliver(evt):
+    """POSTs one event as Stripe does; retries a few times on failure (Stripe retries for days)."""
+    body = json.dumps(evt).encode()
+    status = None
+    for attempt in range(5):
+        request = urllib.request.Request(WEBHOOK["url"], data=body, method="POST", headers={
+            "Content-Type": "application/json; charset=utf-8", "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks)",
+            "Stripe-Signature": sign(body, WEBHOOK["secret"])})
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                status = response.status
+        except urllib.error.HTTPError as error:
+            status = error.code
+        except OSError:
+            status = None
+        if status is not None and 200 <= status < 300:
+            break
+        time.sleep(0.2 * (attempt + 1))
+    with LOCK:
+        STORE.webhooks_sent.append({"id": evt["id"], "type": evt["type"], "status": status})
+
+def deliver_all(events):
+    for evt in events:
+        deliver(evt)
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "stripe-standin/1"
@@ -716,6 +877,8 @@ class Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if url.path.startswith("/__control/"):
             return self.control(url.path, raw)
+        if url.path.startswith(("/c/pay/", "/i/")):
+            return self.hosted(url.path, raw)
         text = raw.decode("utf-8", "replace") if self.command == "POST" else url.query
         idem = self.headers.get("Idempotency-Key")
         entry = {"method": self.command, "path": url.path, "query": url.query, "body": raw.decode("utf-8", "replace"),
@@ -778,7 +941,8 @@ class Handler(BaseHTTPRequestHandler):
             m = re.fullmatch(pattern, path)
             if m and method == self.command:
                 try:
-                    status, obj = 200, copy.deepcopy(handler(params, *m.groups()))
+                    extra = {"base_url": self.checkout_base()} if handler is create_checkout_session else {}
+                    status, obj = 200, copy.deepcopy(handler(params, *m.groups(), **extra))
                 except StripeError as e:
                     status, obj = e.status, {"error": e.error}
                 break
@@ -787,6 +951,56 @@ class Handler(BaseHTTPRequestHandler):
         if slot:
             STORE.idempotency[slot] = (path, raw, status, copy.deepcopy(obj))
         return status, obj, False
+
+    def checkout_base(self):
+        """Where Checkout Session URLs point: Stripe's own host (unreachable from tests), or with
+        --checkout-base self this stand-in, whose /c/pay/ page a browser can use."""
+        return f"http://{self.headers.get('Host')}" if WEBHOOK["checkout_base"] == "self" else WEBHOOK["checkout_base"]
+
+    def send_page(self, status, body, headers=None):
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def hosted(self, path, raw):
+        """Checkout and hosted-invoice pages, as a browser sees them."""
+        with LOCK:
+            WEBHOOK["base"] = f"http://{self.headers.get('Host')}"
+            m = re.fullmatch(r"/c/pay/([^/]+)", path)
+            session = STORE.objects["checkout.session"].get(m.group(1)) if m else None
+            if m and session is None:
+                return self.send_page(404, page("Not found", "<h1>This checkout link is not valid.</h1>"))
+            if m and self.command == "GET":
+                if session["status"] != "open":
+                    return self.send_page(200, page("Checkout", "<h1>This checkout is already complete.</h1>"))
+                return self.send_page(200, checkout_page(session))
+            if m and self.command == "POST":
+                if session["status"] != "open":
+                    return self.send_page(409, page("Checkout", "<h1>This checkout is already complete.</h1>"))
+                events = pay(session)
+                if STORE.webhooks_held:
+                    STORE.webhook_queue += events
+                    events = []
+                target = session["success_url"].replace("{CHECKOUT_SESSION_ID}", session["id"])
+            inv = re.fullmatch(r"/i/([^/]+)(/pdf)?", path)
+            if inv and self.command == "GET":
+                invoice = STORE.objects["invoice"].get(inv.group(1))
+                if invoice is None:
+                    return self.send_page(404, page("Not found", "<h1>No such invoice.</h1>"))
+                return self.send_page(200, page(f"Invoice {invoice['number']}",
+                                                f"<h1>Invoice {html.escape(invoice['number'])}</h1><p class=\"amount\">"
+                                                f"{amount_text(invoice['total'], invoice['currency'])}</p>"
+                                                f"<p>Status: {html.escape(invoice['status'])}</p>"))
+            if not (m and self.command == "POST"):
+                return self.send_page(404, page("Not found", "<h1>Not found</h1>"))
+        # Outside the lock: the gateway's answer may need this stand-in (it does not, but never hold the lock on I/O).
+        if events and WEBHOOK["url"]:
+            deliver_all(events)
+        self.send_page(303, b"", {"Location": target})
 
     def control(self, path, raw):
         try:
@@ -808,6 +1022,18 @@ class Handler(BaseHTTPRequestHandler):
             if route == ("POST", "/__control/clock"):
                 CLOCK["offset_s"] = int(body.get("offset_s", 0))
                 return self.send_json(200, {"ok": True, "offset_s": CLOCK["offset_s"]})
+            if route == ("POST", "/__control/webhooks"):
+                STORE.webhooks_held = bool(body.get("hold"))
+                released = []
+                if not STORE.webhooks_held:
+                    released, STORE.webhook_queue = STORE.webhook_queue, []
+                    threading.Thread(target=deliver_all, args=(released,), daemon=True).start()
+                return self.send_json(200, {"ok": True, "held": STORE.webhooks_held, "released": len(released)})
+            if route == ("POST", "/__control/checkout"):
+                STORE.backdate_s = int(body.get("backdate_days", 0)) * 86400
+                return self.send_json(200, {"ok": True, "backdate_s": STORE.backdate_s})
+            if route == ("GET", "/__control/webhooks"):
+                return self.send_json(200, STORE.webhooks_sent)
             if route == ("POST", "/__control/seed"):
                 try:
                     return self.send_json(200, seed(body))
@@ -820,8 +1046,13 @@ def main():
     ap.add_argument("--port", type=int, required=True)
     ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--secret-key", default=Handler.secret_key)
+    ap.add_argument("--webhook-url", help="where a Checkout payment's webhooks go (the gateway's Stripe webhook URL)")
+    ap.add_argument("--webhook-secret", help="the whsec_ secret they are signed with")
+    ap.add_argument("--checkout-base", default="https://checkout.stripe.com",
+                    help="base of Checkout Session URLs; 'self' for this stand-in's own /c/pay/ page")
     args = ap.parse_args()
     Handler.secret_key = args.secret_key
+    WEBHOOK.update(url=args.webhook_url, secret=args.webhook_secret, checkout_base=args.checkout_base)
     server = ThreadingHTTPServer((args.host, args.port), Handler)
     server.daemon_threads = True
     print("ready", flush=True)

@@ -25,6 +25,10 @@ static const struct route_case s_cases[] = {
     {"POST", "/api/v1/admin/webhook-events//replay", OB_ROUTE_NO_PATH, NULL, NULL, NULL},
     {"GET", "/api/v1/usage/me", OB_ROUTE_FOUND, "usage.get", "", NULL},
     {"GET", "/api/v1/usage/user_42", OB_ROUTE_FOUND, "usage.get", "user_42", NULL},
+    {"GET", "/api/v1/usage/me/daily", OB_ROUTE_FOUND, "usage.daily", "", NULL},
+    {"GET", "/api/v1/billing/invoices", OB_ROUTE_FOUND, "invoices.list", "", NULL},
+    {"POST", "/api/v1/billing/invoices", OB_ROUTE_WRONG_METHOD, NULL, NULL, "GET"},
+    {"POST", "/api/v1/billing/subscription/resume", OB_ROUTE_FOUND, "subscription.resume", "", NULL},
     {"GET", "/nope", OB_ROUTE_NO_PATH, NULL, NULL, NULL},
     {"GET", "", OB_ROUTE_NO_PATH, NULL, NULL, NULL},
 };

@@ -28,6 +28,12 @@ Test(subs_order, table)
         {200, "active", "evt_b", 100, "canceled", "evt_a", false}, /* terminal */
         {200, "active", "evt_b", 100, "incomplete_expired", "evt_a", false},
         {5, "incomplete", "evt_a", -1, "incomplete", "", true}, /* nothing applied yet */
+        /* same second, same status: our API's change beats Stripe's events; two of ours by time */
+        {100, "active", "api:1700000000123:r1", 100, "active", "evt_z", true},
+        {100, "active", "evt_z", 100, "active", "api:1700000000123:r1", false},
+        {100, "active", "api:1700000000456:r0", 100, "active", "api:1700000000123:r9", true},
+        {100, "active", "api:1700000000123:r9", 100, "active", "api:1700000000456:r0", false},
+        {101, "active", "evt_a", 100, "active", "api:1700000000456:r0", true}, /* a later second still wins */
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const order_case_t *c = &cases[i];
