@@ -710,9 +710,10 @@ def checked(method, pattern, handler):
     spec = PARAMS.get((method, pattern))
     if spec is None:
         return handler
-    def run(params, *groups):
+    def run(params, *groups, **extra):
         check_params(params, spec)
-        return handler(params, *groups)
+        return handler(params, *groups, **extra)
+    run.handler = handler  # the dispatcher recognises the operation behind the check
     return run
 
 ROUTES = [(method, pattern, checked(method, pattern, handler)) for method, pattern, handler in ROUTES]
@@ -941,7 +942,8 @@ class Handler(BaseHTTPRequestHandler):
             m = re.fullmatch(pattern, path)
             if m and method == self.command:
                 try:
-                    extra = {"base_url": self.checkout_base()} if handler is create_checkout_session else {}
+                    operation = getattr(handler, "handler", handler)
+                    extra = {"base_url": self.checkout_base()} if operation is create_checkout_session else {}
                     status, obj = 200, copy.deepcopy(handler(params, *m.groups(), **extra))
                 except StripeError as e:
                     status, obj = e.status, {"error": e.error}
