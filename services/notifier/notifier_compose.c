@@ -73,7 +73,7 @@ notifier_compose_values(const notifier_settings_t *settings, const notifier_comp
     if (settings->portal_url)
         snprintf(portal, sizeof portal, "%s", settings->portal_url);
     else
-        snprintf(portal, sizeof portal, "%.*s/billing", (int)base_len, base);
+        snprintf(portal, sizeof portal, "%.*s/billing-settings.html", (int)base_len, base);
     json_object_set_new(values, "portal_url", json_string(portal));
     json_object_set_new(values, "base_url", json_stringn(base, base_len));
     char *unsubscribe =

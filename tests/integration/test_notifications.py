@@ -62,7 +62,7 @@ def test_stripe_payment_and_trial_events_arrive_as_mail_and_signed_webhooks(stac
     text, html = bodies(receipt)
     assert "19.00 USD" in text and "19.00 USD" in html
     text, html = bodies(failure)
-    assert stack.url("/billing") in text and 'href="' + stack.url("/billing") + '"' in html  # the portal link
+    assert stack.url("/billing-settings.html") in text and 'href="' + stack.url("/billing-settings.html") + '"' in html  # the portal link
     for m in (receipt, failure, ending):
         assert m["message-id"].startswith("<notification-") and m["date"] and m["to"].addresses[0].addr_spec == "user-mail@example.com"
         assert m.get_content_type() == "multipart/alternative"
