@@ -321,7 +321,7 @@ Test(notifier_compose, values_and_a_stable_message_id)
     cr_expect_str_eq(json_string_value(json_object_get(values, "amount_display")), "19.00 USD");
     cr_expect_str_eq(json_string_value(json_object_get(values, "current_period_end_date")), "2030-03-17");
     cr_expect_str_eq(json_string_value(json_object_get(values, "plan")), "starter");
-    cr_expect_str_eq(json_string_value(json_object_get(values, "portal_url")), "https://billing.example.com/billing");
+    cr_expect_str_eq(json_string_value(json_object_get(values, "portal_url")), "https://billing.example.com/billing-settings.html");
     cr_expect(strncmp(json_string_value(json_object_get(values, "unsubscribe_url")),
                       "https://billing.example.com/api/v1/notifications/unsubscribe?user=u%201&sig=", 76) == 0);
     cr_expect_null(json_object_get(values, "nested"));
