@@ -7,6 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from billing_helpers import StripeStandin
 from support import query, wait_for
+from test_metrics import PROMTOOL, parse, promtool_check, scrape, value
 from usage_support import lago_control, lago_state, ledger, start_usage_stack, subscribe
 
 
@@ -214,3 +215,66 @@ def test_since_checks_only_recent_subscriptions_and_looks_older_ones_up(stack):
     assert stripe.requests("GET", "/v1/subscriptions/sub_touched")   # looked up, found, in step
     bad = stack.admin("reconcile", "--since", "last tuesday")
     assert bad.returncode == 2 and "usage:" in bad.stderr
+
+
+# --- the daily run inside the stripe-worker ----------------------------------------------------------
+
+def test_the_daily_run_takes_one_lease_reports_drift_as_metrics_and_fixes_only_when_told(stack):
+    stripe = StripeStandin(stack.standin("stripe"))
+    stack.env["METRICS_INTERVAL_MS"] = "150"
+    stack.start("gateway")
+    stack.start("subscription-worker")
+    db = stack.db()
+    wait_for(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, message="the plan catalogue")
+    stripe.seed(prices=[{"id": "price_starter_m", "lookup_key": "starter_monthly", "recurring": {"interval": "month"}}],
+                subscriptions=[
+                    {"id": "sub_same", "customer": "cus_a", "metadata": {"user_id": "u-a"},
+                     "items": [{"price": "price_starter_m"}]},
+                    {"id": "sub_canceled_there", "customer": "cus_b", "status": "canceled", "metadata": {"user_id": "u-b"},
+                     "items": [{"price": "price_starter_m"}]},
+                    {"id": "sub_only_there", "customer": "cus_c", "metadata": {"user_id": "u-c"},
+                     "items": [{"price": "price_starter_m"}]}])
+    for user, sub in (("u-a", "sub_same"), ("u-b", "sub_canceled_there"), ("u-d", "sub_only_here")):
+        subscribe(stack, user, "starter", sub_id=sub)
+    query(db, "UPDATE subscriptions SET stripe_price_id = 'price_starter_m'")
+
+    # Two stripe-workers, a run a day: one of them runs it, once.
+    daily = {"RECONCILE_INTERVAL_S": "86400"}
+    workers = [stack.start("stripe-worker", **daily), stack.start("stripe-worker", **daily)]
+    wait_for(lambda: query(db, "SELECT runs FROM stripe_reconcile_runs") == [(1,)], timeout=30, message="the daily run")
+    counts, error, fixes, drift = query(db, "SELECT counts, last_error, fix_events, drift FROM stripe_reconcile_runs")[0]
+    assert counts == {"missing_here": 1, "missing_in_stripe": 1, "status_mismatch": 1} and error is None and fixes == 0
+    assert sorted((d["kind"], d["subscription_id"]) for d in drift) == [
+        ("missing_here", "sub_only_there"), ("missing_in_stripe", "sub_only_here"), ("status_mismatch", "sub_canceled_there")]
+
+    # Every stripe-worker shows the last run's drift; the exposition stays promtool-clean.
+    def both_show_it():
+        samples = parse(scrape(stack))
+        found = [v for (n, ls), v in samples.items() if n == "ob_reconcile_drift" and ("kind", "status_mismatch") in ls]
+        return samples if len(found) == 2 and found == [1.0, 1.0] else None
+    samples = wait_for(both_show_it, message="ob_reconcile_drift from both stripe-workers")
+    for kind, want in (("missing_here", 1), ("missing_in_stripe", 1), ("price_mismatch", 0)):
+        assert value(samples, "ob_reconcile_drift", kind=kind) == 2 * want
+    assert value(samples, "ob_reconcile_last_success_timestamp_seconds") > 2 * (time.time() - 600)
+    if PROMTOOL:
+        promtool_check(scrape(stack))
+    # Report only, by default: nothing was changed, and Stripe was listed once for both workers.
+    assert query(db, "SELECT count(*) FROM stripe_events") == [(0,)]
+    assert query(db, "SELECT status FROM subscriptions WHERE id = 'sub_canceled_there'") == [("active",)]
+    assert len(stripe.requests("GET", "/v1/subscriptions")) == 1
+
+    # A worker that died holding the lease delays the run only until the lease runs out; the one that
+    # then takes it fixes, since it is told to, through the webhook path.
+    for worker in workers:
+        stack.stop(worker)
+    query(db, "UPDATE stripe_reconcile_runs SET next_run_at = now(), holder = 'dead-host:1',"
+              " lease_until = now() + interval '2 seconds'")
+    stack.start("stripe-worker", RECONCILE_FIX="true", RECONCILE_LEASE_S="60", **daily)
+    wait_for(lambda: query(db, "SELECT runs FROM stripe_reconcile_runs") == [(2,)], timeout=30, message="the next run")
+    assert query(db, "SELECT fix_events, holder, lease_until FROM stripe_reconcile_runs") == [(2, None, None)]
+    wait_for(lambda: query(db, "SELECT status FROM subscriptions WHERE id = 'sub_canceled_there'") == [("canceled",)],
+             message="Stripe's truth applied")
+    wait_for(lambda: query(db, "SELECT user_id FROM subscriptions WHERE id = 'sub_only_there'") == [("u-c",)],
+             message="Stripe's subscription recorded")
+    assert query(db, "SELECT count(*) FROM stripe_events WHERE id LIKE 'reconcile_%%'") == [(2,)]
+    assert len(stripe.requests("GET", "/v1/subscriptions")) == 2
