@@ -1,6 +1,7 @@
 /*  stripe_metrics - the stripe-worker's gauges for /metrics. */
 #include "services/stripe-worker/stripe_metrics.h"
 
+#include "clients/reconcile.h"
 #include "common/ob_metrics_query.h"
 #include "services/stripe-worker/stripe_state.h"
 
@@ -12,15 +13,13 @@ static const ob_metrics_column_t s_columns[] = {
     {"ob_stripe_inbox_oldest_pending_age_seconds", "Age of the oldest pending Stripe webhook event (0 when none).", NULL, NULL},
 };
 
-#define S_DRIFT_HELP "Subscriptions on which ours and Stripe's disagree, by kind, as the last daily reconcile found them."
-
 /*  The daily reconcile's last good run (stripe_reconcile.h), the same row for
  *  every stripe-worker. */
 static const ob_metrics_column_t s_reconcile_columns[] = {
-    {"ob_reconcile_drift", S_DRIFT_HELP, "kind", "missing_here"},
-    {"ob_reconcile_drift", S_DRIFT_HELP, "kind", "missing_in_stripe"},
-    {"ob_reconcile_drift", S_DRIFT_HELP, "kind", "status_mismatch"},
-    {"ob_reconcile_drift", S_DRIFT_HELP, "kind", "price_mismatch"},
+    {"ob_reconcile_drift", OB_RECONCILE_DRIFT_HELP, "kind", "missing_here"},
+    {"ob_reconcile_drift", OB_RECONCILE_DRIFT_HELP, "kind", "missing_in_stripe"},
+    {"ob_reconcile_drift", OB_RECONCILE_DRIFT_HELP, "kind", "status_mismatch"},
+    {"ob_reconcile_drift", OB_RECONCILE_DRIFT_HELP, "kind", "price_mismatch"},
     {"ob_reconcile_last_success_timestamp_seconds", "When the last daily reconcile completed (Unix seconds; 0: never).", NULL,
      NULL},
 };

@@ -119,15 +119,15 @@ def month(dt):
     return dt.strftime("%Y-%m")
 
 
-def test_usage_lago_lost_is_reported_per_period_and_reforwarded_once(stack):
+def lost_usage_stack(stack, **lago_env):
+    """A usage stack whose Lago lost three events it had acknowledged: one of last month, two of this
+    month; Stripe, Lago's subscriptions and ours agree, so only usage drifts. Returns (url, db, lost, now)."""
     stripe = StripeStandin(stack.standin("stripe"))
-    url = start_usage_stack(stack, lago=True, LAGO_FORWARD_MAX_BACKOFF_S="1", LAGO_SYNC_INTERVAL_MS="200")
+    url = start_usage_stack(stack, lago=True, LAGO_FORWARD_MAX_BACKOFF_S="1", LAGO_SYNC_INTERVAL_MS="200", **lago_env)
     assert stack.admin("setup-lago").returncode == 0
     db = stack.db()
     now = datetime.now(timezone.utc)
-    this_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    last_month = this_month - timedelta(days=3)   # a moment of the previous calendar month
-    # Stripe, Lago's subscriptions and ours agree: only usage can drift.
+    last_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) - timedelta(days=3)
     stripe.seed(prices=[{"id": "price_starter_m", "lookup_key": "starter_monthly", "recurring": {"interval": "month"}}],
                 subscriptions=[{"id": "sub_use", "customer": "cus_u", "metadata": {"user_id": "u-use"},
                                 "items": [{"price": "price_starter_m"}]}])
@@ -138,10 +138,18 @@ def test_usage_lago_lost_is_reported_per_period_and_reforwarded_once(stack):
     wait_for(lambda: query(db, "SELECT count(*) FROM usage_events WHERE forwarded_at IS NOT NULL") == [(8,)],
              timeout=30, message="the ledger forwarded to Lago")
     assert json.loads(reconcile(stack, "--json").stdout)["drift"] == []
-
-    # Lago loses what it had acknowledged: one event of last month, two of this month.
     lost = ["old-u-use-2", "new-u-use-1", "new-u-use-4"]
     assert lago_control(url, "POST", "/__control/lose_events", {"transaction_ids": lost})["lost"] == lost
+    return url, db, lost, now
+
+
+ALL_USAGE = sorted([f"old-u-use-{i}" for i in (1, 2, 3)] + [f"new-u-use-{i}" for i in range(1, 6)])
+
+
+def test_usage_lago_lost_is_reported_per_period_and_reforwarded_once(stack):
+    url, db, lost, now = lost_usage_stack(stack)
+    this_month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    last_month = this_month - timedelta(days=3)
     result = reconcile(stack, "--json")
     assert result.returncode == 1
     drift = json.loads(result.stdout)["drift"]
@@ -166,7 +174,7 @@ def test_usage_lago_lost_is_reported_per_period_and_reforwarded_once(stack):
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(report["reforwarded"]) == sorted(lost) and report["drift"] == []
     stored = lago_stored(url)
-    assert sorted(stored) == sorted([f"old-u-use-{i}" for i in (1, 2, 3)] + [f"new-u-use-{i}" for i in range(1, 6)])
+    assert sorted(stored) == ALL_USAGE
     assert all(stored[t]["receive_count"] == 1 for t in lost)
     assert lago_state(url)["events_received"] == received + 3   # only the lost ones were sent again
     assert query(db, "SELECT count(*) FROM usage_events WHERE forwarded_at IS NULL") == [(0,)]
@@ -278,3 +286,33 @@ def test_the_daily_run_takes_one_lease_reports_drift_as_metrics_and_fixes_only_w
              message="Stripe's subscription recorded")
     assert query(db, "SELECT count(*) FROM stripe_events WHERE id LIKE 'reconcile_%%'") == [(2,)]
     assert len(stripe.requests("GET", "/v1/subscriptions")) == 2
+
+
+def test_the_daily_usage_check_runs_once_in_a_lago_worker_and_reforwards_only_when_told(stack):
+    url, db, lost, now = lost_usage_stack(stack)
+    stack.env["METRICS_INTERVAL_MS"] = "150"
+    daily = {"RECONCILE_INTERVAL_S": "86400", "LAGO_FORWARD_MAX_BACKOFF_S": "1"}
+    workers = [stack.start("lago-worker", **daily), stack.start("lago-worker", **daily)]
+    wait_for(lambda: query(db, "SELECT runs FROM usage_reconcile_runs") == [(1,)], timeout=30, message="the daily check")
+    missing, error, reforwarded, drift = query(db, "SELECT missing, last_error, reforwarded, drift FROM usage_reconcile_runs")[0]
+    assert (missing, error, reforwarded) == (3, None, 0)
+    assert sorted(t for d in drift for t in d["transaction_ids"]) == sorted(lost)
+
+    def shown_by_the_new_workers():
+        samples = parse(scrape(stack))
+        found = [v for (n, ls), v in samples.items()
+                 if n == "ob_reconcile_drift" and ("kind", "usage_not_forwarded") in ls]
+        return found if len(found) >= 2 and set(found) == {3.0} else None
+    wait_for(shown_by_the_new_workers, message="ob_reconcile_drift{kind=usage_not_forwarded}")
+    # Report only, by default: Lago still lacks them.
+    assert all(t not in lago_stored(url) for t in lost)
+    assert query(db, "SELECT count(*) FROM usage_events WHERE forwarded_at IS NULL") == [(0,)]
+
+    for worker in workers:
+        stack.stop(worker)
+    query(db, "UPDATE usage_reconcile_runs SET next_run_at = now()")
+    stack.start("lago-worker", RECONCILE_FIX="true", **daily)
+    wait_for(lambda: query(db, "SELECT runs FROM usage_reconcile_runs") == [(2,)], timeout=30, message="the next check")
+    assert query(db, "SELECT missing, reforwarded FROM usage_reconcile_runs") == [(3, 3)]
+    wait_for(lambda: sorted(lago_stored(url)) == ALL_USAGE, timeout=30, message="the lost usage forwarded again")
+    assert all(lago_stored(url)[t]["receive_count"] == 1 for t in lost)
