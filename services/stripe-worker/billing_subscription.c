@@ -259,18 +259,6 @@ done:
 /*  Stripe takes a trial end up to two years ahead. */
 #define S_TRIAL_MAX_AHEAD_S (730LL * 86400)
 
-/*  "2027-01-31T00:00:00Z" -> Unix s; -1 when it is not that shape. */
-static int64_t
-s_parse_utc(const char *text)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = text ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-    if (!end || *end)
-        return -1;
-    return (int64_t)timegm(&tm);
-}
-
 /*  The new trial end the body asks for ("trial_end" or "extend_days" past
  *  the current end), or NULL with *end set; else the problem. */
 static const char *
@@ -280,7 +268,7 @@ s_trial_request(const json_t *body, int64_t current, int64_t now, int64_t *end, 
     if ((at != NULL) == (days != NULL))
         return "give exactly one of trial_end (2027-01-31T00:00:00Z) or extend_days";
     if (at)
-        *end = json_is_string(at) ? s_parse_utc(json_string_value(at)) : -1;
+        *end = ob_json_utc(at);
     else
         *end = json_is_integer(days) && json_integer_value(days) >= 1 && json_integer_value(days) <= 730
                    ? (current > now ? current : now) + json_integer_value(days) * 86400
@@ -289,10 +277,8 @@ s_trial_request(const json_t *body, int64_t current, int64_t now, int64_t *end, 
         return "the new trial end must be in the future, within two years (extend_days from 1 to 730)";
     if (current > 0 && *end <= current)
         return "the new trial end must be later than the current one";
-    *reason = ob_json_str(body, "reason");
-    if (!*reason || !**reason || strlen(*reason) > 500)
-        return "reason must be 1 to 500 characters (it is audited)";
-    return NULL;
+    *reason = ob_json_reason(body);
+    return *reason ? NULL : "reason must be 1 to 500 characters (it is audited)";
 }
 
 void

@@ -76,18 +76,6 @@ s_operator(const ob_call_t *call, char *by, size_t cap)
              call->principal.ptr ? call->principal.ptr : "");
 }
 
-/*  "2027-01-31T00:00:00Z" -> Unix s; -1 when it is not that shape. */
-static int64_t
-s_parse_utc(const char *text)
-{
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end)
-        return -1;
-    return (int64_t)timegm(&tm);
-}
-
 /*  Validates the body; fills the statement's text values. NULL or the problem. */
 static const char *
 s_read(const json_t *body, int64_t now, char *kind, char *feature, char *calls, bool *recurring, int64_t *expires,
@@ -120,17 +108,15 @@ s_read(const json_t *body, int64_t now, char *kind, char *feature, char *calls, 
     if ((at != NULL) == (in != NULL))
         return "give exactly one of expires_at or expires_in_s";
     if (at)
-        *expires = json_is_string(at) ? s_parse_utc(json_string_value(at)) : -1;
+        *expires = ob_json_utc(at);
     else
         *expires = json_is_integer(in) && json_integer_value(in) > 0 && json_integer_value(in) <= S_MAX_LIFETIME_S
                        ? now + json_integer_value(in)
                        : -1;
     if (*expires <= now || *expires > now + S_MAX_LIFETIME_S)
         return "the expiry must be in the future, within five years (expires_at as 2027-01-31T00:00:00Z)";
-    *reason = ob_json_str(body, "reason");
-    if (!*reason || !**reason || strlen(*reason) > 500)
-        return "reason must be 1 to 500 characters (it is audited)";
-    return NULL;
+    *reason = ob_json_reason(body);
+    return *reason ? NULL : "reason must be 1 to 500 characters (it is audited)";
 }
 
 void
@@ -259,8 +245,8 @@ subs_overrides_revoke(void *state, ob_job_t *job)
     json_t *body = ob_job_body_object(job, &call);
     if (!body)
         return;
-    const char *reason = ob_json_str(body, "reason");
-    if (!reason || !*reason || strlen(reason) > 500) {
+    const char *reason = ob_json_reason(body);
+    if (!reason) {
         ob_job_reply_error(job, 400, "invalid_override", "reason must be 1 to 500 characters (it is audited)");
         json_decref(body);
         return;
