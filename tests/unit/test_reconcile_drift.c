@@ -36,6 +36,10 @@ static const drift_case_t s_cases[] = {
      "[{\"id\":\"s1\",\"status\":\"canceled\"}]",
      "[{\"external_id\":\"s1\",\"status\":\"active\",\"plan_code\":\"starter\"},{\"external_id\":\"s9\",\"status\":\"active\"}]",
      "lago_not_ended:s1 lago_not_ended:s9"},
+    {"outside --since: matched by Stripe's object, not itself checked",
+     "[{\"id\":\"s1\",\"status\":\"active\",\"in_window\":false},{\"id\":\"s2\",\"status\":\"active\",\"in_window\":false},"
+     "{\"id\":\"s3\",\"status\":\"active\",\"in_window\":true}]",
+     "[{\"id\":\"s1\",\"status\":\"past_due\"}]", "[]", "missing_in_lago:s3 missing_in_stripe:s3 status_mismatch:s1"},
 };
 
 ParameterizedTestParameters(reconcile_drift, compare)
