@@ -47,12 +47,6 @@ int reconcile_record_fixes(ob_pg_t *pg, const json_t *drift, const json_t *strip
  *  rows they gave the subscription-worker, is pending any more. */
 void reconcile_wait_processed(ob_pg_t *pg, const json_t *ids, int wait_s);
 
-/*  The one HELP text of ob_reconcile_drift, which both halves of the daily
- *  run report (stripe_reconcile.h, lago_reconcile.h). */
-#define OB_RECONCILE_DRIFT_HELP                                                                                                    \
-    "Drift the last daily reconcile found, by kind: subscriptions on which ours and Stripe's disagree (stripe-worker), usage "     \
-    "events Lago lacks (usage_not_forwarded, lago-worker)."
-
 /*  Per kind, how many drifts: {"missing_here": 2, ...} (a new object). */
 json_t *reconcile_count_kinds(const json_t *drift);
 

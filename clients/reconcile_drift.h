@@ -25,6 +25,12 @@
 
 #include <jansson.h>
 
+/*  The one HELP text of ob_reconcile_drift, which both halves of the daily
+ *  run report (stripe_reconcile.h, lago_reconcile.h). */
+#define OB_RECONCILE_DRIFT_HELP                                                                                                    \
+    "Drift the last daily reconcile found, by kind: subscriptions on which ours and Stripe's disagree (stripe-worker), usage "     \
+    "events Lago lacks (usage_not_forwarded, lago-worker)."
+
 /*  A new array (see above); NULL on out of memory. Borrows its inputs. */
 json_t *reconcile_drift_compare(const json_t *local, const json_t *stripe, const json_t *lago);
 

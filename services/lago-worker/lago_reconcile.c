@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "clients/reconcile.h"
+#include "clients/reconcile_drift.h"
 #include "clients/reconcile_usage.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"

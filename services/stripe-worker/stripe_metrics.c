@@ -1,7 +1,7 @@
 /*  stripe_metrics - the stripe-worker's gauges for /metrics. */
 #include "services/stripe-worker/stripe_metrics.h"
 
-#include "clients/reconcile.h"
+#include "clients/reconcile_drift.h"
 #include "common/ob_metrics_query.h"
 #include "services/stripe-worker/stripe_state.h"
 
