@@ -35,6 +35,7 @@ usage_ledger_prepare(ob_pg_t *pg)
                   " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) WITH ORDINALITY AS x(t, u, c, q, n)"
                   " JOIN usage_events e ON e.transaction_id = x.t",
                   4);
+    ob_pg_prepare(pg, "ledger_assert_same", "SELECT usage_ledger_assert_same($1::text[], $2::text[], $3::text[], $4::int8[])", 4);
     ob_pg_prepare(pg, "ledger_lock_exclusive", "SELECT pg_advisory_xact_lock(" S_LOCK_CLASS ", " S_LOCK_KEY("$1") ")", 1);
     /* No upper bound: a window is only ever rebuilt while it is the user's
      * current one, so later rows belong to it too (a renewal not seen yet). */
@@ -134,6 +135,83 @@ usage_ledger_match(ob_pg_t *pg, usage_ledger_rows_t *rows, usage_ledger_match_t 
     }
     PQclear(result);
     return err;
+}
+
+void
+usage_ledger_lock_step(const char *users_json, const char **values, ob_pg_step_t *step)
+{
+    values[0] = users_json;
+    *step = (ob_pg_step_t){.name = "ledger_lock_shared", .nparams = USAGE_LEDGER_LOCK_PARAMS, .values = values};
+}
+
+static int
+s_match_values(usage_ledger_rows_t *rows, const char **values)
+{
+    values[0] = ob_pgarray_text_value(&rows->tx);
+    values[1] = ob_pgarray_text_value(&rows->user);
+    values[2] = ob_pgarray_text_value(&rows->code);
+    values[3] = ob_pgarray_text_value(&rows->quantity);
+    for (int i = 0; i < USAGE_LEDGER_MATCH_PARAMS; i++)
+        if (!values[i])
+            return -1;
+    return 0;
+}
+
+int
+usage_ledger_match_step(usage_ledger_rows_t *rows, const char **values, ob_pg_step_t *step)
+{
+    *step = (ob_pg_step_t){.name = "ledger_match", .nparams = USAGE_LEDGER_MATCH_PARAMS, .values = values};
+    return s_match_values(rows, values);
+}
+
+void
+usage_ledger_match_read(const PGresult *result, size_t count, usage_ledger_match_t *match)
+{
+    for (size_t i = 0; i < count; i++)
+        match[i] = USAGE_LEDGER_ABSENT;
+    for (int r = 0; result && r < PQntuples(result); r++) {
+        long n = strtol(PQgetvalue(result, r, 0), NULL, 10);
+        if (n >= 1 && (size_t)n <= count)
+            match[n - 1] = PQgetvalue(result, r, 1)[0] == 't' ? USAGE_LEDGER_SAME : USAGE_LEDGER_OTHER;
+    }
+}
+
+int
+usage_ledger_insert_step(usage_ledger_rows_t *rows, const char *source, const char **values, ob_pg_step_t *step)
+{
+    const char *all[] = {ob_pgarray_text_value(&rows->tx),           ob_pgarray_text_value(&rows->user),
+                         ob_pgarray_text_value(&rows->code),         ob_pgarray_text_value(&rows->quantity),
+                         ob_pgarray_text_value(&rows->occurred),     ob_pgarray_text_value(&rows->properties),
+                         ob_pgarray_text_value(&rows->subscription), source,
+                         ob_pgarray_text_value(&rows->account)};
+    *step = (ob_pg_step_t){.name = "ledger_insert", .nparams = USAGE_LEDGER_INSERT_PARAMS, .values = values};
+    for (int i = 0; i < USAGE_LEDGER_INSERT_PARAMS; i++)
+        if (!(values[i] = all[i]))
+            return -1;
+    return 0;
+}
+
+ob_err_t
+usage_ledger_inserted(const PGresult *result, ob_strset_t *inserted)
+{
+    for (int i = 0; result && i < PQntuples(result); i++)
+        if (ob_strset_add(inserted, PQgetvalue(result, i, 0)) < 0)
+            return OB_ERR_INTERNAL;
+    return OB_OK;
+}
+
+int
+usage_ledger_assert_same_step(usage_ledger_rows_t *rows, const char **values, ob_pg_step_t *step)
+{
+    *step = (ob_pg_step_t){.name = "ledger_assert_same", .nparams = USAGE_LEDGER_MATCH_PARAMS, .values = values};
+    return s_match_values(rows, values);
+}
+
+bool
+usage_ledger_is_reused(const PGresult *result)
+{
+    const char *state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+    return state && strcmp(state, "OB409") == 0;
 }
 
 ob_err_t
