@@ -115,8 +115,7 @@ typedef struct {
     int64_t next_heartbeat;
     ob_job_t *jobs;
     ob_job_t **by_method;
-    char served_by[96];  /* service@host:pid */
-    size_t recent_batch; /* decaying peak of the batches taken (gather_us) */
+    char served_by[96]; /* service@host:pid */
     bool heard_from_broker;
 } runtime_t;
 
@@ -356,31 +355,6 @@ s_receive(runtime_t *rt, ob_job_t *job, bool *broker_said_bye)
     return result;
 }
 
-/*  Under load, tops a turn's batch up to the size of the recent ones
- *  (ob_worker_config_t.gather_us), waiting at most gather_us in all. */
-static void
-s_gather(runtime_t *rt, size_t *count, bool *broker_said_bye)
-{
-    size_t credit = (size_t)rt->config->credit, target = rt->recent_batch;
-    if (rt->config->gather_us > 0 && target >= 4 && *count < target) {
-        int64_t deadline = zclock_usecs() + rt->config->gather_us;
-        while (*count < target && *count < credit && !*broker_said_bye) {
-            int64_t left = deadline - zclock_usecs();
-            if (left <= 0)
-                break;
-            zmq_pollitem_t item = {zsock_resolve(rt->socket), 0, ZMQ_POLLIN, 0};
-            if (zmq_poll(&item, 1, (long)((left + 999) / 1000)) <= 0)
-                break;
-            int rc;
-            while (*count < credit && (rc = s_receive(rt, &rt->jobs[*count], broker_said_bye)) >= 0)
-                if (rc == 1)
-                    (*count)++;
-        }
-    }
-    size_t decayed = rt->recent_batch - rt->recent_batch / 8;
-    rt->recent_batch = *count > decayed ? *count : decayed;
-}
-
 int
 ob_worker_run(const ob_worker_config_t *config)
 {
@@ -457,7 +431,6 @@ ob_worker_run(const ob_worker_config_t *config)
                     count++;
             if (count == 0)
                 break;
-            s_gather(&rt, &count, &broker_said_bye);
             last_message = zclock_mono();
             s_process(&rt, count);
         }

@@ -75,12 +75,6 @@ typedef struct {
     size_t method_count;
     void *state; /* passed to every callback */
     int credit;  /* requests held at once (default 64) */
-    /*  Group commit under load: when a turn finds fewer requests waiting than
-     *  the recent batches held (a decaying peak, >= 4), wait up to this many
-     *  microseconds (rounded up to whole ms) for the rest before handling
-     *  them, so one commit carries what would otherwise be two. Idle or
-     *  lightly loaded (recent batches < 4) it never waits. 0 = never. */
-    int gather_us;
     int tick_ms; /* background tick period (default 250) */
     /*  Background work (outboxes, retries). Returns > 0 when it did work and
      *  has more, so the runtime calls it again without waiting. */

@@ -38,7 +38,6 @@ static const ob_config_spec_t s_settings[] = {
     {"LAGO_API_KEY", OB_CONFIG_SECRET, false, 0, 0},
     {"AUTHORIZE_REDIS_FAILURE_POLICY", OB_CONFIG_STRING, false, 0, 0},
     {"LAGO_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096},
-    {"USAGE_GATHER_US", OB_CONFIG_INT, false, 0, 100000},
     {"LAGO_FORWARD_MAX_BACKOFF_S", OB_CONFIG_INT, false, 1, 3600},
     {"LAGO_SYNC_INTERVAL_MS", OB_CONFIG_INT, false, 50, 3600000},
 };
@@ -116,7 +115,6 @@ main(void)
         .method_count = sizeof s_methods / sizeof s_methods[0],
         .state = &usage,
         .credit = (int)ob_config_int("LAGO_WORKER_CREDIT", 512),
-        .gather_us = (int)ob_config_int("USAGE_GATHER_US", 1000),
         .on_metrics = lago_gauges_refresh,
     };
     int rc = ob_worker_run(&config);

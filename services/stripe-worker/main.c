@@ -26,7 +26,6 @@ static const ob_config_spec_t s_settings[] = {
     {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},
     {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
     {"STRIPE_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096},
-    {"STRIPE_INBOX_GATHER_US", OB_CONFIG_INT, false, 0, 100000},
     {"STRIPE_EVENT_PROCESSING", OB_CONFIG_BOOL, false, 0, 0},
     {"STRIPE_EVENT_MAX_ATTEMPTS", OB_CONFIG_INT, false, 1, 1000},
     {"STRIPE_EVENT_RETRY_BASE_MS", OB_CONFIG_INT, false, 1, 86400000},
@@ -123,7 +122,6 @@ main(void)
         .state = &state,
         /* Many webhooks in flight at once is what makes group commit pay. */
         .credit = (int)ob_config_int("STRIPE_WORKER_CREDIT", 512),
-        .gather_us = (int)ob_config_int("STRIPE_INBOX_GATHER_US", 1000),
         .on_metrics = stripe_metrics_refresh,
     };
     int rc = ob_worker_run(&config);
