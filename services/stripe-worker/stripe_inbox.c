@@ -100,7 +100,9 @@ s_add(const stripe_state_t *state, ob_job_t *job, ob_pgarray_t arrays[S_COLUMNS]
     if (problem[0])
         ob_log_warn("stripe event %s recorded as failed: %s", head.id, problem);
     ob_pgarray_add(&arrays[5], problem, strlen(problem));
-    const char *status = problem[0] ? "failed" : stripe_event_is_handled(head.type) ? "pending" : "ignored";
+    const char *status = problem[0]                                                       ? "failed"
+                         : state->ignore_at_ingest && !stripe_event_is_handled(head.type) ? "ignored"
+                                                                                          : "pending";
     ob_pgarray_add(&arrays[6], status, strlen(status));
     if (strcmp(status, "pending") == 0)
         (*pending)++;

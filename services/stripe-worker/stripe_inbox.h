@@ -13,7 +13,8 @@
  *  the reverse); neither is recorded. An event of a type the processor
  *  never acts on (stripe_event_is_handled) is recorded as ignored at once,
  *  as the processor would mark it: no claim, no second write, no second
- *  commit for the bulk of what Stripe sends.
+ *  commit for the bulk of what Stripe sends (unless processing is off:
+ *  stripe_state_t.ignore_at_ingest).
  */
 #ifndef STRIPE_INBOX_H_INCLUDED
 #define STRIPE_INBOX_H_INCLUDED
