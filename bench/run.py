@@ -32,7 +32,7 @@ $OB_BUILD_DIR (default build). Then:
 
 Knobs (environment): THREADS (2), CONNECTIONS (64), DURATION (10), USERS
 (1000 per job), PG_BATCH_CLIENTS (8), REDIS_PIPELINE (16), REDIS_REQUESTS
-(plain: 60000 x DURATION; pipelined x3), PREPARE_WEBHOOK (40000/s),
+(plain: 25000 x DURATION; pipelined x2), PREPARE_WEBHOOK (40000/s),
 PREPARE_BATCH (150000 events/s), PREPARE_AUTHORIZE (50000/s): how many
 distinct requests are built per second of DURATION (a thread that runs out
 stops, and the job is marked "exhausted": raise the figure). OB_BUILD_DIR.
@@ -68,7 +68,7 @@ DURATION = int(os.environ.get("DURATION", "10"))
 USERS = int(os.environ.get("USERS", "1000"))
 PG_BATCH_CLIENTS = int(os.environ.get("PG_BATCH_CLIENTS", "8"))
 REDIS_PIPELINE = int(os.environ.get("REDIS_PIPELINE", "16"))
-REDIS_REQUESTS = int(os.environ.get("REDIS_REQUESTS", str(60000 * DURATION)))
+REDIS_REQUESTS = int(os.environ.get("REDIS_REQUESTS", str(25000 * DURATION)))
 PREPARE = {
     "webhook": int(os.environ.get("PREPARE_WEBHOOK", "40000")),
     "batch": int(os.environ.get("PREPARE_BATCH", "150000")) // 100,
@@ -385,9 +385,22 @@ class Bench:
         delta["redis_commands"] -= delta["redis_cmd"].pop("cmdstat_info", 0)  # ours
         return result, cpu, delta, top
 
+    BACKLOG = ("SELECT (SELECT count(*) FROM stripe_events WHERE status = 'pending') + "
+               "(SELECT count(*) FROM entitlement_versions WHERE published_version < version)")
+
     def quiesce(self, timeout=60):
-        """Waits until our processes are (nearly) idle: the previous job's background
-        work (the Stripe processor working off its inbox, ...) must not run into the next."""
+        """Waits until the previous job's background work is done (the Stripe processor
+        working off its inbox, entitlement copies to publish) and our processes are
+        (nearly) idle, so that it does not run into the next measurement."""
+        t0 = time.monotonic()
+        deadline = t0 + 300
+        backlog = self.sql(self.BACKLOG)[0][0]
+        while backlog and time.monotonic() < deadline:
+            time.sleep(1)
+            backlog = self.sql(self.BACKLOG)[0][0]
+        if time.monotonic() - t0 > 2:
+            say(f"   (waited {time.monotonic() - t0:.0f}s for the background work of the previous job to drain"
+                f"{'' if not backlog else f'; {backlog} items still pending'})")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             pids = [p for ps in self.processes().values() for p in ps]
@@ -511,7 +524,7 @@ class Bench:
         bench_argv = [arg.replace(tx, "ceil:__rand_int__") for arg in argv]
         results = {}
         for label, pipeline, requests in (("plain", 1, REDIS_REQUESTS), ("pipelined", REDIS_PIPELINE,
-                                                                          REDIS_REQUESTS * 3)):
+                                                                          REDIS_REQUESTS * 2)):
             out = subprocess.run(["redis-benchmark", "-h", "127.0.0.1", "-p", str(self.redis_server.port),
                                   "--dbnum", "1", "-c", str(CONNECTIONS), "-n", str(requests), "-P", str(pipeline),
                                   "-r", "1000000000", "--csv", *bench_argv], capture_output=True, text=True)
@@ -836,6 +849,8 @@ def table(ceil, jobs, results, load):
         r = out["result"]
         rate = out["events_per_s"]
         unit = "events/s" if name in ("webhook", "batch") else "req/s"
+        if name == "batch":
+            unit += f" ({r['rps']:,.0f} req/s)"
         bound, what = bounds[name]
         mark = " (lower bound: ran out of prepared requests)" if out["exhausted"] else ""
         lines.append(f"| {TITLES[name]} | {rate:,.0f} {unit}{mark} | {r['p50_ms']:.2f} ms | {r['p99_ms']:.2f} ms | "
