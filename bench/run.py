@@ -362,11 +362,18 @@ class Bench:
         pids = self.processes()
         cpu_before = {name: sum(cpu_seconds(p) for p in ps) for name, ps in pids.items()}
         proc = self.wrk(script, path, env, cycle)
+        # wrk prints "Running ..." once every thread's init() is done: its CPU from then on is the load's.
+        lines = []
+        wrk_start = None
         wrk_cpu = 0.0
-        while proc.poll() is None:
-            wrk_cpu = max(wrk_cpu, cpu_seconds(proc.pid))
-            time.sleep(0.2)
-        output = proc.stdout.read()
+        for line in proc.stdout:
+            lines.append(line)
+            if wrk_start is None and line.startswith("Running"):
+                wrk_start = cpu_seconds(proc.pid)
+            if wrk_start is not None:
+                wrk_cpu = cpu_seconds(proc.pid) - wrk_start
+        proc.wait()
+        output = "".join(lines)
         pids = self.processes()  # backends born during the run count too
         cpu_after = {name: sum(cpu_seconds(p) for p in ps) for name, ps in pids.items()}
         busy_after = system_cpu()
@@ -416,6 +423,9 @@ class Bench:
         say("== ceiling: GET /health through the gateway (wrk, static request)")
         result, cpu, _, _ = self.measure("wrk_static.lua", "/health")
         say(f"   {fmt_result(result)}")
+        say("   CPU µs per request: " + ", ".join(
+            f"{name} {1e6 * c / max(result['requests'], 1):.1f}" for name, c in sorted(cpu.items(), key=lambda kv: -kv[1])
+            if name != "machine-busy" and c > 0.03 * result["seconds"]))
         return {"rps": result["rps"], "p50": result["p50_ms"], "p99": result["p99_ms"], "cpu": cpu,
                 "seconds": result["seconds"]}
 
@@ -664,7 +674,11 @@ class Bench:
             for line in annotate.split("file:function", 1)[-1].splitlines():
                 m = re.match(r"\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(.*)$", line)
                 if m:
-                    functions.append((float(m[2]), m[3].split(" [")[0].rsplit("/", 1)[-1][-70:]))
+                    where, _, obj = m[3].partition(" [")
+                    where = where.rsplit("/", 1)[-1][-60:]
+                    if where.startswith("???"):  # no symbol (a stripped library): name the library
+                        where += f" ({obj.rstrip(']').rsplit('/', 1)[-1]})"
+                    functions.append((float(m[2]), where))
                 if len(functions) >= 8:
                     break
         per = total / n if n else 0
