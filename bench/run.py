@@ -328,7 +328,8 @@ class Bench:
 
     def wrk(self, script, path="/", env=None, cycle=False):
         env = {**os.environ, **(env or {}), "BENCH_CYCLE": "1" if cycle else "0"}
-        argv = ["wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--timeout", "30s", "-s",
+        # stdbuf: wrk's "Running ..." line must arrive when printed (see measure), not at its exit.
+        argv = ["stdbuf", "-oL", "wrk", f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{DURATION}s", "--timeout", "30s", "-s",
                 str(HERE / script), f"http://{self.host}{path}"]
         proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         return proc
