@@ -848,9 +848,15 @@ def table(ceil, jobs, results, load):
         "check": (http["rps"], "HTTP"),
     }
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    lines = [f"Measured {now} by `bench/run.sh` on {machine()}; load average {load} at the start (shared machine: "
-             f"other work was running); wrk {THREADS} threads {CONNECTIONS} connections {DURATION} s on the same box; "
-             f"Postgres fsync on, synchronous_commit on (average WAL fsync {one['fsync_ms']:.1f} ms).", "",
+    fsyncs = [results[n]["delta"]["wal_sync_ms"] / results[n]["delta"]["wal_sync"] for n in jobs
+              if results[n]["delta"]["wal_sync"] >= 20]
+    during = f", {min(fsyncs):.1f}–{max(fsyncs):.1f} ms during the jobs" if fsyncs else ""
+    busy = [100 * results[n]["cpu"]["machine-busy"] / (results[n]["result"]["seconds"] * os.cpu_count())
+            for n in jobs]
+    lines = [f"Measured {now} by `bench/run.sh` on {machine()}; load average {load} at the start, the whole machine "
+             f"{min(busy):.0f}–{max(busy):.0f}% busy during the jobs (ours and other work); wrk {THREADS} threads "
+             f"{CONNECTIONS} connections {DURATION} s on the same box; Postgres fsync on, synchronous_commit on "
+             f"(average WAL fsync {one['fsync_ms']:.1f} ms in pgbench's one-row run{during}).", "",
              "| path | throughput | p50 | p99 | ceiling (what bounds it) | ratio | target |",
              "|---|---|---|---|---|---|---|",
              f"| ceiling: GET /health through the gateway | {http['rps']:,.0f} req/s | {http['p50']:.2f} ms | "
