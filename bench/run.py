@@ -430,7 +430,7 @@ class Bench:
         return {"rps": result["rps"], "p50": result["p50_ms"], "p99": result["p99_ms"], "cpu": cpu,
                 "seconds": result["seconds"]}
 
-    def pgbench(self, script, clients):
+    def pgbench(self, script, clients, dbname="ceiling"):
         path = self.work / "pgbench.sql"
         path.write_text(script)
         os.chmod(self.work, 0o755)
@@ -438,7 +438,7 @@ class Bench:
         before = self.sql("SELECT wal_sync, wal_sync_time FROM pg_stat_wal")[0]
         argv = [str(self.postgres.bindir / "pgbench"), "-n", "-M", "prepared", "-h", "127.0.0.1",
                 "-p", str(self.postgres.port), "-U", "postgres", "-c", str(clients), "-j", str(min(THREADS, clients)),
-                "-T", str(DURATION), "-f", str(path), "ceiling"]
+                "-T", str(DURATION), "-f", str(path), dbname]
         out = subprocess.run(argv, capture_output=True, text=True)
         after = self.sql("SELECT wal_sync, wal_sync_time FROM pg_stat_wal")[0]
         tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", out.stdout)
@@ -465,7 +465,28 @@ class Bench:
         say(f"   tps={hundred['tps']:.0f} rows_per_s={hundred['tps'] * 100:.0f} "
             f"latency_avg_ms={hundred['latency']:.2f} fsyncs={hundred['fsyncs']} "
             f"avg_fsync_ms={hundred['fsync_ms']:.2f}")
-        return one, hundred
+        # The jobs' own row shapes (columns, defaults, checks and indexes copied with LIKE ... INCLUDING ALL),
+        # 100 rows a transaction: what Postgres can store of them here, whatever the code in front does.
+        self.sql("CREATE SEQUENCE ceiling_seq; CREATE TABLE ceiling_usage (LIKE usage_events INCLUDING ALL); "
+                 "CREATE TABLE ceiling_stripe (LIKE stripe_events INCLUDING ALL)")
+        shapes = {}
+        for label, table, script in (
+                ("usage_events", "ceiling_usage",
+                 "INSERT INTO ceiling_usage (transaction_id, user_id, code, occurred_at, properties) "
+                 "SELECT 'c' || nextval('ceiling_seq'), 'bench-c' || g, 'api_calls', now(), '{}' "
+                 "FROM generate_series(1, 100) g;\n"),
+                ("stripe_events", "ceiling_stripe",
+                 "INSERT INTO ceiling_stripe (id, type, created, payload) "
+                 "SELECT 'evt_c' || nextval('ceiling_seq'), 'charge.succeeded', 0, repeat('x', 600) "
+                 "FROM generate_series(1, 100) g;\n")):
+            say(f"== ceiling: {label} rows (the table's own shape and indexes), 100-row transactions, "
+                f"{PG_BATCH_CLIENTS} clients (pgbench)")
+            shapes[label] = self.pgbench(script, PG_BATCH_CLIENTS, "bench")
+            r = shapes[label]
+            say(f"   rows_per_s={r['tps'] * 100:.0f} latency_avg_ms={r['latency']:.2f} fsyncs={r['fsyncs']} "
+                f"avg_fsync_ms={r['fsync_ms']:.2f}")
+        self.sql("DROP TABLE ceiling_usage, ceiling_stripe; DROP SEQUENCE ceiling_seq")
+        return one, hundred, shapes
 
     def capture_authorize(self):
         """The EVALSHA the lago-worker sends for one authorize (MONITOR), as argv."""
@@ -840,11 +861,13 @@ def per_request_line(out):
 def table(ceil, jobs, results, load):
     http, one, hundred, rs = ceil["http"], ceil["pg_one"], ceil["pg_hundred"], ceil["redis"]
     pg_rows = hundred["tps"] * 100
+    usage_rows = ceil["pg_shapes"]["usage_events"]["tps"] * 100
+    stripe_rows = ceil["pg_shapes"]["stripe_events"]["tps"] * 100
+    script = max((rs["plain"]["rps"], "authorize script alone"), (rs["pipelined"]["rps"], "authorize script pipelined"))
     bounds = {
-        "webhook": min((http["rps"], "HTTP"), (pg_rows, "Postgres rows in 100-row transactions")),
-        "batch": ((pg_rows, "Postgres rows in 100-row transactions")),
-        "authorize": min((http["rps"], "HTTP"), (rs["pipelined"]["rps"], "authorize script pipelined"),
-                         (pg_rows, "Postgres rows in 100-row transactions")),
+        "webhook": min((http["rps"], "HTTP"), (stripe_rows, "stripe_events rows in 100-row transactions")),
+        "batch": (usage_rows, "usage_events rows in 100-row transactions"),
+        "authorize": min((http["rps"], "HTTP"), script, (usage_rows, "usage_events rows in 100-row transactions")),
         "check": (http["rps"], "HTTP"),
     }
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -865,6 +888,10 @@ def table(ceil, jobs, results, load):
              f"— | — | — |",
              f"| ceiling: Postgres 100-row transactions, {PG_BATCH_CLIENTS} clients | {pg_rows:,.0f} rows/s | — | "
              f"— | — | — | — |",
+             f"| ceiling: `usage_events` rows (its shape and indexes), 100-row transactions | {usage_rows:,.0f} rows/s "
+             f"| — | — | — | — | — |",
+             f"| ceiling: `stripe_events` rows (600-byte payloads), 100-row transactions | {stripe_rows:,.0f} rows/s "
+             f"| — | — | — | — | — |",
              f"| ceiling: authorize script alone (redis-benchmark) | {rs['plain']['rps']:,.0f} calls/s | "
              f"{rs['plain']['p50']:.2f} ms | {rs['plain']['p99']:.2f} ms | — | — | — |",
              f"| ceiling: authorize script, pipelined ×{REDIS_PIPELINE} | {rs['pipelined']['rps']:,.0f} calls/s | "
@@ -910,7 +937,7 @@ def main(argv):
             bench.breakdown(jobs)
         else:
             ceil = {"http": bench.ceiling_http()}
-            ceil["pg_one"], ceil["pg_hundred"] = bench.ceiling_postgres()
+            ceil["pg_one"], ceil["pg_hundred"], ceil["pg_shapes"] = bench.ceiling_postgres()
             ceil["redis"] = bench.ceiling_redis()
             results = {}
             for name in jobs:
