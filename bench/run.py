@@ -858,6 +858,12 @@ def per_request_line(out):
         say("   top statements (calls per request): " + "; ".join(f"{c / ok:.2f}× {q}" for c, q in out["top"][:4]))
 
 
+def span(values, unit, spec=".0f"):
+    """'3.4 ms' or '2.7–3.4 ms'."""
+    low, high = format(min(values), spec), format(max(values), spec)
+    return f"{low}{unit}" if low == high else f"{low}–{high}{unit}"
+
+
 def table(ceil, jobs, results, load):
     http, one, hundred, rs = ceil["http"], ceil["pg_one"], ceil["pg_hundred"], ceil["redis"]
     pg_rows = hundred["tps"] * 100
@@ -873,11 +879,11 @@ def table(ceil, jobs, results, load):
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     fsyncs = [results[n]["delta"]["wal_sync_ms"] / results[n]["delta"]["wal_sync"] for n in jobs
               if results[n]["delta"]["wal_sync"] >= 20]
-    during = f", {min(fsyncs):.1f}–{max(fsyncs):.1f} ms during the jobs" if fsyncs else ""
+    during = f", {span(fsyncs, ' ms', '.1f')} during the jobs" if fsyncs else ""
     busy = [100 * results[n]["cpu"]["machine-busy"] / (results[n]["result"]["seconds"] * os.cpu_count())
             for n in jobs]
     lines = [f"Measured {now} by `bench/run.sh` on {machine()}; load average {load} at the start, the whole machine "
-             f"{min(busy):.0f}–{max(busy):.0f}% busy during the jobs (ours and other work); wrk {THREADS} threads "
+             f"{span(busy, '%')} busy during the jobs (ours and other work); wrk {THREADS} threads "
              f"{CONNECTIONS} connections {DURATION} s on the same box; Postgres fsync on, synchronous_commit on "
              f"(average WAL fsync {one['fsync_ms']:.1f} ms in pgbench's one-row run{during}).", "",
              "| path | throughput | p50 | p99 | ceiling (what bounds it) | ratio | target |",
