@@ -122,6 +122,9 @@ def cluster(tmp_path):
                 cluster.start_worker(worker)
         db = stack.db()
         wait_for(lambda: query(db, "SELECT count(*) FROM plans")[0][0] >= 4, 30, "the plan catalogue")
+        # Lago knows the plans (as after `billing-admin setup`), so subscriptions can be synced.
+        setup = stack.admin("setup-lago")
+        assert setup.returncode == 0, setup.stdout + setup.stderr
         _seed_users(db)
         for name in ("gw1", "gw2"):
             wait_for(lambda: cluster.ready(name), 30, f"GET /ready on {name} (every worker kind reached it)")
@@ -157,7 +160,7 @@ class Caller(threading.Thread):
         self.dead = set()  # gateways the load balancer has taken out
         self.acked_usage = []  # transaction ids answered 202
         self.acked_events = []  # Stripe event ids answered 200
-        self.answers = []  # (gateway, status or exception name, served_by, monotonic time)
+        self.answers = []  # (gateway, status or exception name, served_by, monotonic time sent)
         self.errors = []
 
     def _send(self, path, body, headers):
@@ -168,14 +171,15 @@ class Caller(threading.Thread):
                 raise AssertionError("no gateway left")
             if self.stop.is_set() and time.monotonic() > self.stopped_at + 30:
                 raise AssertionError(f"{path}: still not acknowledged 30 s after the load ended")
+            sent = time.monotonic()
             try:
                 status, reply_headers, reply = self.cluster.stack.http(
                     "POST", path, body=body, headers=headers, base=self.cluster.base(target), timeout=15)
             except OSError as error:
-                self.answers.append((target, type(error).__name__, None, time.monotonic()))
+                self.answers.append((target, type(error).__name__, None, sent))
                 time.sleep(0.05)
                 continue
-            self.answers.append((target, status, reply_headers.get("x-served-by"), time.monotonic()))
+            self.answers.append((target, status, reply_headers.get("x-served-by"), sent))
             if status == 503:
                 time.sleep(0.05)
                 continue
@@ -239,8 +243,14 @@ def _insert_receipts(db, tag):
               (f"{tag}:{user}", user, '{"amount": 1900, "currency": "usd"}'))
 
 
-def _assert_everything_processed_once(cluster, callers, receipts_tag):
-    """Nothing acknowledged is lost, and every background item was done exactly once."""
+def _assert_everything_processed_once(cluster, callers, receipts_tag, lago_workers_killed=0):
+    """Nothing acknowledged is lost, and every background item was done exactly once.
+
+    Effects outside the database are at-least-once (DESIGN.md, promise 2): a
+    lago-worker killed with -9 after its Lago call and before its commit has that
+    call made again by another one; such a worker had at most one forward batch
+    (100 events) and one subscription sync in flight, so lago_workers_killed
+    allows that many repeats, each a second copy at most (Lago keeps one by key)."""
     db = cluster.stack.db()
     usage = [tx for caller in callers for tx in caller.acked_usage]
     events = [evt for caller in callers for evt in caller.acked_events]
@@ -264,7 +274,8 @@ def _assert_everything_processed_once(cluster, callers, receipts_tag):
              SETTLE_S, "every usage event forwarded to Lago")
     state = lago_state(cluster.lago_url)
     assert set(state["events"]) == stored
-    assert [tx for tx, e in state["events"].items() if e["receive_count"] != 1] == []
+    repeated = [e["receive_count"] for e in state["events"].values() if e["receive_count"] != 1]
+    assert len(repeated) <= 100 * lago_workers_killed and all(n == 2 for n in repeated), repeated[:10]
 
     # Lago subscription sync: each live subscription created in Lago once.
     wait_for(lambda: query(db, "SELECT count(*) FROM lago_subscription_sync WHERE synced_status = 'active'")[0][0]
@@ -272,7 +283,7 @@ def _assert_everything_processed_once(cluster, callers, receipts_tag):
              SETTLE_S, "every subscription synced to Lago")
     created = [r["json"]["subscription"]["external_id"] for r in lago_requests(cluster)
                if r["method"] == "POST" and r["path"] == "/api/v1/subscriptions" and r["status"] < 300]
-    assert len(created) == len(set(created)), "a subscription was created in Lago twice"
+    assert len(created) - len(set(created)) <= lago_workers_killed, "a subscription was created in Lago twice"
 
     # Notifications: each e-mail sent once (two notifiers, one lease each).
     wait_for(lambda: query(db, "SELECT count(*) FROM notifications WHERE dedupe_key LIKE %s AND status = 'sent'",
@@ -288,7 +299,7 @@ def _assert_everything_processed_once(cluster, callers, receipts_tag):
 def lago_requests(cluster):
     from usage_support import lago_control
 
-    return lago_control(cluster.lago_url, "GET", "/__control/requests")
+    return lago_control(cluster.lago_url, "GET", "/__control/requests")["requests"]
 
 
 def test_a_dead_gateway_costs_only_its_in_flight_requests_and_the_other_keeps_serving(cluster):
@@ -314,8 +325,8 @@ def test_a_dead_gateway_costs_only_its_in_flight_requests_and_the_other_keeps_se
     _run_callers(cluster, callers, load)
     after = [a for c in callers for a in c.answers if a[3] > killed_at[0]]
     assert any(g == "gw2" and s == 202 for g, s, _, _ in after)
-    # What gw1 answered once it was gone: connection errors only (no answer is no acknowledgement).
-    assert all(not isinstance(s, int) for g, s, _, t in after if g == "gw1" and t > killed_at[0] + 1)
+    # Requests sent to gw1 once it was gone: connection errors only (no answer is no acknowledgement).
+    assert all(not isinstance(s, int) for g, s, _, t in after if g == "gw1")
     # gw2 answered every request after the kill (503 allowed: retried; never a connection error).
     assert all(isinstance(s, int) for g, s, _, _ in after if g == "gw2")
     assert cluster.ready("gw2") and not cluster.ready("gw1")
@@ -350,10 +361,10 @@ def test_scaling_a_worker_kind_up_and_down_under_load_loses_nothing_and_spreads_
                  "the remaining lago-worker to carry the load")
 
     _run_callers(cluster, callers, load)
-    served_after = set().union(*(c.served_by("usage@", since=timeline["killed"] + 1) for c in callers))
+    served_after = set().union(*(c.served_by("usage@", since=timeline["killed"]) for c in callers))
     assert served_after and all(f":{original[0].pid}" not in s and f":{original[1].pid}" not in s
                                 for s in served_after), served_after
-    _assert_everything_processed_once(cluster, callers, "sc")
+    _assert_everything_processed_once(cluster, callers, "sc", lago_workers_killed=1)
 
 
 def test_the_harness_removes_every_host_it_made():
