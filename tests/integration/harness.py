@@ -116,15 +116,17 @@ def tail(path, lines=40):
 
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWUTS = 0x04000000
 
 
-def die_with_parent(sig=signal.SIGKILL, netns=None, user=None):
+def die_with_parent(sig=signal.SIGKILL, netns=None, user=None, hostname=None):
     """A preexec_fn: the child gets sig when this process dies, even by
     SIGKILL, so a killed test run leaves no server or worker behind.
 
     netns: a network namespace file (/run/netns/NAME) the child joins first, so
-    the process itself (its pid is the Popen's) runs on that test host; user: the
-    account it then becomes (Popen's user= would drop root before the join)."""
+    the process itself (its pid is the Popen's) runs on that test host; hostname:
+    the host's name it then sees (a UTS namespace of its own); user: the account
+    it then becomes (Popen's user= would drop root before the join)."""
     parent = os.getpid()
     account = pwd.getpwnam(user) if user else None
 
@@ -137,6 +139,10 @@ def die_with_parent(sig=signal.SIGKILL, netns=None, user=None):
             if libc.setns(fd, CLONE_NEWNET) != 0:
                 os._exit(126)
             os.close(fd)
+        if hostname:
+            name = hostname.encode()
+            if libc.unshare(CLONE_NEWUTS) != 0 or libc.sethostname(name, len(name)) != 0:
+                os._exit(126)
         if account:
             os.setgroups([])
             os.setgid(account.pw_gid)
@@ -439,23 +445,24 @@ class Stack:
     def _process_env(self, overrides):
         return base_env(**{**self.env, **overrides})
 
-    def spawn(self, name, argv, netns=None, **env):
+    def spawn(self, name, argv, netns=None, hostname=None, **env):
         """Starts any command as a stack process (logs, teardown and checks included);
-        netns: the network namespace file of the test host it runs on."""
+        netns: the network namespace file of the test host it runs on, hostname: that
+        host's name (netns.Host.path and .name)."""
         count = sum(1 for proc in self.procs if proc.name == name)
         log_path = self.workdir / "logs" / (f"{name}.log" if count == 0 else f"{name}.{count + 1}.log")
         with open(log_path, "ab") as log:
             popen = subprocess.Popen([str(arg) for arg in argv], cwd=REPO, env=self._process_env(env),
                                      stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     preexec_fn=die_with_parent(netns=netns))
+                                     preexec_fn=die_with_parent(netns=netns, hostname=hostname))
         proc = Proc(name, popen, log_path)
         self.procs.append(proc)
         return proc
 
-    def start(self, name, netns=None, **env):
+    def start(self, name, netns=None, hostname=None, **env):
         """Starts build/<name> (gateway, a worker) with the stack's settings plus env
-        (a value of None removes a setting), on the test host netns when given. Returns its Proc."""
-        return self.spawn(name, [binary(name)], netns=netns, **env)
+        (a value of None removes a setting), on a test host when given (see spawn). Returns its Proc."""
+        return self.spawn(name, [binary(name)], netns=netns, hostname=hostname, **env)
 
     def add_gateway(self):
         """Settings for one more gateway of this stack, on its own HTTP port and

@@ -136,6 +136,11 @@ class Host:
         self.address = address
 
     @property
+    def hostname(self):
+        """The name its processes see (harness die_with_parent(hostname=...)), e.g. in X-Served-By."""
+        return f"mh-{self.name}"
+
+    @property
     def path(self):
         """The namespace file processes join (harness die_with_parent(netns=...))."""
         return str(NETNS_DIR / self.netns)
