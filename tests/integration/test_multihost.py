@@ -316,8 +316,8 @@ def test_a_dead_gateway_costs_only_its_in_flight_requests_and_the_other_keeps_se
         workers = {f"usage@{cluster.hosts['work'].hostname}:{p.pid}" for p in cluster.stack.procs
                    if p.name == "lago-worker"}
         for gateway in ("gw1", "gw2"):
-            served = set().union(*(c.served_by("usage@", gateway) for c in callers))
-            assert served == workers, (gateway, served)
+            wait_for(lambda: set().union(*(c.served_by("usage@", gateway) for c in callers)) == workers, 60,
+                     f"{gateway}'s usage requests served by both lago-workers")
         gateway = cluster.gateway("gw1")
         cluster.stack.kill(gateway)  # kill -9, requests in flight
         gateway.popen.wait(10)
