@@ -240,6 +240,29 @@ def test_two_notifiers_send_every_mail_and_webhook_once(stack):
     assert len(receiver.requests("scale")) == 20
 
 
+def test_the_per_endpoint_limit_holds_for_every_notifier_together(stack):
+    """NOTIFIER_ENDPOINT_IN_FLIGHT counts what all notifiers have in flight to an endpoint
+    (issue 14: any number of copies on any number of hosts), not what each one has."""
+    receiver = Receiver(stack)
+    stack.start("gateway")
+    settings = {"NOTIFIER_ENDPOINT_IN_FLIGHT": "2", "WEBHOOK_TIMEOUT_MS": "20000", "NOTIFIER_LEASE_S": "60"}
+    start_notifier(stack, **settings)
+    start_notifier(stack, **settings)
+    endpoint = create_endpoint(stack, receiver.url("cap"))
+    receiver.hold("cap")
+    try:
+        for i in range(8):
+            insert_notification(stack, "receipt", f"user-c{i}", {"amount": i})
+        wait_for(lambda: len(receiver.requests("cap")) >= 2, 20, "two requests in flight")
+        time.sleep(1.5)  # many claim rounds of both notifiers (NOTIFIER_POLL_MS=100): none may take a third
+        assert len(receiver.requests("cap")) == 2
+    finally:
+        receiver.release("cap")
+    wait_for(lambda: len(admin_call(stack, "GET", f"{ADMIN_MESSAGES}?endpoint={endpoint['id']}&status=sent")[1]
+                         ["messages"]) == 8, 30, "every message delivered once released")
+    assert len({r["headers"]["webhook-id"] for r in receiver.requests("cap")}) == 8
+
+
 # -- e-mail ------------------------------------------------------------------------------------------
 
 
