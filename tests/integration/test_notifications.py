@@ -12,7 +12,7 @@ import pytest
 from notify_support import (ADMIN_ENDPOINTS, ADMIN_MESSAGES, Receiver, SmtpSink, admin_call, bodies,
                             create_endpoint, insert_notification, notification_rows, start_notifier, verified,
                             verify_standard_webhook, wait_for)
-from stripe_events import DAY, Sub, admin_headers, post_event, wait_settled
+from stripe_events import DAY, Sub, post_event, wait_settled
 from test_stripe_webhooks import start_billing
 
 
@@ -136,7 +136,7 @@ def test_410_disables_the_endpoint_and_tells_the_operator(stack):
     stack.start("gateway")
     start_notifier(stack)
     gone = create_endpoint(stack, receiver.url("gone"))
-    other = create_endpoint(stack, receiver.url("other"))
+    create_endpoint(stack, receiver.url("other"))
     receiver.script("gone", [{"status": 410}])
     insert_notification(stack, "receipt", "user-g", {"amount": 100})
     wait_for(lambda: len(receiver.requests("gone")) == 1 and len(receiver.requests("other")) == 1, 20, "both got one")

@@ -1,7 +1,6 @@
 """Usage metering and real-time quotas (issue #5), against real Postgres and Redis:
 POST /api/v1/usage/events, POST /api/v1/usage/authorize, GET /api/v1/usage/{me,user}."""
 import threading
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
