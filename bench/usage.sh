@@ -82,6 +82,13 @@ psql "$DATABASE_URL" -qc "
   INSERT INTO subscriptions (id, user_id, plan_id, interval, status, started_at, current_period_start, current_period_end)
   SELECT 'sub_bench_' || g, 'bench-u' || g, 'professional', 'month', 'active', now() - interval '3 days',
          now() - interval '3 days', now() + interval '27 days' FROM generate_series(0, $BENCH_USERS - 1) g;"
+# The subscription-worker publishes each user's entitlement copy to Redis
+# (as in production, where the copies exist): wait for them, so the first
+# seconds do not measure the publishing instead of the job.
+for _ in $(seq 300); do
+    [[ $(redis-cli -p "$REDIS_PORT" --scan --pattern 'ob:ent:bench-u*' | wc -l) -ge $BENCH_USERS ]] && break
+    sleep 0.1
+done
 
 echo "== machine: $(nproc) cores; $CONNECTIONS connections, $THREADS wrk thread(s), ${DURATION}s each; $BENCH_USERS users"
 run() {

@@ -282,7 +282,16 @@ static int
 s_find_reused_in_batch(ingest_event_t *events, size_t n)
 {
     int found = 0;
-    ingest_event_t **sorted = calloc(n ? n : 1, sizeof *sorted);
+    ob_strset_t ids = {0};
+    if (ob_strset_init(&ids, n ? n : 1) != 0)
+        return -1;
+    bool repeated = false; /* the common case: every id once, nothing to sort */
+    for (size_t i = 0; i < n && !repeated; i++)
+        repeated = ob_strset_add(&ids, events[i].event.transaction_id) == 0;
+    ob_strset_release(&ids);
+    if (!repeated)
+        return 0;
+    ingest_event_t **sorted = calloc(n, sizeof *sorted);
     if (!sorted)
         return -1;
     for (size_t i = 0; i < n; i++)
