@@ -17,7 +17,7 @@
 #   OB_BUILD_DIR=build-usage bench/usage.sh
 #   OB_BUILD_DIR=build-usage ADMIN_DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres bench/usage.sh
 #
-# Knobs: MODES ("single batch authorize check"), CONNECTIONS (64), THREADS (wrk threads, 1), DURATION (seconds, 10), BENCH_USERS (1000).
+# Knobs: MODES ("single batch authorize check"), USAGE_RUNTIMES (2), CONNECTIONS (64), THREADS (wrk threads, 1), DURATION (seconds, 10), BENCH_USERS (1000).
 set -euo pipefail
 # shellcheck source=deploy/scripts/lib.sh
 . "$(dirname "$0")/../deploy/scripts/lib.sh"
@@ -64,6 +64,8 @@ BROKER="tcp://127.0.0.1:$(ob_free_port)"
 export DATABASE_URL ENV_FILE=/dev/null MIGRATIONS_DIR=deploy/migrations LOG_LEVEL=warn PLANS_FILE=deploy/plans.json
 export REDIS_URL="redis://127.0.0.1:$REDIS_PORT" GATEWAY_PORT=$PORT BROKER_BIND=$BROKER BROKER_ENDPOINT=$BROKER
 export SERVICE_TOKENS=bench ADMIN_TOKEN=bench-admin
+# Two usage runtimes in the lago-worker (its group commits run at once; docs/performance.md).
+export USAGE_RUNTIMES=${USAGE_RUNTIMES:-2}
 "$BUILD/billing-admin" migrate >/dev/null
 GATEWAY_URL="http://127.0.0.1:$PORT"
 "$BUILD/gateway" 2>"$WORK/gateway.log" & GATEWAY_PID=$!; PIDS+=($!)

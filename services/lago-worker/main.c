@@ -122,7 +122,7 @@ main(void)
     };
     /* More "usage" runtimes, each its own sessions: the broker shares the
      * requests among them round robin (docs/performance.md, usage ingest). */
-    int runtimes = (int)ob_config_int("USAGE_RUNTIMES", 2);
+    int runtimes = (int)ob_config_int("USAGE_RUNTIMES", 1);
     usage_service_t *more[8] = {0};
     for (int i = 1; i < runtimes && i < 8; i++) {
         more[i] = usage_service_start(ob_config_get("DATABASE_URL"), ob_config_str("REDIS_URL", "redis://127.0.0.1:6379"), &metrics,

@@ -8,7 +8,7 @@
  *  broker hands requests to them round robin and their transactions run at
  *  once, as several lago-worker processes would (everything they share
  *  lives in Postgres and Redis: the advisory locks, the counters, the
- *  durable counters-dirty marker). USAGE_RUNTIMES (default 2) counts the
+ *  durable counters-dirty marker). USAGE_RUNTIMES (default 1) counts the
  *  main thread's runtime too. All stop on the same SIGTERM.
  */
 #ifndef USAGE_SERVICE_H_INCLUDED
