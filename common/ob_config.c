@@ -173,6 +173,8 @@ s_check(const ob_config_spec_t *spec, const char *value)
         return s_parse_bool(value) < 0 ? "must be true or false" : NULL;
     case OB_CONFIG_ENDPOINT:
         return ob_endpoint_problem(value);
+    case OB_CONFIG_ENDPOINTS:
+        return ob_endpoint_list_problem(value);
     }
     return "has an unknown kind";
 }

@@ -22,6 +22,7 @@ typedef enum {
     OB_CONFIG_REDIS_URL, /* redis://host[:port][/db] */
     OB_CONFIG_BOOL,      /* true/false/1/0/yes/no */
     OB_CONFIG_ENDPOINT,  /* a ZeroMQ endpoint: tcp://host:port, ipc://..., inproc://... */
+    OB_CONFIG_ENDPOINTS, /* one or more ZeroMQ endpoints, comma-separated (ob_endpoint_list_problem) */
     OB_CONFIG_SECRET     /* a key, token or password: no placeholder (ob_config_is_placeholder), at least min bytes */
 } ob_config_kind_t;
 

@@ -24,7 +24,7 @@ s_tcp(const char *rest)
 {
     const char *colon = strrchr(rest, ':');
     if (!colon)
-        return "must be tcp://host:port (one endpoint)";
+        return "must be tcp://host:port";
     size_t host_len = (size_t)(colon - rest);
     if (host_len == 0)
         return "has no host (tcp://host:port)";
@@ -38,7 +38,7 @@ s_tcp(const char *rest)
     } else if (!(host_len == 1 && rest[0] == '*')) {
         for (size_t i = 0; i < host_len; i++)
             if (!s_host_char(rest[i]))
-                return "has a host that is not a name or an address (one endpoint, no lists)";
+                return "has a host that is not a name or an address";
     }
     const char *port = colon + 1;
     size_t port_len = strlen(port);
@@ -71,4 +71,38 @@ ob_endpoint_problem(const char *endpoint)
         return len >= 1 && len <= 255 && s_printable(endpoint + 9, len) ? NULL : "must be inproc:// and a name";
     }
     return "must be a ZeroMQ endpoint such as tcp://127.0.0.1:5555";
+}
+
+const char *
+ob_endpoint_list_problem(const char *list)
+{
+    if (!list || !*list)
+        return "is empty";
+    const char *items[OB_ENDPOINT_LIST_MAX];
+    size_t lengths[OB_ENDPOINT_LIST_MAX];
+    size_t count = 0;
+    for (const char *item = list;; item++) {
+        const char *comma = strchr(item, ',');
+        size_t len = comma ? (size_t)(comma - item) : strlen(item);
+        if (len == 0)
+            return "has an empty item (endpoints are separated by single commas)";
+        if (len > OB_ENDPOINT_MAX_LEN)
+            return "has an endpoint that is too long";
+        if (count == OB_ENDPOINT_LIST_MAX)
+            return "lists more than 16 endpoints";
+        char one[OB_ENDPOINT_MAX_LEN + 1];
+        memcpy(one, item, len);
+        one[len] = '\0';
+        const char *problem = ob_endpoint_problem(one);
+        if (problem)
+            return problem;
+        for (size_t i = 0; i < count; i++)
+            if (lengths[i] == len && memcmp(items[i], item, len) == 0)
+                return "lists the same endpoint twice";
+        items[count] = item;
+        lengths[count++] = len;
+        if (!comma)
+            return NULL;
+        item = comma;
+    }
 }
