@@ -133,16 +133,16 @@ s_refuse_reused(authz_t *all, authz_t **round, size_t m, const usage_ledger_matc
 static size_t
 s_open_round(usage_state_t *self, authz_t *all, authz_t **round, size_t m, const char *users_text, bool check_reused)
 {
-    const char *lock_values[USAGE_LEDGER_LOCK_PARAMS], *match_values[USAGE_LEDGER_MATCH_PARAMS];
+    usage_ledger_params_t lock_params, match_params;
     ob_pg_step_t steps[2];
     usage_ledger_rows_t rows = {0};
-    usage_ledger_lock_step(users_text, lock_values, &steps[0]);
+    usage_ledger_lock_step(users_text, &lock_params, &steps[0]);
     size_t nsteps = 1;
     ob_err_t err = users_text ? OB_OK : OB_ERR_INTERNAL;
     if (check_reused) {
         for (size_t k = 0; k < m; k++)
             usage_ledger_rows_add(&rows, &round[k]->event, NULL, NULL);
-        if (usage_ledger_match_step(&rows, match_values, &steps[nsteps++]) != 0)
+        if (usage_ledger_match_step(&rows, &match_params, &steps[nsteps++]) != 0)
             err = OB_ERR_INTERNAL;
     }
     usage_ledger_match_t *match = check_reused ? calloc(m, sizeof *match) : NULL;
@@ -184,13 +184,13 @@ static ob_err_t
 s_commit_round(usage_state_t *self, usage_ledger_rows_t *rows, ob_strset_t *inserted, PGresult **insert_result,
                bool *outcome_unknown)
 {
-    const char *insert_values[USAGE_LEDGER_INSERT_PARAMS], *same_values[USAGE_LEDGER_MATCH_PARAMS];
+    usage_ledger_params_t insert_params, same_params;
     ob_pg_step_t steps[2];
     size_t nsteps = 0;
     *insert_result = NULL;
     if (rows->count > 0) {
-        if (usage_ledger_insert_step(rows, "authorize", insert_values, &steps[0]) != 0 ||
-            usage_ledger_assert_same_step(rows, same_values, &steps[1]) != 0) {
+        if (usage_ledger_insert_step(rows, "authorize", &insert_params, &steps[0]) != 0 ||
+            usage_ledger_assert_same_step(rows, &same_params, &steps[1]) != 0) {
             ob_pg_rollback(self->pg);
             return OB_ERR_INTERNAL;
         }

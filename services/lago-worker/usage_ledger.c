@@ -180,30 +180,18 @@ usage_ledger_match(ob_pg_t *pg, usage_ledger_rows_t *rows, usage_ledger_match_t 
 }
 
 void
-usage_ledger_lock_step(const char *users_json, const char **values, ob_pg_step_t *step)
+usage_ledger_lock_step(const char *users_json, usage_ledger_params_t *params, ob_pg_step_t *step)
 {
-    values[0] = users_json;
-    *step = (ob_pg_step_t){.name = "ledger_lock_shared", .nparams = USAGE_LEDGER_LOCK_PARAMS, .values = values};
-}
-
-static int
-s_match_values(usage_ledger_rows_t *rows, const char **values)
-{
-    values[0] = ob_pgarray_text_value(&rows->tx);
-    values[1] = ob_pgarray_text_value(&rows->user);
-    values[2] = ob_pgarray_text_value(&rows->code);
-    values[3] = ob_pgarray_text_value(&rows->quantity);
-    for (int i = 0; i < USAGE_LEDGER_MATCH_PARAMS; i++)
-        if (!values[i])
-            return -1;
-    return 0;
+    params->values[0] = users_json;
+    *step = (ob_pg_step_t){.name = "ledger_lock_shared", .nparams = 1, .values = params->values};
 }
 
 int
-usage_ledger_match_step(usage_ledger_rows_t *rows, const char **values, ob_pg_step_t *step)
+usage_ledger_match_step(usage_ledger_rows_t *rows, usage_ledger_params_t *params, ob_pg_step_t *step)
 {
-    *step = (ob_pg_step_t){.name = "ledger_match", .nparams = USAGE_LEDGER_MATCH_PARAMS, .values = values};
-    return s_match_values(rows, values);
+    *step = (ob_pg_step_t){
+        .name = "ledger_match", .nparams = 4, .values = params->values, .lengths = params->lengths, .formats = params->formats};
+    return rows->count > 0 && s_params(rows, 4, params->values, params->lengths, params->formats) ? 0 : -1;
 }
 
 void
@@ -219,17 +207,19 @@ usage_ledger_match_read(const PGresult *result, size_t count, usage_ledger_match
 }
 
 int
-usage_ledger_insert_step(usage_ledger_rows_t *rows, const char *source, const char **values, ob_pg_step_t *step)
+usage_ledger_insert_step(usage_ledger_rows_t *rows, const char *source, usage_ledger_params_t *params, ob_pg_step_t *step)
 {
-    const char *all[] = {ob_pgarray_text_value(&rows->tx),           ob_pgarray_text_value(&rows->user),
-                         ob_pgarray_text_value(&rows->code),         ob_pgarray_text_value(&rows->quantity),
-                         ob_pgarray_text_value(&rows->occurred),     ob_pgarray_text_value(&rows->properties),
-                         ob_pgarray_text_value(&rows->subscription), source,
-                         ob_pgarray_text_value(&rows->account)};
-    *step = (ob_pg_step_t){.name = "ledger_insert", .nparams = USAGE_LEDGER_INSERT_PARAMS, .values = values};
-    for (int i = 0; i < USAGE_LEDGER_INSERT_PARAMS; i++)
-        if (!(values[i] = all[i]))
-            return -1;
+    *step = (ob_pg_step_t){
+        .name = "ledger_insert", .nparams = 9, .values = params->values, .lengths = params->lengths, .formats = params->formats};
+    if (rows->count == 0 || !s_params(rows, 8, params->values, params->lengths, params->formats))
+        return -1;
+    /* $8 is the source, $9 the account: the statement's order. */
+    params->values[8] = params->values[7];
+    params->lengths[8] = params->lengths[7];
+    params->formats[8] = 1;
+    params->values[7] = source;
+    params->lengths[7] = 0;
+    params->formats[7] = 0;
     return 0;
 }
 
@@ -243,10 +233,11 @@ usage_ledger_inserted(const PGresult *result, ob_strset_t *inserted)
 }
 
 int
-usage_ledger_assert_same_step(usage_ledger_rows_t *rows, const char **values, ob_pg_step_t *step)
+usage_ledger_assert_same_step(usage_ledger_rows_t *rows, usage_ledger_params_t *params, ob_pg_step_t *step)
 {
-    *step = (ob_pg_step_t){.name = "ledger_assert_same", .nparams = USAGE_LEDGER_MATCH_PARAMS, .values = values};
-    return s_match_values(rows, values);
+    int rc = usage_ledger_match_step(rows, params, step);
+    step->name = "ledger_assert_same";
+    return rc;
 }
 
 bool
