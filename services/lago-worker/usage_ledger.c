@@ -37,6 +37,7 @@ usage_ledger_prepare(ob_pg_t *pg)
                   " FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[]) WITH ORDINALITY AS x(t, u, c, q, n)"
                   " JOIN usage_events e ON e.transaction_id = x.t",
                   4);
+    ob_pg_prepare(pg, "ledger_assert_same", "SELECT usage_ledger_assert_same($1::text[], $2::text[], $3::text[], $4::int8[])", 4);
     ob_pg_prepare(pg, "ledger_lock_exclusive", "SELECT pg_advisory_xact_lock(" S_LOCK_CLASS ", " S_LOCK_KEY("$1") ")", 1);
     /* No upper bound: a window is only ever rebuilt while it is the user's
      * current one, so later rows belong to it too (a renewal not seen yet). */
@@ -176,6 +177,74 @@ usage_ledger_match(ob_pg_t *pg, usage_ledger_rows_t *rows, usage_ledger_match_t 
     }
     PQclear(result);
     return err;
+}
+
+void
+usage_ledger_lock_step(const char *users_json, usage_ledger_params_t *params, ob_pg_step_t *step)
+{
+    params->values[0] = users_json;
+    *step = (ob_pg_step_t){.name = "ledger_lock_shared", .nparams = 1, .values = params->values};
+}
+
+int
+usage_ledger_match_step(usage_ledger_rows_t *rows, usage_ledger_params_t *params, ob_pg_step_t *step)
+{
+    *step = (ob_pg_step_t){
+        .name = "ledger_match", .nparams = 4, .values = params->values, .lengths = params->lengths, .formats = params->formats};
+    return rows->count > 0 && s_params(rows, 4, params->values, params->lengths, params->formats) ? 0 : -1;
+}
+
+void
+usage_ledger_match_read(const PGresult *result, size_t count, usage_ledger_match_t *match)
+{
+    for (size_t i = 0; i < count; i++)
+        match[i] = USAGE_LEDGER_ABSENT;
+    for (int r = 0; result && r < PQntuples(result); r++) {
+        long n = strtol(PQgetvalue(result, r, 0), NULL, 10);
+        if (n >= 1 && (size_t)n <= count)
+            match[n - 1] = PQgetvalue(result, r, 1)[0] == 't' ? USAGE_LEDGER_SAME : USAGE_LEDGER_OTHER;
+    }
+}
+
+int
+usage_ledger_insert_step(usage_ledger_rows_t *rows, const char *source, usage_ledger_params_t *params, ob_pg_step_t *step)
+{
+    *step = (ob_pg_step_t){
+        .name = "ledger_insert", .nparams = 9, .values = params->values, .lengths = params->lengths, .formats = params->formats};
+    if (rows->count == 0 || !s_params(rows, 8, params->values, params->lengths, params->formats))
+        return -1;
+    /* $8 is the source, $9 the account: the statement's order. */
+    params->values[8] = params->values[7];
+    params->lengths[8] = params->lengths[7];
+    params->formats[8] = 1;
+    params->values[7] = source;
+    params->lengths[7] = 0;
+    params->formats[7] = 0;
+    return 0;
+}
+
+ob_err_t
+usage_ledger_inserted(const PGresult *result, ob_strset_t *inserted)
+{
+    for (int i = 0; result && i < PQntuples(result); i++)
+        if (ob_strset_add(inserted, PQgetvalue(result, i, 0)) < 0)
+            return OB_ERR_INTERNAL;
+    return OB_OK;
+}
+
+int
+usage_ledger_assert_same_step(usage_ledger_rows_t *rows, usage_ledger_params_t *params, ob_pg_step_t *step)
+{
+    int rc = usage_ledger_match_step(rows, params, step);
+    step->name = "ledger_assert_same";
+    return rc;
+}
+
+bool
+usage_ledger_is_reused(const PGresult *result)
+{
+    const char *state = result ? PQresultErrorField(result, PG_DIAG_SQLSTATE) : NULL;
+    return state && strcmp(state, "OB409") == 0;
 }
 
 ob_err_t

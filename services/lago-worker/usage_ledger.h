@@ -61,6 +61,31 @@ typedef enum {
  *  sees the rows a concurrent transaction committed meanwhile. */
 ob_err_t usage_ledger_match(ob_pg_t *pg, usage_ledger_rows_t *rows, usage_ledger_match_t *match);
 
+/*  The same statements as pipeline steps (common/ob_pg.h ob_pg_pipeline), so
+ *  a round puts several in one round trip. params is the caller's storage
+ *  and, like rows and users_json, must live until the pipeline has run (one
+ *  params per step). The _step functions return -1 when rows is empty or a
+ *  row array could not be built (out of memory). */
+typedef struct {
+    const char *values[9];
+    int lengths[9];
+    int formats[9];
+} usage_ledger_params_t;
+void usage_ledger_lock_step(const char *users_json, usage_ledger_params_t *params, ob_pg_step_t *step);
+int usage_ledger_match_step(usage_ledger_rows_t *rows, usage_ledger_params_t *params, ob_pg_step_t *step);
+/*  Fills match[count] from a ledger_match step's result (OB_OK result). */
+void usage_ledger_match_read(const PGresult *result, size_t count, usage_ledger_match_t *match);
+int usage_ledger_insert_step(usage_ledger_rows_t *rows, const char *source, usage_ledger_params_t *params, ob_pg_step_t *step);
+/*  Adds the transaction_ids an insert step inserted to inserted (strings
+ *  owned by result). */
+ob_err_t usage_ledger_inserted(const PGresult *result, ob_strset_t *inserted);
+/*  After the insert, in its transaction: fails, aborting the transaction,
+ *  when a row's transaction_id names another request in the ledger (one a
+ *  concurrent transaction committed meanwhile); usage_ledger_is_reused
+ *  tells that failure from others. */
+int usage_ledger_assert_same_step(usage_ledger_rows_t *rows, usage_ledger_params_t *params, ob_pg_step_t *step);
+bool usage_ledger_is_reused(const PGresult *result);
+
 /*  Rebuilds the counter of user/code for the window starting at
  *  period_start: its own transaction, exclusive lock, sum of the ledger,
  *  quota_set_counter. Must run outside any transaction. For a team account

@@ -112,6 +112,7 @@ main(void)
         }
         state.wake = stripe_processor_wake;
         state.wake_arg = processor;
+        state.ignore_at_ingest = true;
     } else {
         ob_log_warn("STRIPE_EVENT_PROCESSING is off: events are recorded, not processed");
     }

@@ -189,6 +189,32 @@ def test_concurrent_reuses_of_one_transaction_id_allow_exactly_one(stack):
     assert query(stack.db(), "SELECT user_id FROM usage_events WHERE transaction_id = 'tx-race'") == [(winner,)]
 
 
+def test_the_ledger_guard_rolls_back_a_round_whose_skipped_id_names_another_request(stack):
+    """The check an authorize round sends behind its INSERT and before its COMMIT (one round trip):
+    a transaction_id that a concurrent round committed meanwhile for another request aborts the
+    whole transaction, so the COMMIT behind it commits nothing; the same request passes."""
+    import psycopg2
+    start_usage_stack(stack)
+    subscribe(stack, "u-guard", "starter")
+    assert authorize(stack, "u-guard", tx="tx-guard")[0] == 200
+    conn = stack.db()
+    conn.autocommit = False
+    with conn.cursor() as cur:
+        cur.execute("SELECT usage_ledger_assert_same(%s, %s, %s, %s)",
+                    (["tx-guard", "tx-new"], ["u-guard", "u-guard"], ["api_calls", "api_calls"], [1, 1]))
+        assert cur.fetchone() == (2,)
+    conn.commit()
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO usage_events (transaction_id, user_id, code, quantity, occurred_at, source)"
+                    " VALUES ('tx-guard-2', 'u-other', 'api_calls', 1, now(), 'authorize')")
+        with pytest.raises(psycopg2.Error) as raised:
+            cur.execute("SELECT usage_ledger_assert_same(%s, %s, %s, %s)",
+                        (["tx-guard-2", "tx-guard"], ["u-other", "u-other"], ["api_calls", "api_calls"], [1, 1]))
+        assert raised.value.pgcode == "OB409"
+    conn.commit()     # what the round's COMMIT does behind the failed check: nothing is committed
+    assert query(stack.db(), "SELECT user_id FROM usage_events WHERE transaction_id LIKE 'tx-guard%'") == [("u-guard",)]
+
+
 def test_a_reused_transaction_id_is_refused_by_ingest_and_nothing_of_its_batch_is_recorded(stack):
     start_usage_stack(stack)
     status, _, body = ingest(stack, [event("u-a", tx="tx-i1")])
