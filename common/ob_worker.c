@@ -140,6 +140,15 @@ typedef struct {
 /*  The runtime serving on this thread (for ob_worker_keepalive). */
 static _Thread_local runtime_t *s_running;
 
+/*  Sends msg on the link; a message libzmq would not take now (its pipe is
+ *  full: that gateway is gone) is dropped, never kept or waited for. */
+static void
+s_send(link_t *link, zmsg_t **msg)
+{
+    if (zmsg_send(msg, link->socket) != 0)
+        zmsg_destroy(msg); /* czmq destroys only what it sent */
+}
+
 static void
 s_send_command(link_t *link, char command, const char *arg1, const char *arg2)
 {
@@ -150,7 +159,7 @@ s_send_command(link_t *link, char command, const char *arg1, const char *arg2)
         zmsg_addstr(msg, arg1);
     if (arg2)
         zmsg_addstr(msg, arg2);
-    zmsg_send(&msg, link->socket);
+    s_send(link, &msg);
 }
 
 /*  Sends every link the heartbeat that is due. */
@@ -288,8 +297,10 @@ s_links_destroy(runtime_t *rt)
     rt->link_count = 0;
 }
 
-/*  Sends the process's metrics snapshot to every broker whose turn it is;
- *  the service refreshes its gauges first (on_metrics), once for all. */
+/*  Sends the process's metrics snapshot to every broker whose turn it is,
+ *  or comes within half an interval (so brokers that joined at different
+ *  times share one snapshot from then on); the service refreshes its
+ *  gauges first (on_metrics), once for all. */
 static void
 s_send_metrics_due(runtime_t *rt, int64_t now)
 {
@@ -306,7 +317,7 @@ s_send_metrics_due(runtime_t *rt, int64_t now)
     json_decref(snapshot);
     for (size_t i = 0; i < rt->link_count; i++) {
         link_t *link = &rt->links[i];
-        if (now < link->next_metrics)
+        if (link->next_metrics - now > rt->metrics_ms / 2)
             continue;
         link->next_metrics = now + rt->metrics_ms;
         if (!text)
@@ -316,7 +327,7 @@ s_send_metrics_due(runtime_t *rt, int64_t now)
         zmsg_addstr(msg, OB_WIRE_PROTOCOL);
         zmsg_addmem(msg, &command, 1);
         zmsg_addmem(msg, text, len);
-        zmsg_send(&msg, link->socket);
+        s_send(link, &msg);
     }
     free(text);
 }
@@ -381,7 +392,7 @@ s_flush(runtime_t *rt, size_t count, bool *sent, bool all)
             sent[i] = true;
         }
         if (zmsg_size(msg) > 2)
-            zmsg_send(&msg, rt->links[l].socket);
+            s_send(&rt->links[l], &msg);
         zmsg_destroy(&msg);
     }
 }
