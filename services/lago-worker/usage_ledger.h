@@ -29,9 +29,11 @@ void usage_ledger_prepare(ob_pg_t *pg);
  *  users_json (a JSON array of user ids), in a fixed order. */
 ob_err_t usage_ledger_lock_users(ob_pg_t *pg, const char *users_json);
 
-/*  The ledger rows of one group commit. */
+/*  The ledger rows of one group commit, as binary array parameters (the
+ *  server reads them without parsing text; occurred in microseconds, ""
+ *  for no properties, subscription or account). Zero-initialise. */
 typedef struct {
-    ob_pgarray_text_t tx, user, code, quantity, occurred, properties, subscription, account;
+    ob_pgarray_t tx, user, code, quantity, occurred, properties, subscription, account;
     size_t count;
 } usage_ledger_rows_t;
 
@@ -66,6 +68,23 @@ ob_err_t usage_ledger_match(ob_pg_t *pg, usage_ledger_rows_t *rows, usage_ledger
  *  (account_id); a user's own counter sums their rows of no account. */
 ob_err_t usage_ledger_rebuild(ob_pg_t *pg, ob_redis_t *redis, quota_t *quota, const char *user_id, const char *code,
                               int64_t period_start, int64_t period_end, const char *counter_key);
+
+/*  A missing counter an ingest batch met (user_id's own, for code). */
+typedef struct {
+    const char *user_id;
+    const char *code;
+    const char *counter_key;
+    int64_t period_start;
+    int64_t period_end;
+} usage_ledger_counter_t;
+
+/*  usage_ledger_rebuild for many counters at once: one transaction (it
+ *  writes nothing, so its COMMIT waits for no disk), the exclusive locks of
+ *  every bucket involved (in order), one statement summing the ledger for
+ *  each counter, then quota_set_counter for each. Must run outside any
+ *  transaction. Counters are never those of a team account. */
+ob_err_t usage_ledger_rebuild_many(ob_pg_t *pg, ob_redis_t *redis, quota_t *quota, const usage_ledger_counter_t *counters,
+                                   size_t count);
 
 /*  Known metric codes from usage_metrics into out. */
 ob_err_t usage_ledger_load_metrics(ob_pg_t *pg, usage_metrics_t *out);
