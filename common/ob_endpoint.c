@@ -106,3 +106,33 @@ ob_endpoint_list_problem(const char *list)
         item = comma;
     }
 }
+
+bool
+ob_endpoint_is_loopback(const char *endpoint)
+{
+    if (strncmp(endpoint, "ipc://", 6) == 0 || strncmp(endpoint, "inproc://", 9) == 0)
+        return true;
+    if (strncmp(endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    const char *colon = strrchr(host, ':');
+    if (!colon)
+        return false;
+    size_t len = (size_t)(colon - host);
+    if ((len == 9 && strncmp(host, "localhost", 9) == 0) || (len == 5 && strncmp(host, "[::1]", 5) == 0) ||
+        (len == 2 && strncmp(host, "lo", 2) == 0))
+        return true;
+    /* 127.a.b.c: four decimal parts, the first 127. */
+    if (len < 9 || strncmp(host, "127.", 4) != 0)
+        return false;
+    int dots = 0;
+    for (size_t i = 4; i < len; i++) {
+        if (host[i] == '.') {
+            if (host[i - 1] == '.' || ++dots > 2)
+                return false;
+        } else if (host[i] < '0' || host[i] > '9') {
+            return false;
+        }
+    }
+    return dots == 2 && host[len - 1] != '.';
+}

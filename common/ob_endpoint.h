@@ -18,6 +18,8 @@
 #ifndef OB_ENDPOINT_H_INCLUDED
 #define OB_ENDPOINT_H_INCLUDED
 
+#include <stdbool.h>
+
 /*  NULL when endpoint is usable, else a short reason (static) to print
  *  after the setting's name. */
 const char *ob_endpoint_problem(const char *endpoint);
@@ -29,5 +31,10 @@ const char *ob_endpoint_problem(const char *endpoint);
  *  commas, each usable by ob_endpoint_problem and none listed twice; else a
  *  short reason (static) to print after the setting's name. */
 const char *ob_endpoint_list_problem(const char *list);
+
+/*  True when a (valid) endpoint can only be reached from this machine:
+ *  tcp:// on 127.0.0.0/8, [::1], localhost or the lo interface, ipc://,
+ *  inproc://. A wildcard host (*), 0.0.0.0 and every other host are not. */
+bool ob_endpoint_is_loopback(const char *endpoint);
 
 #endif

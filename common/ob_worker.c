@@ -4,12 +4,14 @@
 #include <czmq.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/ob_config.h"
+#include "common/ob_curve.h"
 #include "common/ob_endpoint.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
@@ -129,11 +131,23 @@ typedef struct {
     size_t *job_link; /* the link each job came from: its answer goes back there */
     ob_job_t **by_method;
     char served_by[96]; /* service@host:pid */
-    bool ready_called;
+    /* CURVE, when its keys are set (the secret stays in the environment). */
+    const char *client_secret;
+    char server_public[OB_CURVE_KEY_LEN + 1];
+    char client_public[OB_CURVE_KEY_LEN + 1];
 } runtime_t;
 
 /*  The runtime serving on this thread (for ob_worker_keepalive). */
 static _Thread_local runtime_t *s_running;
+
+/*  Sends msg on the link; a message libzmq would not take now (its pipe is
+ *  full: that gateway is gone) is dropped, never kept or waited for. */
+static void
+s_send(link_t *link, zmsg_t **msg)
+{
+    if (zmsg_send(msg, link->socket) != 0)
+        zmsg_destroy(msg); /* czmq destroys only what it sent */
+}
 
 static void
 s_send_command(link_t *link, char command, const char *arg1, const char *arg2)
@@ -145,7 +159,7 @@ s_send_command(link_t *link, char command, const char *arg1, const char *arg2)
         zmsg_addstr(msg, arg1);
     if (arg2)
         zmsg_addstr(msg, arg2);
-    zmsg_send(&msg, link->socket);
+    s_send(link, &msg);
 }
 
 /*  Sends every link the heartbeat that is due. */
@@ -190,6 +204,11 @@ s_connect(runtime_t *rt, link_t *link)
     /* A send never waits: a gateway that is gone must not hold up the others,
      * and SIGTERM is noticed in every state. */
     zsock_set_sndtimeo(link->socket, 0);
+    if (rt->client_secret) {
+        zsock_set_curve_serverkey(link->socket, rt->server_public);
+        zsock_set_curve_publickey(link->socket, rt->client_public);
+        zsock_set_curve_secretkey(link->socket, rt->client_secret);
+    }
     if (zsock_connect(link->socket, "%s", link->endpoint) != 0) {
         ob_log_error("BROKER_ENDPOINT: libzmq cannot use endpoint %d of the list (%s)", link->number, zmq_strerror(zmq_errno()));
         return -1;
@@ -202,11 +221,42 @@ s_connect(runtime_t *rt, link_t *link)
     link->next_heartbeat = now + rt->heartbeat_ms;
     link->next_metrics = 0; /* a broker that forgot us gets a snapshot at once */
     link->said_bye = false;
-    if (!rt->ready_called) {
-        rt->ready_called = true;
-        if (rt->config->on_ready)
-            rt->config->on_ready(rt->config->state);
+    return 0;
+}
+
+/*  Reads the CURVE settings (checked one by one by the service's settings
+ *  table): both keys or neither, and a public key that belongs to the
+ *  secret. Prints one line per problem; -1 when there was one. */
+static int
+s_curve_settings(runtime_t *rt)
+{
+    static atomic_flag reported = ATOMIC_FLAG_INIT; /* one report per process, however many runtimes */
+    const char *server = ob_config_get("BROKER_SERVER_PUBLIC_KEY");
+    const char *secret = ob_config_get("BROKER_CLIENT_SECRET_KEY");
+    const char *public = ob_config_get("BROKER_CLIENT_PUBLIC_KEY");
+    if (!server && !secret && !public)
+        return 0;
+    if (!server || !secret) {
+        if (!atomic_flag_test_and_set(&reported))
+            fprintf(stderr, "config: %s is required with %s (CURVE)\n",
+                    server ? "BROKER_CLIENT_SECRET_KEY" : "BROKER_SERVER_PUBLIC_KEY",
+                    server   ? "BROKER_SERVER_PUBLIC_KEY"
+                    : secret ? "BROKER_CLIENT_SECRET_KEY"
+                             : "BROKER_CLIENT_PUBLIC_KEY");
+        return -1;
     }
+    if (!zmq_has("curve") || ob_curve_public(secret, rt->client_public) != 0 || ob_curve_key_problem(server)) {
+        if (!atomic_flag_test_and_set(&reported))
+            fprintf(stderr, "config: BROKER_CLIENT_SECRET_KEY cannot be used for CURVE\n");
+        return -1;
+    }
+    if (public && strcmp(public, rt->client_public) != 0) {
+        if (!atomic_flag_test_and_set(&reported))
+            fprintf(stderr, "config: BROKER_CLIENT_PUBLIC_KEY does not belong to BROKER_CLIENT_SECRET_KEY\n");
+        return -1;
+    }
+    snprintf(rt->server_public, sizeof rt->server_public, "%s", server);
+    rt->client_secret = secret;
     return 0;
 }
 
@@ -247,8 +297,10 @@ s_links_destroy(runtime_t *rt)
     rt->link_count = 0;
 }
 
-/*  Sends the process's metrics snapshot to every broker whose turn it is;
- *  the service refreshes its gauges first (on_metrics), once for all. */
+/*  Sends the process's metrics snapshot to every broker whose turn it is,
+ *  or comes within half an interval (so brokers that joined at different
+ *  times share one snapshot from then on); the service refreshes its
+ *  gauges first (on_metrics), once for all. */
 static void
 s_send_metrics_due(runtime_t *rt, int64_t now)
 {
@@ -265,7 +317,7 @@ s_send_metrics_due(runtime_t *rt, int64_t now)
     json_decref(snapshot);
     for (size_t i = 0; i < rt->link_count; i++) {
         link_t *link = &rt->links[i];
-        if (now < link->next_metrics)
+        if (link->next_metrics - now > rt->metrics_ms / 2)
             continue;
         link->next_metrics = now + rt->metrics_ms;
         if (!text)
@@ -275,7 +327,7 @@ s_send_metrics_due(runtime_t *rt, int64_t now)
         zmsg_addstr(msg, OB_WIRE_PROTOCOL);
         zmsg_addmem(msg, &command, 1);
         zmsg_addmem(msg, text, len);
-        zmsg_send(&msg, link->socket);
+        s_send(link, &msg);
     }
     free(text);
 }
@@ -340,7 +392,7 @@ s_flush(runtime_t *rt, size_t count, bool *sent, bool all)
             sent[i] = true;
         }
         if (zmsg_size(msg) > 2)
-            zmsg_send(&msg, rt->links[l].socket);
+            s_send(&rt->links[l], &msg);
         zmsg_destroy(&msg);
     }
 }
@@ -507,6 +559,10 @@ ob_worker_run(const ob_worker_config_t *config)
         .metrics_ms = (int)ob_config_int("METRICS_INTERVAL_MS", 5000),
     };
     int exit_code = 0;
+    if (s_curve_settings(&rt) != 0) {
+        exit_code = 2;
+        goto out;
+    }
     if (s_links_new(&rt, endpoints) != 0 || rt.link_count > OB_ENDPOINT_LIST_MAX) {
         ob_log_error("BROKER_ENDPOINT: cannot set up the connections");
         exit_code = 1;
@@ -528,8 +584,13 @@ ob_worker_run(const ob_worker_config_t *config)
             exit_code = 2;
             goto out;
         }
+    /* Every gateway has our READY before the service says it has (lago-worker
+     * orders its two runtimes by this). */
+    if (defaults.on_ready)
+        defaults.on_ready(defaults.state);
     s_running = &rt;
-    ob_log_info("serving %s via %s (credit %d per gateway)", defaults.service, endpoints, defaults.credit);
+    ob_log_info("serving %s via %s (credit %d per gateway, %s)", defaults.service, endpoints, defaults.credit,
+                rt.client_secret ? "CURVE" : "plain TCP");
 
     int64_t next_tick = zclock_mono();
     int64_t goodbye_at = 0, last_message = zclock_mono();

@@ -12,6 +12,7 @@ worker's Postgres, Redis and broker connection. Nothing here asserts a timing.
 Needs root and `ip netns` (CI runs as root in its debootstrap root); skipped
 with the reason otherwise. tests/integration/netns.py makes and removes the hosts.
 """
+import re
 import subprocess
 import threading
 import time
@@ -99,6 +100,10 @@ def cluster(tmp_path):
         postgres.create_database("billing")
         _migrate(postgres, "billing")
         stack = Stack(postgres, redis, "billing", tmp_path)
+        # Across real hops the broker runs CURVE: a non-loopback bind without keys is refused.
+        keygen = stack.admin("keygen")
+        assert keygen.returncode == 0, keygen.stderr
+        stack.env.update(re.findall(r"^(BROKER_[A-Z_]+)='([^']*)'$", keygen.stdout, re.M))
         brokers = [f"tcp://{hosts[g].address}:{BROKER_PORT}" for g in ("gw1", "gw2")]
         stack.env.update({
             "GATEWAY_HOST": "0.0.0.0",

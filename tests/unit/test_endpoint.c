@@ -106,3 +106,35 @@ Test(endpoint, list_item_too_long)
     strcpy(list + len + 600, ":5555");
     cr_expect_not_null(ob_endpoint_list_problem(list));
 }
+
+/*  Without CURVE the broker may bind only what this machine alone reaches. */
+static const struct endpoint_case s_loopback_cases[] = {
+    {"tcp://127.0.0.1:5555", true},
+    {"tcp://127.1.2.3:5555", true},
+    {"tcp://localhost:5555", true},
+    {"tcp://[::1]:5555", true},
+    {"tcp://lo:5555", true},
+    {"ipc:///run/ob/broker.sock", true},
+    {"inproc://ob-broker", true},
+    {"tcp://*:5555", false},
+    {"tcp://0.0.0.0:5555", false},
+    {"tcp://10.0.0.5:5555", false},
+    {"tcp://[::]:5555", false},
+    {"tcp://eth0:5555", false},
+    {"tcp://127.0.0:5555", false},
+    {"tcp://127.0.0.1.5:5555", false},
+    {"tcp://127..0.1:5555", false},
+    {"tcp://127.0.0.1.evil.example:5555", false},
+    {"tcp://localhost.example:5555", false},
+};
+
+ParameterizedTestParameters(endpoint, loopback)
+{
+    OB_TEST_CASE_INDICES(s_loopback_cases);
+}
+
+ParameterizedTest(size_t *index, endpoint, loopback)
+{
+    const struct endpoint_case *c = &s_loopback_cases[*index];
+    cr_expect_eq(ob_endpoint_is_loopback(c->endpoint), c->ok, "%s", c->endpoint);
+}
