@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/ob_http.h"
 #include "common/ob_log.h"
@@ -660,6 +661,47 @@ lago_api_list_subscriptions(lago_api_t *self, int page, json_t **result, lago_ap
     ob_err_t rc = call(self, "list_subscriptions", "GET", path, NULL, &reply, err);
     if (rc == OB_OK && !json_is_array(json_object_get(reply, "subscriptions"))) {
         copy_str(err->message, sizeof(err->message), "the answer has no subscriptions list");
+        rc = OB_ERR_UPSTREAM;
+    }
+    if (rc == OB_OK)
+        *result = reply;
+    else
+        json_decref(reply);
+    return rc;
+}
+
+static void
+iso_time(char *out, size_t cap, long long t)
+{
+    time_t seconds = (time_t)t;
+    struct tm tm;
+    gmtime_r(&seconds, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H%%3A%M%%3A%SZ", &tm);
+}
+
+ob_err_t
+lago_api_list_events(lago_api_t *self, const char *external_subscription_id, long long from, long long to, int page, int per_page,
+                     json_t **result, lago_api_error_t *err)
+{
+    *result = NULL;
+    if (is_blank(external_subscription_id) || page < 1 || per_page < 1 || per_page > 100 || from < 0 || to < from)
+        return refuse(err, "a subscription, page from 1, per_page 1..100 and from <= to are required");
+    char *escaped = escape_segment(external_subscription_id), *path = NULL;
+    char since[40], until[40];
+    iso_time(since, sizeof since, from);
+    iso_time(until, sizeof until, to);
+    if (!escaped ||
+        asprintf(&path, "/api/v1/events?external_subscription_id=%s&timestamp_from=%s&timestamp_to=%s&page=%d&per_page=%d", escaped,
+                 since, until, page, per_page) < 0)
+        path = NULL;
+    free(escaped);
+    if (!path)
+        return refuse(err, "out of memory");
+    json_t *reply = NULL;
+    ob_err_t rc = call(self, "list_events", "GET", path, NULL, &reply, err);
+    free(path);
+    if (rc == OB_OK && !json_is_array(json_object_get(reply, "events"))) {
+        copy_str(err->message, sizeof(err->message), "the answer has no events list");
         rc = OB_ERR_UPSTREAM;
     }
     if (rc == OB_OK)

@@ -167,6 +167,14 @@ ob_err_t lago_api_create_plan(lago_api_t *self, const lago_plan_spec_t *plan, la
  *  "meta" (next_page null on the last page); the caller decrefs it. */
 ob_err_t lago_api_list_subscriptions(lago_api_t *self, int page, json_t **result, lago_api_error_t *err);
 
+/*  GET /api/v1/events: one page (page from 1, per_page 1..100) of the events
+ *  Lago holds for the subscription external_subscription_id whose timestamp
+ *  lies in [from, to] (Unix seconds, sent as ISO 8601 timestamp_from /
+ *  timestamp_to). *result is Lago's answer: "events" and "meta"
+ *  (total_count, next_page null on the last page); the caller decrefs it. */
+ob_err_t lago_api_list_events(lago_api_t *self, const char *external_subscription_id, long long from, long long to, int page,
+                              int per_page, json_t **result, lago_api_error_t *err);
+
 /*  GET /api/v1/plans/:code into out. OB_ERR_NOT_FOUND if absent. */
 ob_err_t lago_api_get_plan(lago_api_t *self, const char *code, lago_plan_t *out, lago_api_error_t *err);
 

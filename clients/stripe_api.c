@@ -381,7 +381,8 @@ stripe_api_list_payment_methods(stripe_api_t *self, const char *customer_id, jso
 }
 
 ob_err_t
-stripe_api_list_subscriptions(stripe_api_t *self, const char *starting_after, json_t **result, stripe_error_t *error)
+stripe_api_list_subscriptions(stripe_api_t *self, const char *starting_after, long long created_gte, json_t **result,
+                              stripe_error_t *error)
 {
     if (starting_after && !s_valid_id(starting_after))
         return s_invalid(result, error, "bad subscription id");
@@ -390,6 +391,11 @@ stripe_api_list_subscriptions(stripe_api_t *self, const char *starting_after, js
     stripe_form_add(form, "limit", "100");
     if (starting_after)
         stripe_form_add(form, "starting_after", starting_after);
+    if (created_gte > 0) {
+        char since[24];
+        snprintf(since, sizeof since, "%lld", created_gte);
+        stripe_form_add(form, "created[gte]", since);
+    }
     return s_send_form(self, "GET", "/v1/subscriptions", &form, NULL, result, error);
 }
 

@@ -132,12 +132,14 @@ ob_err_t stripe_api_create_portal_session(stripe_api_t *self, const char *idempo
 /*  GET /v1/payment_methods?customer=...&type=card (first 100). */
 ob_err_t stripe_api_list_payment_methods(stripe_api_t *self, const char *customer_id, json_t **result, stripe_error_t *error);
 
-/*  GET /v1/subscriptions/:id. */
 /*  One page (up to 100, newest first) of every subscription, canceled ones
- *  included (status=all), after starting_after (NULL: the first page).
+ *  included (status=all), after starting_after (NULL: the first page),
+ *  created at or after created_gte (Unix seconds; 0: any time, created[gte]).
  *  *result is Stripe's list object: "data", "has_more". */
-ob_err_t stripe_api_list_subscriptions(stripe_api_t *self, const char *starting_after, json_t **result, stripe_error_t *error);
+ob_err_t stripe_api_list_subscriptions(stripe_api_t *self, const char *starting_after, long long created_gte, json_t **result,
+                                       stripe_error_t *error);
 
+/*  GET /v1/subscriptions/:id (OB_ERR_NOT_FOUND when Stripe has no such subscription). */
 ob_err_t stripe_api_retrieve_subscription(stripe_api_t *self, const char *subscription_id, json_t **result, stripe_error_t *error);
 
 /*  POST /v1/subscriptions/:id cancel_at_period_end=true|false. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "clients/lago_api.h"
 #include "common/ob_clock.h"
@@ -16,6 +17,7 @@
 #include "common/ob_pg.h"
 #include "services/lago-worker/lago_forward.h"
 #include "services/lago-worker/lago_inbox.h"
+#include "services/lago-worker/lago_reconcile.h"
 #include "services/lago-worker/lago_sync.h"
 
 #define S_NOTIFIED_MAX 64
@@ -28,6 +30,8 @@ struct _lago_background_t {
     /* thread-only state */
     ob_pg_t *pg;
     lago_api_t *api;
+    lago_reconcile_config_t reconcile;
+    char holder[128];
     char notified[S_NOTIFIED_MAX][256];
     int notified_count;
     bool reconcile_now;
@@ -70,6 +74,7 @@ s_run(void *arg)
     lago_forward_prepare(self->pg);
     lago_sync_prepare(self->pg);
     lago_inbox_prepare(self->pg);
+    lago_reconcile_prepare(self->pg);
     ob_pg_set_on_connect(self->pg, s_on_connect, self);
     ob_pg_listen(self->pg, "subscription_changed");
     if (self->api_url && self->api_key) {
@@ -81,7 +86,7 @@ s_run(void *arg)
     if (!self->api)
         ob_log_warn("LAGO_API_URL / LAGO_API_KEY not set: usage is recorded but not forwarded, subscriptions not synced");
 
-    int64_t next_reconcile = 0;
+    int64_t next_reconcile = 0, next_usage_check = 0;
     while (!atomic_load(&self->stop)) {
         bool more = false;
         if (ob_pg_ensure(self->pg) == 0) {
@@ -96,6 +101,8 @@ s_run(void *arg)
                     next_reconcile = now + self->sync_interval_ms;
                 }
                 more = lago_forward_step(self->pg, self->api, self->forward_max_backoff_s) >= LAGO_API_BATCH_MAX;
+                if (now >= next_usage_check)
+                    next_usage_check = ob_clock_mono_ms() + 1000 * lago_reconcile_step(self->pg, self->api, &self->reconcile);
             } else {
                 self->notified_count = 0;
             }
@@ -131,6 +138,16 @@ lago_background_start(const lago_background_config_t *config)
     self->tick_ms = config->tick_ms > 0 ? config->tick_ms : 250;
     self->sync_interval_ms = config->sync_interval_ms > 0 ? config->sync_interval_ms : 5000;
     self->forward_max_backoff_s = config->forward_max_backoff_s > 0 ? config->forward_max_backoff_s : 60;
+    char host[64] = "";
+    gethostname(host, sizeof host - 1);
+    snprintf(self->holder, sizeof self->holder, "%s:%ld", host, (long)getpid());
+    self->reconcile = (lago_reconcile_config_t){
+        .interval_s = config->reconcile_interval_s,
+        .lease_s = config->reconcile_lease_s,
+        .window_s = config->reconcile_window_s,
+        .fix = config->reconcile_fix,
+        .holder = self->holder,
+    };
     atomic_init(&self->stop, false);
     if (!self->database_url || pthread_create(&self->thread, NULL, s_run, self) != 0) {
         free(self->database_url);

@@ -6,10 +6,13 @@
  *  subscription_changed (payload: a user id) to sync that user's
  *  subscriptions at once, reconciles every sync_interval_ms anyway (NOTIFY
  *  only wakes; the scan is the guarantee), forwards the ledger to Lago and
- *  processes the Lago webhook inbox.
+ *  processes the Lago webhook inbox, and takes its turn at the daily usage
+ *  reconcile (lago_reconcile.h; a run delays forwarding while it lasts).
  */
 #ifndef LAGO_BACKGROUND_H_INCLUDED
 #define LAGO_BACKGROUND_H_INCLUDED
+
+#include <stdbool.h>
 
 typedef struct _lago_background_t lago_background_t;
 
@@ -20,6 +23,10 @@ typedef struct {
     int tick_ms;               /* idle wait (default 250) */
     int sync_interval_ms;      /* reconcile scan period (default 5000) */
     int forward_max_backoff_s; /* cap of the forwarding back-off (default 60) */
+    long reconcile_interval_s; /* the daily usage reconcile (lago_reconcile.h); 0: off */
+    long reconcile_lease_s;
+    long reconcile_window_s;
+    bool reconcile_fix;
 } lago_background_config_t;
 
 /*  Starts the thread (strings are copied). NULL on failure. */

@@ -3,6 +3,7 @@
 
 #include "common/ob_metrics.h"
 #include "common/ob_metrics_query.h"
+#include "services/lago-worker/lago_reconcile.h"
 #include "services/lago-worker/usage_authorize.h"
 #include "services/lago-worker/usage_state.h"
 
@@ -30,6 +31,7 @@ lago_gauges_prepare(ob_pg_t *pg)
         "(SELECT count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'failed') AS failed "
         "FROM lago_webhooks WHERE status IN ('pending', 'failed')) w",
         0);
+    lago_reconcile_metrics_prepare(pg);
     usage_authorize_count_init();
 }
 
@@ -38,4 +40,5 @@ lago_gauges_refresh(void *state)
 {
     usage_state_t *usage = state;
     ob_metrics_query_gauges(usage->pg, "lago_gauges", s_columns, sizeof s_columns / sizeof s_columns[0]);
+    lago_reconcile_metrics_refresh(usage->pg);
 }

@@ -42,6 +42,10 @@ static const ob_config_spec_t s_settings[] = {
     {"LAGO_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096},
     {"LAGO_FORWARD_MAX_BACKOFF_S", OB_CONFIG_INT, false, 1, 3600},
     {"LAGO_SYNC_INTERVAL_MS", OB_CONFIG_INT, false, 50, 3600000},
+    {"RECONCILE_INTERVAL_S", OB_CONFIG_INT, false, 0, 31622400},
+    {"RECONCILE_LEASE_S", OB_CONFIG_INT, false, 10, 86400},
+    {"RECONCILE_USAGE_WINDOW_S", OB_CONFIG_INT, false, 3600, 31622400},
+    {"RECONCILE_FIX", OB_CONFIG_BOOL, false, 0, 0},
     {"USAGE_RUNTIMES", OB_CONFIG_INT, false, 1, 8},
 };
 
@@ -98,6 +102,10 @@ main(void)
         .lago_api_key = ob_config_get("LAGO_API_KEY"),
         .sync_interval_ms = (int)ob_config_int("LAGO_SYNC_INTERVAL_MS", 5000),
         .forward_max_backoff_s = (int)ob_config_int("LAGO_FORWARD_MAX_BACKOFF_S", 60),
+        .reconcile_interval_s = ob_config_int("RECONCILE_INTERVAL_S", 86400),
+        .reconcile_lease_s = ob_config_int("RECONCILE_LEASE_S", 900),
+        .reconcile_window_s = ob_config_int("RECONCILE_USAGE_WINDOW_S", 3024000),
+        .reconcile_fix = ob_config_bool("RECONCILE_FIX", false),
     };
     lago_background_t *background = lago_background_start(&background_config);
     if (!background) {

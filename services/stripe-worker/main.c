@@ -18,6 +18,7 @@
 #include "services/stripe-worker/stripe_inbox.h"
 #include "services/stripe-worker/stripe_metrics.h"
 #include "services/stripe-worker/stripe_processor.h"
+#include "services/stripe-worker/stripe_reconcile.h"
 #include "services/stripe-worker/stripe_state.h"
 
 static const ob_config_spec_t s_settings[] = {
@@ -31,6 +32,9 @@ static const ob_config_spec_t s_settings[] = {
     {"STRIPE_EVENT_RETRY_BASE_MS", OB_CONFIG_INT, false, 1, 86400000},
     {"STRIPE_EVENT_RETRY_MAX_MS", OB_CONFIG_INT, false, 1, 604800000},
     {"STRIPE_EVENT_LEASE_S", OB_CONFIG_INT, false, 1, 86400},
+    {"RECONCILE_INTERVAL_S", OB_CONFIG_INT, false, 0, 31622400},
+    {"RECONCILE_LEASE_S", OB_CONFIG_INT, false, 10, 86400},
+    {"RECONCILE_FIX", OB_CONFIG_BOOL, false, 0, 0},
 };
 
 static const ob_worker_method_t s_methods[] = {
@@ -117,6 +121,18 @@ main(void)
         ob_log_warn("STRIPE_EVENT_PROCESSING is off: events are recorded, not processed");
     }
 
+    stripe_reconcile_config_t rconfig = {
+        .database_url = database_url,
+        .stripe_api_base = ob_config_get("STRIPE_API_BASE"),
+        .stripe_secret_key = ob_config_get("STRIPE_SECRET_KEY"),
+        .interval_s = ob_config_int("RECONCILE_INTERVAL_S", 86400),
+        .lease_s = ob_config_int("RECONCILE_LEASE_S", 900),
+        .fix = ob_config_bool("RECONCILE_FIX", false),
+        .wake = processor ? stripe_processor_wake : NULL,
+        .wake_arg = processor,
+    };
+    stripe_reconcile_t *reconcile = stripe_reconcile_start(&rconfig);
+
     ob_worker_config_t config = {
         .service = "stripe",
         .methods = s_methods,
@@ -127,6 +143,7 @@ main(void)
         .on_metrics = stripe_metrics_refresh,
     };
     int rc = ob_worker_run(&config);
+    stripe_reconcile_stop(&reconcile);
     stripe_processor_destroy(&processor);
     s_state_destroy(&state);
     return rc;

@@ -435,6 +435,9 @@ class Stack:
             "STRIPE_WEBHOOK_SECRET": "whsec_test_integration",
             "STRIPE_SUCCESS_URL": "http://127.0.0.1/success",
             "STRIPE_CANCEL_URL": "http://127.0.0.1/cancel",
+            # The stripe-worker's daily reconcile would call Stripe at start: only the tests of it
+            # turn it on (test_reconcile.py), so no other test sees its calls.
+            "RECONCILE_INTERVAL_S": "0",
             "LAGO_API_KEY": "lago_test_key",
             "LAGO_WEBHOOK_HMAC_KEY": "lago_test_hmac",
             "LOG_LEVEL": os.environ.get("LOG_LEVEL", "info"),

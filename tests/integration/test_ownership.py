@@ -31,11 +31,13 @@ OWNERS = {
     "stripe_prices": "stripe-worker",
     "stripe_products": "stripe-worker",
     "trial_extensions": "stripe-worker",
+    "stripe_reconcile_runs": "stripe-worker",
     "usage_metrics": "lago-worker",
     "usage_events": "lago-worker",
     "lago_webhooks": "lago-worker",
     "lago_subscription_sync": "lago-worker",
     "usage_counters_dirty": "lago-worker",
+    "usage_reconcile_runs": "lago-worker",
     "schema_migrations": "billing-admin",
 }
 
@@ -52,6 +54,7 @@ TOOL_WRITES = {"billing-admin": {"stripe_prices", "stripe_products", "stripe_eve
 CLIENT_SQL_OWNERS = {
     "clients/billing_prices.c": "stripe-worker",
     "clients/stripe_admin.c": "stripe-worker",
+    "clients/reconcile.c": "stripe-worker",
 }
 
 # common/ runs in every process: it may write only the migration ledger.

@@ -8,7 +8,8 @@ errors as {"status":422,"error":"Unprocessable Entity","code":"validation_errors
 "error_details":{"field":["value_already_exist"]}} or {"status":404,"error":"Not Found",
 "code":"plan_not_found"}. Without --api-key any non-empty Bearer token is accepted.
 
-API:  POST /api/v1/events/batch, POST /api/v1/customers, POST|GET /api/v1/subscriptions,
+API:  POST /api/v1/events/batch, GET /api/v1/events (page, per_page, external_subscription_id, code,
+      timestamp_from, timestamp_to), GET /api/v1/events/:transaction_id, POST /api/v1/customers, POST|GET /api/v1/subscriptions,
       GET|DELETE /api/v1/subscriptions/:external_id, POST /api/v1/billable_metrics,
       GET /api/v1/billable_metrics/:code, POST /api/v1/plans, GET|PUT /api/v1/plans/:code,
       GET|POST /api/v1/webhook_endpoints, PUT /api/v1/webhook_endpoints/:lago_id,
@@ -20,6 +21,7 @@ Control (no auth, not recorded):
   POST /__control/reset      forget everything (state, requests, failures, down)
   POST /__control/fail       {"path_prefix":"/api/v1/events","status":500,"count":N,"method":"POST"?}
                              the next N matching calls answer that status with Lago's error JSON
+  POST /__control/lose_events {"transaction_ids":[...]}: Lago forgets those stored events
   POST /__control/down       {"down":true,"mode":"close"|"503"}: every API call has its connection
                              closed without an answer (default) or gets a 503, until down is false
   POST /__control/send_webhook  {"url","algorithm":"hmac"|"jwt","hmac_key","private_key_pem",
@@ -71,6 +73,10 @@ def not_found(resource):
 
 def now_iso():
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def from_iso(text):
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
 def to_iso(timestamp):
@@ -132,14 +138,55 @@ class Lago:
             if stored:
                 stored["receive_count"] += 1
             else:
-                stored = self.events[event["transaction_id"]] = {
+                sub = self.subscriptions.get(event["external_subscription_id"]) or {}
+                customer = self.customers.get(sub.get("external_customer_id")) or {}
+                stored = self.events[event["transaction_id"]] = {  # Lago's event object
                     "event": {"lago_id": str(uuid.uuid4()), "transaction_id": event["transaction_id"],
-                              "external_subscription_id": event["external_subscription_id"],
-                              "code": event["code"], "properties": event.get("properties", {}),
-                              "timestamp": to_iso(event.get("timestamp", time.time())), "created_at": now_iso()},
+                              "lago_customer_id": customer.get("lago_id"), "code": event["code"],
+                              "timestamp": to_iso(event.get("timestamp", time.time())),
+                              "precise_total_amount_cents": event.get("precise_total_amount_cents"),
+                              "properties": event.get("properties", {}), "lago_subscription_id": sub.get("lago_id"),
+                              "external_subscription_id": event["external_subscription_id"], "created_at": now_iso()},
                     "receive_count": 1}
             out.append(stored["event"])
         return {"events": out}
+
+    def list_events(self, query):
+        """GET /api/v1/events: Lago's paginated list of the events it stored, newest first (page,
+        per_page up to 100, external_subscription_id, code, timestamp_from / timestamp_to: ISO 8601,
+        both bounds inclusive); meta as every Lago list."""
+        try:
+            page = int(query.get("page", ["1"])[0])
+            per_page = int(query.get("per_page", ["20"])[0])
+        except ValueError:
+            raise invalid({"page": ["value_is_invalid"]})
+        if page < 1 or not 1 <= per_page <= 100:
+            raise invalid({"per_page": ["value_is_invalid"]})
+        bounds = {}
+        for name in ("timestamp_from", "timestamp_to"):
+            if name in query:
+                try:
+                    bounds[name] = from_iso(query[name][0])
+                except ValueError:
+                    raise invalid({name: ["invalid_date"]})
+        subscription = query.get("external_subscription_id", [None])[0]
+        code = query.get("code", [None])[0]
+        events = [e["event"] for e in self.events.values()
+                  if subscription in (None, e["event"]["external_subscription_id"]) and code in (None, e["event"]["code"])
+                  and bounds.get("timestamp_from", float("-inf")) <= from_iso(e["event"]["timestamp"])
+                  <= bounds.get("timestamp_to", float("inf"))]
+        events.sort(key=lambda e: (e["timestamp"], e["transaction_id"]), reverse=True)
+        total_pages = max(1, -(-len(events) // per_page))
+        return {"events": events[(page - 1) * per_page:page * per_page],
+                "meta": {"current_page": page, "next_page": page + 1 if page < total_pages else None,
+                         "prev_page": page - 1 if page > 1 else None, "total_pages": total_pages,
+                         "total_count": len(events)}}
+
+    def get_event(self, transaction_id):
+        stored = self.events.get(transaction_id)
+        if not stored:
+            raise not_found("event")
+        return {"event": stored["event"]}
 
     # --- customers and subscriptions ----------------------------------------------------------
     def upsert_customer(self, body):
@@ -300,6 +347,8 @@ def public(sub):
 
 ROUTES = [  # method, path pattern, handler(lago, body, *groups)
     ("POST", r"/api/v1/events/batch", lambda lago, body: lago.events_batch(body)),
+    ("GET", r"/api/v1/events", lambda lago, body: lago.list_events(lago.query)),
+    ("GET", r"/api/v1/events/([^/]+)", lambda lago, body, i: lago.get_event(i)),
     ("POST", r"/api/v1/customers", lambda lago, body: lago.upsert_customer(body)),
     ("POST", r"/api/v1/subscriptions", lambda lago, body: lago.create_subscription(body)),
     ("GET", r"/api/v1/subscriptions", lambda lago, body: lago.list_subscriptions(lago.query)),
@@ -596,6 +645,11 @@ class Handler(BaseHTTPRequestHandler):
                     rule["method"] = body["method"]
                 lago.failures.append(rule)
                 return self.reply(200, {"ok": True, "rule": rule})
+            if (method, path) == ("POST", "/__control/lose_events"):
+                # Lago "loses" events it acknowledged (a restore from an old backup, a purge): what
+                # reconcile's usage check must notice.
+                lost = [t for t in body.get("transaction_ids", []) if lago.events.pop(t, None)]
+                return self.reply(200, {"ok": True, "lost": lost})
             if (method, path) == ("POST", "/__control/down"):
                 lago.down = bool(body.get("down", True))
                 lago.down_mode = body.get("mode", "close")

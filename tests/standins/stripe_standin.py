@@ -288,7 +288,7 @@ SUBSCRIPTION_STATUSES = ("trialing", "active", "past_due", "unpaid", "canceled",
 
 def list_subscriptions(p):
     """GET /v1/subscriptions: newest first, cursor pagination (limit, starting_after); by default the
-    subscriptions that are not canceled, status=all for every one."""
+    subscriptions that are not canceled, status=all for every one; created[gt|gte|lt|lte] filters."""
     status = p.get("status")
     if status is not None and status not in ("all", "ended") + SUBSCRIPTION_STATUSES:
         raise invalid("Invalid status", "status")
@@ -299,6 +299,12 @@ def list_subscriptions(p):
     subs = [s for s in subs if status == "all" or (status is None and s["status"] != "canceled")
             or s["status"] == status or (status == "ended" and s["status"] in ("canceled", "incomplete_expired"))]
     subs = [s for s in subs if p.get("customer") in (None, s["customer"])]
+    created = as_dict(p, "created")
+    for op, keep in (("gt", lambda c, v: c > v), ("gte", lambda c, v: c >= v), ("lt", lambda c, v: c < v),
+                     ("lte", lambda c, v: c <= v)):
+        if op in created:
+            bound = as_int(created[op], f"created[{op}]")
+            subs = [s for s in subs if keep(s["created"], bound)]
     if p.get("starting_after"):
         ids = [s["id"] for s in subs]
         if p["starting_after"] not in ids:
@@ -657,6 +663,9 @@ PARAMS = {
     ("POST", r"/v1/billing_portal/sessions"): {"customer": ANY, "configuration": ANY, "expand": [ANY], "flow_data": ANY,
                                               "locale": ANY, "on_behalf_of": ANY, "return_url": ANY},
     ("GET", r"/v1/payment_methods"): {**PAGING, "customer": ANY, "type": ANY},
+    ("GET", r"/v1/subscriptions"): {**PAGING, "automatic_tax": {"enabled": ANY}, "collection_method": ANY,
+                                   "created": CREATED, "current_period_end": CREATED, "current_period_start": CREATED,
+                                   "customer": ANY, "price": ANY, "status": ANY, "test_clock": ANY},
     ("GET", r"/v1/subscriptions/([^/]+)"): {"expand": [ANY]},
     ("POST", r"/v1/subscriptions/([^/]+)"): {
         "add_invoice_items": ANY, "application_fee_percent": ANY, "automatic_tax": ANY, "billing_cycle_anchor": ANY,

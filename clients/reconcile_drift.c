@@ -1,5 +1,5 @@
-/*  admin_drift - what differs between our subscriptions, Stripe's and Lago's. */
-#include "services/billing-admin/admin_drift.h"
+/*  reconcile_drift - what differs between our subscriptions, Stripe's and Lago's. */
+#include "clients/reconcile_drift.h"
 
 #include <stdbool.h>
 #include <stdlib.h>
@@ -90,7 +90,7 @@ s_sorted(json_t *drift)
 }
 
 json_t *
-admin_drift_compare(const json_t *local, const json_t *stripe, const json_t *lago)
+reconcile_drift_compare(const json_t *local, const json_t *stripe, const json_t *lago)
 {
     json_t *drift = json_array();
     if (!drift)
@@ -117,6 +117,8 @@ admin_drift_compare(const json_t *local, const json_t *stripe, const json_t *lag
     json_array_foreach(local, i, sub)
     {
         const char *id = s_str(sub, "id"), *status = s_str(sub, "status");
+        if (json_is_false(json_object_get(sub, "in_window")))
+            continue; /* outside --since: looked up, not checked */
         if (!s_find(stripe, "id", id))
             s_add(drift, "missing_in_stripe", id, s_str(sub, "user_id"), status, NULL, false);
         if (!lago)

@@ -1,10 +1,10 @@
-/*  admin_drift: local vs Stripe vs Lago subscriptions, one case per kind of drift. */
+/*  reconcile_drift: local vs Stripe vs Lago subscriptions, one case per kind of drift. */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "services/billing-admin/admin_drift.h"
+#include "clients/reconcile_drift.h"
 #include "test_params.h"
 
 typedef struct {
@@ -36,20 +36,24 @@ static const drift_case_t s_cases[] = {
      "[{\"id\":\"s1\",\"status\":\"canceled\"}]",
      "[{\"external_id\":\"s1\",\"status\":\"active\",\"plan_code\":\"starter\"},{\"external_id\":\"s9\",\"status\":\"active\"}]",
      "lago_not_ended:s1 lago_not_ended:s9"},
+    {"outside --since: matched by Stripe's object, not itself checked",
+     "[{\"id\":\"s1\",\"status\":\"active\",\"in_window\":false},{\"id\":\"s2\",\"status\":\"active\",\"in_window\":false},"
+     "{\"id\":\"s3\",\"status\":\"active\",\"in_window\":true}]",
+     "[{\"id\":\"s1\",\"status\":\"past_due\"}]", "[]", "missing_in_lago:s3 missing_in_stripe:s3 status_mismatch:s1"},
 };
 
-ParameterizedTestParameters(admin_drift, compare)
+ParameterizedTestParameters(reconcile_drift, compare)
 {
     OB_TEST_CASE_INDICES(s_cases);
 }
 
-ParameterizedTest(size_t *index, admin_drift, compare)
+ParameterizedTest(size_t *index, reconcile_drift, compare)
 {
     const drift_case_t *c = &s_cases[*index];
     json_t *local = json_loads(c->local, 0, NULL), *stripe = json_loads(c->stripe, 0, NULL);
     json_t *lago = c->lago ? json_loads(c->lago, 0, NULL) : NULL;
     cr_assert(local && stripe && (lago || !c->lago), "%s: bad fixture", c->name);
-    json_t *drift = admin_drift_compare(local, stripe, lago);
+    json_t *drift = reconcile_drift_compare(local, stripe, lago);
     cr_assert(drift);
     char got[512] = "";
     size_t i;
@@ -67,11 +71,11 @@ ParameterizedTest(size_t *index, admin_drift, compare)
     json_decref(lago);
 }
 
-Test(admin_drift, fixable_only_where_stripe_has_the_truth)
+Test(reconcile_drift, fixable_only_where_stripe_has_the_truth)
 {
     json_t *local = json_loads("[{\"id\":\"s1\",\"status\":\"active\",\"user_id\":\"u1\"}]", 0, NULL);
     json_t *stripe = json_loads("[{\"id\":\"s1\",\"status\":\"canceled\"},{\"id\":\"s2\",\"status\":\"active\"}]", 0, NULL);
-    json_t *drift = admin_drift_compare(local, stripe, NULL);
+    json_t *drift = reconcile_drift_compare(local, stripe, NULL);
     cr_assert_eq(json_array_size(drift), 2);
     json_t *missing = json_array_get(drift, 0), *status = json_array_get(drift, 1);
     cr_expect_str_eq(json_string_value(json_object_get(missing, "kind")), "missing_here");

@@ -1,8 +1,10 @@
-/*  admin_drift - what differs between our subscriptions, Stripe's and
+/*  reconcile_drift - what differs between our subscriptions, Stripe's and
  *  Lago's (pure: JSON in, JSON out; no network, no database).
  *
  *  Inputs, each a JSON array:
- *    local   [{"id","user_id","plan_id","status","price_id"}]     (subscriptions rows)
+ *    local   [{"id","user_id","plan_id","status","price_id","in_window"?}]  (subscriptions rows;
+ *            "in_window": false marks a row outside reconcile's --since: it is
+ *            found by Stripe's and Lago's objects, but not itself checked)
  *    stripe  Stripe subscription objects (list subscriptions, status=all)
  *    lago    Lago subscription objects (list subscriptions, active and terminated), or NULL
  *            when Lago is not configured (no Lago drift is then reported)
@@ -18,12 +20,18 @@
  *  Lago's drift is the lago-worker's to repair (it owns what Lago is told);
  *  reconcile reports it. Sorted by kind, then subscription id.
  */
-#ifndef ADMIN_DRIFT_H_INCLUDED
-#define ADMIN_DRIFT_H_INCLUDED
+#ifndef RECONCILE_DRIFT_H_INCLUDED
+#define RECONCILE_DRIFT_H_INCLUDED
 
 #include <jansson.h>
 
+/*  The one HELP text of ob_reconcile_drift, which both halves of the daily
+ *  run report (stripe_reconcile.h, lago_reconcile.h). */
+#define OB_RECONCILE_DRIFT_HELP                                                                                                    \
+    "Drift the last daily reconcile found, by kind: subscriptions on which ours and Stripe's disagree (stripe-worker), usage "     \
+    "events Lago lacks (usage_not_forwarded, lago-worker)."
+
 /*  A new array (see above); NULL on out of memory. Borrows its inputs. */
-json_t *admin_drift_compare(const json_t *local, const json_t *stripe, const json_t *lago);
+json_t *reconcile_drift_compare(const json_t *local, const json_t *stripe, const json_t *lago);
 
 #endif
