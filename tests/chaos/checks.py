@@ -142,3 +142,19 @@ def replay(chaos, clean, sub_ids):
     return {"subscriptions compared": len(sub_ids), "equal to the replay": sum(
         1 for s in sub_ids if s in mine and mine.get(s) == theirs.get(s)),
         "states": dict(statuses), "Stripe notification requests (equal sets)": len(effects & expected)}, problems
+
+
+def billing_api(stack, stripe_objects, answered, users):
+    """The pages' calls got an answer or a 503 (never another 5xx or a 4xx), and however often a
+    checkout was retried, Stripe holds one customer per user: the one our customers row names."""
+    problems = [f"{n} x {m} {p} answered {s}" for (m, p, s), n in answered.items() if s not in (200, 503, "refused")]
+    per_user = collections.defaultdict(set)
+    for cus in stripe_objects.get("customer", {}).values():
+        per_user[(cus.get("metadata") or {}).get("user_id")].add(cus["id"])
+    ours = dict(query(stack, "SELECT user_id, stripe_customer_id FROM customers WHERE user_id = ANY(%s)", (users,)))
+    problems += [f"{u}: {len(per_user[u])} Stripe customers" for u in users if len(per_user[u]) > 1]
+    problems += [f"{u}: customers row names {ours.get(u)}, Stripe has {sorted(per_user[u])}" for u in users
+                 if per_user[u] and ours.get(u) not in per_user[u]]
+    figures = {f"{m} {p} {s}": n for (m, p, s), n in sorted(answered.items(), key=str)}
+    figures["users with one Stripe customer"] = sum(1 for u in users if len(per_user[u]) == 1)
+    return figures, problems

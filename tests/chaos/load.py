@@ -188,7 +188,7 @@ class Authorize(Generator):
 
 
 class LagoWebhooks(Generator):
-    """Lago's invoice.created webhooks, hmac-signed as Lago signs them, each under its own
+    """Lago's invoice.created and invoice.payment_failure webhooks, hmac-signed as Lago signs them, each under its own
     X-Lago-Unique-Key and retried with it until answered 200."""
 
     def __init__(self, stack, seed, users):
@@ -197,8 +197,11 @@ class LagoWebhooks(Generator):
         self.accepted = {}       # unique key -> sha256 of the body
 
     def run_once(self):
-        payload = lago_fixtures.invoice_created(self.random.choice(self.users),
-                                                total_amount_cents=self.random.randrange(100, 10000))
+        user = self.random.choice(self.users)
+        if self.random.random() < 0.5:
+            payload = lago_fixtures.invoice_created(user, total_amount_cents=self.random.randrange(100, 10000))
+        else:
+            payload = lago_fixtures.invoice_payment_failure(user)
         raw = json.dumps(payload).encode()
         key = str(uuid.uuid4())
         signature = base64.b64encode(hmac.new(self.stack.env["LAGO_WEBHOOK_HMAC_KEY"].encode(), raw,
