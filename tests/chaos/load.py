@@ -128,7 +128,7 @@ class StripeWebhooks(Generator):
         self.random.shuffle(events)
         for evt in events + self.random.sample(events, 2):   # two repeats, as Stripe sends now and then
             self.deliver(evt)
-            self.stopping.wait(0.05)
+            self.stopping.wait(0.1)
 
 
 class UsageIngest(Generator):
@@ -159,9 +159,66 @@ class UsageIngest(Generator):
         self.stopping.wait(0.2)
 
 
+class QuotaUsers:
+    """Users a few calls short of their monthly limit. Once every active one has been refused,
+    the next ones are added, so the limit is reached again and again while the faults go on.
+
+    A user is what the subscription-worker and the lago-worker would have written (a customer, a
+    starter subscription, one ledger row of `seeded` calls), committed in one transaction, retried
+    while Postgres restarts."""
+
+    def __init__(self, postgres, dbname, seeded, plan="starter", batch=4):
+        self.postgres, self.dbname, self.seeded, self.plan, self.batch = postgres, dbname, seeded, plan, batch
+        self.lock = threading.Lock()
+        self.users, self.active, self.full = [], [], set()
+
+    def _create(self, user):
+        import psycopg2
+
+        while True:
+            try:
+                conn = psycopg2.connect(self.postgres.url(self.dbname), connect_timeout=5)
+                try:
+                    with conn, conn.cursor() as cur:
+                        cur.execute("INSERT INTO customers (user_id, email) VALUES (%s, %s)",
+                                    (user, f"{user}@example.test"))
+                        cur.execute("INSERT INTO subscriptions (id, user_id, plan_id, interval, status, started_at,"
+                                    " current_period_start, current_period_end) VALUES (%s, %s, %s, 'month',"
+                                    " 'active', now() - interval '3 days', now() - interval '3 days',"
+                                    " now() + interval '27 days')", (f"sub_{user}", user, self.plan))
+                        cur.execute("INSERT INTO usage_events (transaction_id, user_id, code, quantity, occurred_at)"
+                                    " VALUES ('seed-' || %s, %s, 'api_calls', %s, now() - interval '1 hour')",
+                                    (user, user, self.seeded))
+                        cur.execute("SELECT pg_notify('subscription_changed', %s)", (user,))
+                    return
+                finally:
+                    conn.close()
+            except psycopg2.errors.UniqueViolation:
+                return           # the commit went through before the connection broke
+            except psycopg2.Error:
+                time.sleep(0.2)
+
+    def grow(self):
+        fresh = [f"u-quota-{len(self.users) + i}" for i in range(self.batch)]
+        for user in fresh:
+            self._create(user)
+        self.users += fresh
+        self.active = fresh
+
+    def pick(self, rng):
+        with self.lock:
+            return rng.choice(self.active)
+
+    def refused(self, user):
+        with self.lock:
+            self.full.add(user)
+            if all(u in self.full for u in self.active):
+                self.grow()
+
+
 class Authorize(Generator):
-    """Authorizations of one call each for users close to their monthly limit: each transaction id is
-    retried until it gets an answer (200 allowed or 429 refused)."""
+    """Authorizations of one call each for users close to their monthly limit (QuotaUsers): each
+    transaction id is retried until it gets an answer (200 allowed or 429 refused)."""
 
     def __init__(self, stack, seed, users, name):
         super().__init__(stack, name, seed)
@@ -170,7 +227,7 @@ class Authorize(Generator):
         self.refused = 0
 
     def run_once(self):
-        user = self.random.choice(self.users)
+        user = self.users.pick(self.random)
         tx = f"auth-{uuid.uuid4().hex}"
 
         def request():
@@ -184,6 +241,7 @@ class Authorize(Generator):
             self.allowed[tx] = user
         elif answer:
             self.refused += 1
+            self.users.refused(user)
         self.stopping.wait(0.02)
 
 
