@@ -3,6 +3,7 @@ stops a worker at once with one line naming the setting, and SIGTERM ends a
 worker within its drain timeout whether or not a broker is there."""
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -60,3 +61,32 @@ def test_an_endpoint_libzmq_refuses_to_connect_to_stops_the_worker(stack):
     assert result.returncode != 0
     assert len([line for line in (result.stdout + result.stderr).splitlines() if "BROKER_ENDPOINT" in line]) == 1
     assert "serving" not in result.stdout + result.stderr
+
+
+def test_a_subscription_worker_applying_a_backlog_keeps_heartbeating(stack):
+    """Found by the chaos run: the applier took 64 updates in a row without a heartbeat, so with a
+    backlog the broker took the busy subscription-worker for dead (3 missed heartbeats) and answered
+    its requests 503. A backlog of updates is applied without the worker ever leaving the broker."""
+    from stripe_events import DAY, Sub, post_event
+    from support import query, wait_for
+
+    stack.env["HEARTBEAT_MS"] = "50"          # the broker's and the workers' liveness: 150 ms
+    stack.start("gateway")
+    stack.start("stripe-worker")
+    first = stack.start("subscription-worker")     # loads the plan catalogue, then stops
+    wait_for(lambda: stack.http("GET", "/api/v1/subscriptions/plans")[0] == 200, 15, "the catalogue")
+    assert stack.stop(first) == 0
+    now = int(time.time())
+    for i in range(400):
+        sub = Sub(user_id=f"user-backlog-{i}")
+        status, body = post_event(stack, sub.event("customer.subscription.created", now, "active", now, now + 30 * DAY))
+        assert status == 200, body
+    wait_for(lambda: query(stack, "SELECT count(*) FROM subscription_updates WHERE status = 'pending'")[0][0] == 400,
+             30, "the backlog of subscription updates")
+    stack.start("subscription-worker")
+    wait_for(lambda: query(stack, "SELECT count(*) FROM subscription_updates WHERE status = 'pending'")[0][0] == 0,
+             60, "the backlog applied")
+    gateway = next(proc for proc in stack.procs if proc.name == "gateway")
+    expired = [line for line in gateway.log().splitlines()
+               if "worker left: service=subscription" in line and "heartbeat expired" in line]
+    assert expired == []
