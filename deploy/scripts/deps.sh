@@ -37,16 +37,19 @@ PACKAGES=(
 
     @test # test.sh: unit tests (criterion), integration tests (pytest and what they import or
     # run: cryptography for RS256 keys, openssl for the Lago key pair), the format check
-    # (git ls-files, clang-format), browser and SMTP tests, and the benchmarks (wrk)
+    # (git ls-files, clang-format), browser and SMTP tests
     libcriterion-dev
     python3 python3-pytest python3-psycopg2 python3-redis python3-jwt python3-cryptography
     openssl git clang-format
     chromium nodejs npm python3-aiosmtpd
-    wrk
     # promtool: checks the /metrics output and deploy/prometheus (tests/integration/test_metrics.py)
     prometheus
     # the fuzz targets (deploy/scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
     clang libclang-rt-14-dev
+
+    @bench # bench/run.sh (no test needs them): the HTTP load (wrk), pgbench and pg_stat_statements
+    # (postgresql-contrib), redis-benchmark (redis-tools), the breakdown (valgrind's callgrind, strace)
+    wrk postgresql-contrib redis-tools valgrind strace
 )
 
 GROUPS_ALL=()
