@@ -141,7 +141,7 @@ def replay(chaos, clean, sub_ids):
     statuses = collections.Counter(s["status"] for s in mine.values())
     return {"subscriptions compared": len(sub_ids), "equal to the replay": sum(
         1 for s in sub_ids if s in mine and mine.get(s) == theirs.get(s)),
-        "states": dict(statuses), "Stripe notification requests (equal sets)": len(effects & expected)}, problems
+        "states": dict(statuses), "Stripe events' own notification requests (receipts; equal sets)": len(effects & expected)}, problems
 
 
 def billing_api(stack, stripe_objects, answered, users):
