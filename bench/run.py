@@ -283,7 +283,9 @@ class Bench:
 
     def start_service(self, name, wrap=None):
         argv = list(wrap or []) + [binary(name)]
-        self.procs[name] = self.stack.spawn(name, argv)
+        # USAGE_RUNTIMES (knob): "usage" runtimes in the lago-worker (docs/performance.md, usage ingest).
+        env = {"USAGE_RUNTIMES": os.environ["USAGE_RUNTIMES"]} if name == "lago-worker" and "USAGE_RUNTIMES" in os.environ else {}
+        self.procs[name] = self.stack.spawn(name, argv, **env)
         return self.procs[name]
 
     def restart(self, name, wrap=None):

@@ -646,6 +646,126 @@ ob_pg_commit(ob_pg_t *self)
     return err;
 }
 
+/*  Reads one statement's result of a pipeline and the NULL that ends it. */
+static PGresult *
+s_pipeline_result(PGconn *conn)
+{
+    PGresult *r = PQgetResult(conn);
+    if (!r)
+        return NULL;
+    PGresult *extra;
+    while ((extra = PQgetResult(conn)))
+        PQclear(extra);
+    return r;
+}
+
+/*  Sends the pipeline and collects its results; false when the connection
+ *  broke on the way (results not received stay NULL). */
+static bool
+s_pipeline_run(PGconn *conn, int flags, ob_pg_step_t *steps, size_t n, PGresult **begin_r, PGresult **commit_r)
+{
+    if (!PQenterPipelineMode(conn))
+        return false;
+    bool ok = true;
+    if (flags & OB_PG_PIPE_BEGIN)
+        ok = PQsendQueryParams(conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = PQsendQueryPrepared(conn, steps[i].name, steps[i].nparams, steps[i].values, steps[i].lengths, steps[i].formats, 0);
+    if (ok && (flags & OB_PG_PIPE_COMMIT))
+        ok = PQsendQueryParams(conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0);
+    ok = ok && PQpipelineSync(conn);
+    if (ok && (flags & OB_PG_PIPE_BEGIN))
+        ok = (*begin_r = s_pipeline_result(conn)) != NULL;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = (steps[i].result = s_pipeline_result(conn)) != NULL;
+    if (ok && (flags & OB_PG_PIPE_COMMIT))
+        ok = (*commit_r = s_pipeline_result(conn)) != NULL;
+    if (ok) {
+        PGresult *sync = PQgetResult(conn);
+        ok = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC;
+        PQclear(sync);
+    }
+    return PQexitPipelineMode(conn) && ok;
+}
+
+ob_err_t
+ob_pg_pipeline(ob_pg_t *self, int flags, ob_pg_step_t *steps, size_t n, bool *commit_unknown)
+{
+    bool begin = flags & OB_PG_PIPE_BEGIN, commit = flags & OB_PG_PIPE_COMMIT;
+    if (commit_unknown)
+        *commit_unknown = false;
+    for (size_t i = 0; i < n; i++)
+        steps[i].result = NULL;
+    if (begin == self->in_tx) {
+        ob_log_error("pg: pipeline %s a transaction", begin ? "with BEGIN inside" : "outside");
+        return OB_ERR_INTERNAL;
+    }
+    if (s_tx_lost(self) || ob_pg_ensure(self) != 0) {
+        if (commit)
+            self->in_tx = false;
+        return OB_ERR_TRANSIENT;
+    }
+    /* Statements new to this session are prepared first, outside the pipeline. */
+    for (size_t i = 0; i < n; i++) {
+        s_stmt_t *stmt = s_find(self, steps[i].name);
+        assert(stmt && "ob_pg_pipeline: statement not registered with ob_pg_prepare");
+        PGresult *failed = !stmt                                    ? PQmakeEmptyPGresult(NULL, PGRES_FATAL_ERROR)
+                           : stmt->prepared_gen != self->generation ? s_prepare_on_session(self, stmt)
+                                                                    : NULL;
+        if (failed || !self->conn) {
+            s_note_tx_result(self, failed);
+            ob_err_t err = ob_pg_classify(self, failed);
+            PQclear(failed);
+            if (commit)
+                ob_pg_rollback(self);
+            return err != OB_OK ? err : OB_ERR_TRANSIENT;
+        }
+    }
+    if (commit && PQtransactionStatus(self->conn) == PQTRANS_INERROR) {
+        ob_err_t failed = self->tx_err != OB_OK ? self->tx_err : OB_ERR_INTERNAL;
+        ob_pg_rollback(self);
+        return failed;
+    }
+    PGresult *begin_r = NULL, *commit_r = NULL;
+    if (!s_pipeline_run(self->conn, flags, steps, n, &begin_r, &commit_r)) {
+        ob_log_warn("pg: connection to %s lost during a pipeline", self->describe);
+        s_count_error("connection_lost");
+        s_drop(self);
+        if (commit_unknown)
+            *commit_unknown = commit && (!begin || begin_r) && !commit_r;
+        PQclear(begin_r);
+        PQclear(commit_r);
+        if (commit)
+            self->in_tx = false;
+        return OB_ERR_TRANSIENT;
+    }
+    ob_err_t err = OB_OK;
+    if (begin) {
+        err = ob_pg_classify(self, begin_r);
+        self->in_tx = true;
+        self->tx_generation = self->generation;
+        self->tx_err = err;
+    }
+    for (size_t i = 0; i < n; i++) {
+        s_note_tx_result(self, steps[i].result);
+        ob_err_t step_err = ob_pg_classify(self, steps[i].result);
+        if (err == OB_OK)
+            err = step_err;
+    }
+    if (commit) {
+        /* COMMIT of a failed transaction "succeeds" with the tag ROLLBACK; a skipped one left it failed. */
+        bool committed = s_result_ok(commit_r) && strcmp(PQcmdStatus(commit_r), "COMMIT") == 0;
+        if (err == OB_OK && !committed && (err = ob_pg_classify(self, commit_r)) == OB_OK)
+            err = OB_ERR_INTERNAL;
+        if (!committed && self->conn && PQtransactionStatus(self->conn) != PQTRANS_IDLE)
+            s_exec_simple(self, "ROLLBACK", NULL);
+        self->in_tx = false;
+    }
+    PQclear(begin_r);
+    PQclear(commit_r);
+    return err;
+}
+
 ob_err_t
 ob_pg_rollback(ob_pg_t *self)
 {

@@ -107,6 +107,33 @@ ob_err_t ob_pg_commit(ob_pg_t *self);
 /*  ROLLBACK, and forgets the transaction whatever happens. */
 ob_err_t ob_pg_rollback(ob_pg_t *self);
 
+/*  One statement of a pipeline: a registered statement and its parameters
+ *  as for ob_pg_exec. result is set by ob_pg_pipeline (NULL when it never
+ *  arrived; PGRES_PIPELINE_ABORTED when skipped after an earlier failure);
+ *  the caller PQclear()s it. */
+typedef struct {
+    const char *name;
+    int nparams;
+    const char *const *values;
+    const int *lengths;
+    const int *formats;
+    PGresult *result;
+} ob_pg_step_t;
+
+#define OB_PG_PIPE_BEGIN 1  /* open the transaction first (as ob_pg_begin) */
+#define OB_PG_PIPE_COMMIT 2 /* then end it (as ob_pg_commit) */
+
+/*  Runs the steps in order in ONE round trip (libpq pipeline mode): with
+ *  OB_PG_PIPE_BEGIN a BEGIN goes first, with OB_PG_PIPE_COMMIT a COMMIT
+ *  last, in the same round trip; without either the steps run inside the
+ *  transaction the caller opened. Returns OB_OK when every statement
+ *  succeeded (and, with COMMIT, the server confirmed the commit), else the
+ *  class of the first failure (ob_pg_classify); the statements after it are
+ *  skipped, and with COMMIT the transaction is rolled back. With COMMIT,
+ *  *commit_unknown (may be NULL) is set when the connection broke before
+ *  the COMMIT's answer arrived: it may have committed. */
+ob_err_t ob_pg_pipeline(ob_pg_t *self, int flags, ob_pg_step_t *steps, size_t n, bool *commit_unknown);
+
 /*  True between ob_pg_begin and ob_pg_commit/ob_pg_rollback. */
 bool ob_pg_in_transaction(const ob_pg_t *self);
 

@@ -44,6 +44,8 @@ PACKAGES=(
     chromium nodejs npm python3-aiosmtpd
     # promtool: checks the /metrics output and deploy/prometheus (tests/integration/test_metrics.py)
     prometheus
+    # the multi-host test (tests/integration/test_multihost.py): ip netns, veth, bridge
+    iproute2
     # the fuzz targets (deploy/scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
     clang libclang-rt-14-dev
 

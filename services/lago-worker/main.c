@@ -3,7 +3,8 @@
  *  webhooks (docs/usage.md).
  *
  *  The main thread serves the broker's "usage" service (usage.*, group-
- *  committed); a second runtime serves "lago" (lago_webhook.ingest,
+ *  committed), with USAGE_RUNTIMES - 1 more runtimes of it on threads
+ *  (usage_service.c: their transactions run at once); a runtime serves "lago" (lago_webhook.ingest,
  *  lago_service.c); a background thread (lago_background) does every Lago
  *  call, the reconcile scans and the webhook processing, on its own
  *  connection. */
@@ -27,12 +28,13 @@
 #include "services/lago-worker/usage_ingest.h"
 #include "services/lago-worker/usage_ledger.h"
 #include "services/lago-worker/usage_read.h"
+#include "services/lago-worker/usage_service.h"
 #include "services/lago-worker/usage_state.h"
 
 static const ob_config_spec_t s_settings[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
     {"REDIS_URL", OB_CONFIG_REDIS_URL, false, 0, 0},
-    {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},
+    OB_WORKER_SETTINGS,
     {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
     {"LAGO_API_URL", OB_CONFIG_URL, false, 0, 0},
     {"LAGO_API_KEY", OB_CONFIG_SECRET, false, 0, 0},
@@ -40,6 +42,7 @@ static const ob_config_spec_t s_settings[] = {
     {"LAGO_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096},
     {"LAGO_FORWARD_MAX_BACKOFF_S", OB_CONFIG_INT, false, 1, 3600},
     {"LAGO_SYNC_INTERVAL_MS", OB_CONFIG_INT, false, 50, 3600000},
+    {"USAGE_RUNTIMES", OB_CONFIG_INT, false, 1, 8},
 };
 
 static const ob_worker_method_t s_methods[] = {
@@ -117,7 +120,19 @@ main(void)
         .credit = (int)ob_config_int("LAGO_WORKER_CREDIT", 512),
         .on_metrics = lago_gauges_refresh,
     };
+    /* More "usage" runtimes, each its own sessions: the broker shares the
+     * requests among them round robin (docs/performance.md, usage ingest). */
+    int runtimes = (int)ob_config_int("USAGE_RUNTIMES", 1);
+    usage_service_t *more[8] = {0};
+    for (int i = 1; i < runtimes && i < 8; i++) {
+        more[i] = usage_service_start(ob_config_get("DATABASE_URL"), ob_config_str("REDIS_URL", "redis://127.0.0.1:6379"), &metrics,
+                                      strcmp(policy, "open") == 0, &config);
+        if (!more[i])
+            ob_log_warn("could not start usage runtime %d of %d; serving with fewer", i + 1, runtimes);
+    }
     int rc = ob_worker_run(&config);
+    for (int i = 1; i < 8; i++)
+        usage_service_stop(&more[i]);
     lago_service_stop(&webhooks);
     lago_background_stop(&background);
     usage_state_release(&usage);

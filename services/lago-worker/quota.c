@@ -74,32 +74,43 @@ static const char s_set_counter_lua[] = "if redis.call('EXISTS', KEYS[1]) == 1 t
                                         "return 1\n";
 
 /*  KEYS: epoch. ARGV: groups of user, code, k, then k (occurred, quantity)
- *  pairs. Returns three strings per group: generation, counter key, added. */
-static const char s_count_lua[] = "local epoch = redis.call('GET', KEYS[1]) or '0'\n"
-                                  "local out = {}\n"
-                                  "local i = 1\n"
-                                  "while i <= #ARGV do\n"
-                                  "  local user, code, k = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])\n"
-                                  "  i = i + 3\n"
-                                  "  local g, ck, add = '', '', 0\n"
-                                  "  local e = redis.call('HMGET', 'ob:ent:' .. user, 'live', 'period_start')\n"
-                                  "  if e[1] == '1' and e[2] then\n"
-                                  "    ck = 'ob:quota:' .. user .. ':' .. code .. ':' .. e[2] .. ':' .. epoch\n"
-                                  "    g = redis.call('HGET', ck, 'g')\n"
-                                  "    if g then\n"
-                                  "      local ps = tonumber(e[2])\n"
-                                  "      for j = 0, k - 1 do\n"
-                                  "        if tonumber(ARGV[i + 2 * j]) >= ps then add = add + tonumber(ARGV[i + 2 * j + 1]) end\n"
-                                  "      end\n"
-                                  "      if add > 0 then redis.call('HINCRBY', ck, 'n', add) end\n"
-                                  "    else g = '' end\n"
-                                  "  end\n"
-                                  "  i = i + 2 * k\n"
-                                  "  out[#out + 1] = g\n"
-                                  "  out[#out + 1] = ck\n"
-                                  "  out[#out + 1] = string.format('%d', add)\n"
-                                  "end\n"
-                                  "return out\n";
+ *  pairs. Returns six strings per group: generation, counter key, added,
+ *  the counter after the increment ('' when there is no counter, or when
+ *  the copy names a team account: the ledger decides then), and the
+ *  window's start and end from the copy ('' when the copy is not live). */
+static const char s_count_lua[] =
+    "local epoch = redis.call('GET', KEYS[1]) or '0'\n"
+    "local out = {}\n"
+    "local i = 1\n"
+    "while i <= #ARGV do\n"
+    "  local user, code, k = ARGV[i], ARGV[i + 1], tonumber(ARGV[i + 2])\n"
+    "  i = i + 3\n"
+    "  local g, ck, add, n, ps, pe = '', '', 0, '', '', ''\n"
+    "  local e = redis.call('HMGET', 'ob:ent:' .. user, 'live', 'period_start', 'period_end', 'account')\n"
+    "  if e[1] == '1' and e[2] then\n"
+    "    ps, pe = e[2], e[3] or '0'\n"
+    "    ck = 'ob:quota:' .. user .. ':' .. code .. ':' .. e[2] .. ':' .. epoch\n"
+    "    g = redis.call('HGET', ck, 'g')\n"
+    "    if g then\n"
+    "      local start = tonumber(e[2])\n"
+    "      for j = 0, k - 1 do\n"
+    "        if tonumber(ARGV[i + 2 * j]) >= start then add = add + tonumber(ARGV[i + 2 * j + 1]) end\n"
+    "      end\n"
+    "      if add > 0 then n = redis.call('HINCRBY', ck, 'n', add)\n"
+    "      else n = tonumber(redis.call('HGET', ck, 'n')) or '' end\n"
+    "      if n ~= '' then n = string.format('%d', n) end\n"
+    "      if (e[4] or '') ~= '' then n = '' end\n"
+    "    else g = '' end\n"
+    "  end\n"
+    "  i = i + 2 * k\n"
+    "  out[#out + 1] = g\n"
+    "  out[#out + 1] = ck\n"
+    "  out[#out + 1] = string.format('%d', add)\n"
+    "  out[#out + 1] = n\n"
+    "  out[#out + 1] = ps\n"
+    "  out[#out + 1] = pe\n"
+    "end\n"
+    "return out\n";
 
 #define S_EPOCH_KEY "ob:quota:epoch"
 #define S_ANSWER_TTL "172800" /* two days; the ledger catches older repeats */
@@ -302,6 +313,24 @@ quota_set_counter(quota_t *self, ob_redis_t *redis, const char *counter_key, int
     return s_run(self->set_counter, redis, 1, 4, argv, NULL);
 }
 
+/*  "%" PRId64 without printf (two per event of a batch). */
+static void
+s_int64(char *out, int64_t value)
+{
+    char digits[24];
+    size_t n = 0;
+    uint64_t u = value < 0 ? 0 - (uint64_t)value : (uint64_t)value;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (value < 0)
+        *out++ = '-';
+    while (n)
+        *out++ = digits[--n];
+    *out = '\0';
+}
+
 int
 quota_count_ingested(quota_t *self, ob_redis_t *redis, const quota_group_t *groups, size_t n_groups, const int64_t *occurred,
                      const int64_t *quantity, quota_result_t *taken, int64_t *added)
@@ -322,20 +351,25 @@ quota_count_ingested(quota_t *self, ob_redis_t *redis, const quota_group_t *grou
             snprintf(numbers[k], sizeof numbers[0], "%zu", groups[g].count);
             argv[a++] = numbers[k++];
             for (size_t j = 0; j < groups[g].count; j++, e++) {
-                snprintf(numbers[k], sizeof numbers[0], "%" PRId64, occurred[e]);
+                s_int64(numbers[k], occurred[e]);
                 argv[a++] = numbers[k++];
-                snprintf(numbers[k], sizeof numbers[0], "%" PRId64, quantity[e]);
+                s_int64(numbers[k], quantity[e]);
                 argv[a++] = numbers[k++];
             }
         }
         redisReply *reply = ob_redis_script_run(self->count, redis, 1, (int)a, argv, NULL);
-        if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 3 * n_groups) {
+        if (reply && reply->type == REDIS_REPLY_ARRAY && reply->elements == 6 * n_groups) {
             for (size_t g = 0; g < n_groups; g++) {
                 memset(&taken[g], 0, sizeof taken[g]);
-                snprintf(taken[g].generation, sizeof taken[g].generation, "%s", s_elem(reply, 3 * g));
-                snprintf(taken[g].counter_key, sizeof taken[g].counter_key, "%s", s_elem(reply, 3 * g + 1));
-                added[g] = strtoll(s_elem(reply, 3 * g + 2), NULL, 10);
+                snprintf(taken[g].generation, sizeof taken[g].generation, "%s", s_elem(reply, 6 * g));
+                snprintf(taken[g].counter_key, sizeof taken[g].counter_key, "%s", s_elem(reply, 6 * g + 1));
+                added[g] = strtoll(s_elem(reply, 6 * g + 2), NULL, 10);
                 taken[g].counted = added[g] > 0;
+                const char *used = s_elem(reply, 6 * g + 3);
+                taken[g].answer.used = used[0] ? strtoll(used, NULL, 10) : -1;
+                const char *start = s_elem(reply, 6 * g + 4);
+                taken[g].period_start = start[0] ? strtoll(start, NULL, 10) : -1;
+                taken[g].period_end = strtoll(s_elem(reply, 6 * g + 5), NULL, 10);
             }
             rc = 0;
         } else if (reply && reply->type == REDIS_REPLY_ERROR) {

@@ -95,7 +95,11 @@ typedef struct {
 /*  Adds what ingested events add to the live counters, in one script call for
  *  every group: only to counters that exist, only events at or after the
  *  window start. On return taken[g] has each group's counter key, generation
- *  and counted (for a give-back), added[g] the amount. 0 or -1. */
+ *  and counted (for a give-back), answer.used the counter after the batch
+ *  (-1 when there is no counter, or the copy names a team account),
+ *  period_start/period_end the window of the live copy (period_start -1
+ *  when none), added[g] the amount. A live copy with a counter key but no
+ *  generation means the counter is missing (usage_ledger_rebuild_many). 0 or -1. */
 int quota_count_ingested(quota_t *self, ob_redis_t *redis, const quota_group_t *groups, size_t n_groups, const int64_t *occurred,
                          const int64_t *quantity, quota_result_t *taken, int64_t *added);
 

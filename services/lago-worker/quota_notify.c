@@ -29,14 +29,15 @@ quota_notify_prepare(ob_pg_t *pg)
                   "   'plan', (SELECT plan_id FROM user_entitlements WHERE user_id = $1))"
                   " ON CONFLICT (dedupe_key) DO NOTHING",
                   6);
-    /* One sum per user and metric of the batch, and none once the window's 100% is requested. */
+    /* One sum per user and metric of the batch that may be at a threshold,
+     * and none once the window's 100% is requested. */
     ob_pg_prepare(pg, "quota_notify_ingested",
-                  "WITH g AS (SELECT user_id, code, sum(added) AS added FROM json_to_recordset($1::json)"
-                  "   AS x(user_id text, code text, added bigint) GROUP BY user_id, code),"
+                  "WITH g AS (SELECT u AS user_id, c AS code, a AS added, h AS hint"
+                  "   FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[]) AS x(u, c, a, h)),"
                   " c AS (SELECT g.user_id, g.code, e.api_calls_limit AS lim, e.plan_id, e.usage_period_start,"
                   "   e.usage_period_end, coalesce(extract(epoch FROM e.usage_period_end)::bigint, 0) AS window_end"
                   "   FROM g JOIN user_entitlements e ON e.user_id = g.user_id AND e.live AND e.api_calls_limit > 0"
-                  "   WHERE g.added > 0)"
+                  "   WHERE g.added > 0 AND (g.hint IS NULL OR g.hint >= (e.api_calls_limit * 80 + 99) / 100))"
                   " INSERT INTO notifications (dedupe_key, kind, user_id, payload)"
                   " SELECT 'quota:' || c.user_id || ':' || c.code || ':' || c.window_end || ':' || t.threshold,"
                   " 'quota_threshold', c.user_id, jsonb_build_object('metric', c.code, 'used', u.used, 'limit', c.lim,"
@@ -49,7 +50,7 @@ quota_notify_prepare(ob_pg_t *pg)
                   "     WHERE n.dedupe_key = 'quota:' || c.user_id || ':' || c.code || ':' || c.window_end || ':100')"
                   "   AND u.used >= t.at AND (t.threshold = 100 OR t.at < c.lim)"
                   " ON CONFLICT (dedupe_key) DO NOTHING",
-                  1);
+                  4);
 }
 
 ob_err_t
@@ -72,8 +73,8 @@ quota_notify_add(ob_pg_t *pg, const char *user_id, const char *metric, int64_t u
 }
 
 ob_err_t
-quota_notify_ingested(ob_pg_t *pg, const char *groups)
+quota_notify_ingested(ob_pg_t *pg, const char *users, const char *codes, const char *added, const char *hints)
 {
-    const char *values[] = {groups};
-    return ob_pg_run(pg, "quota_notify_ingested", 1, values, NULL);
+    const char *values[] = {users, codes, added, hints};
+    return ob_pg_run(pg, "quota_notify_ingested", 4, values, NULL);
 }

@@ -30,12 +30,17 @@ void quota_notify_prepare(ob_pg_t *pg);
 ob_err_t quota_notify_add(ob_pg_t *pg, const char *user_id, const char *metric, int64_t used_before, int64_t used_after,
                           int64_t limit, bool refused, int64_t window_end);
 
-/*  After an ingest batch, in its transaction: for each {"user_id","code",
- *  "added"} of groups (a JSON array; quota metrics only), the requests for
- *  each threshold the user's usage in the current window (the ledger,
- *  usage_used) is at or above. Concurrent batches each see only their own
- *  rows, so "at or above" rather than "crossed by this batch" is what keeps
- *  a threshold from being missed; the dedupe key keeps it once. */
-ob_err_t quota_notify_ingested(ob_pg_t *pg, const char *groups);
+/*  After an ingest batch, in its transaction: for each group (user, code,
+ *  added: Postgres text[]/text[]/int8[] array literals of the same length,
+ *  one entry per user and quota metric), the requests for each threshold
+ *  the user's usage in the current window (the ledger, usage_used) is at or
+ *  above. Concurrent batches each see only their own rows, so "at or above"
+ *  rather than "crossed by this batch" is what keeps a threshold from being
+ *  missed; the dedupe key keeps it once. hints (int8[], NULL entries
+ *  allowed) is the live counter after the batch where there is one: a
+ *  group whose counter is below 80% of the limit is not summed (the ledger
+ *  sum per user and batch was most of the ingest's cost in Postgres); a
+ *  NULL hint always is. */
+ob_err_t quota_notify_ingested(ob_pg_t *pg, const char *users, const char *codes, const char *added, const char *hints);
 
 #endif

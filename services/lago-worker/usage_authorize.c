@@ -101,34 +101,19 @@ s_reply_degraded(authz_t *a, bool duplicate)
     a->state = S_DONE;
 }
 
-/*  Refuses (409) the pending requests that reuse the transaction_id of
- *  another request: of a ledger row with another user, code or quantity,
- *  or, for ids new to the ledger, of an earlier request of the batch. A
- *  true repeat goes on (a duplicate). */
+/*  Refuses (409) the round's requests that reuse the transaction_id of
+ *  another request: of a ledger row with another user, code or quantity
+ *  (match[k] for round[k]), or, for ids new to the ledger, of an earlier
+ *  request of the batch. A true repeat goes on (a duplicate). The round is
+ *  the batch's pending requests in order (all, count). */
 static void
-s_refuse_reused(usage_state_t *self, authz_t *all, size_t count)
+s_refuse_reused(authz_t *all, authz_t **round, size_t m, const usage_ledger_match_t *match)
 {
-    usage_ledger_rows_t rows = {0};
-    size_t *row_of = calloc(count ? count : 1, sizeof *row_of);
-    for (size_t i = 0; row_of && i < count; i++)
-        if (all[i].state == S_PENDING) {
-            row_of[i] = rows.count;
-            usage_ledger_rows_add(&rows, &all[i].event, NULL, NULL);
-        }
-    usage_ledger_match_t *match = calloc(rows.count ? rows.count : 1, sizeof *match);
-    ob_err_t err = row_of && match ? usage_ledger_match(self->pg, &rows, match) : OB_ERR_INTERNAL;
-    usage_ledger_rows_release(&rows);
-    for (size_t i = 0; i < count; i++) {
-        authz_t *a = &all[i];
-        if (a->state != S_PENDING)
-            continue;
-        if (err != OB_OK) {
-            s_reply_error(a, 503, "ledger_unavailable", "the usage ledger cannot be read now; retry");
-            continue;
-        }
-        usage_ledger_match_t m = match[row_of[i]];
-        bool reused = m == USAGE_LEDGER_OTHER;
-        for (size_t j = 0; m == USAGE_LEDGER_ABSENT && j < i; j++) {
+    for (size_t k = 0; k < m; k++) {
+        authz_t *a = round[k];
+        size_t i = (size_t)(a - all);
+        bool reused = match[k] == USAGE_LEDGER_OTHER;
+        for (size_t j = 0; match[k] == USAGE_LEDGER_ABSENT && j < i; j++) {
             const authz_t *b = &all[j];
             if (b->event.transaction_id && strcmp(b->event.transaction_id, a->event.transaction_id) == 0) {
                 reused = !usage_events_same_request(&a->event, &b->event);
@@ -138,30 +123,89 @@ s_refuse_reused(usage_state_t *self, authz_t *all, size_t count)
         if (reused)
             s_reply_error(a, 409, "transaction_id_reused", S_REUSED_MESSAGE);
     }
-    free(match);
-    free(row_of);
 }
 
-/*  After the round's INSERT: true when a row it skipped as already there
- *  belongs to another request (a concurrent batch committed it between
- *  s_refuse_reused and the INSERT). The round then rolls back, and the
- *  retry is refused by s_refuse_reused. */
-static bool
-s_reused_meanwhile(usage_state_t *self, authz_t **round, size_t m, const ob_strset_t *inserted)
+/*  Opens the round's transaction in one round trip: BEGIN, the shared locks
+ *  of its users (usage_ledger.h) and, in the batch's first round, the
+ *  reuse check of its transaction_ids (refused ones are answered 409 and
+ *  leave the round). Returns the requests left in the round, or 0 with the
+ *  transaction closed (every request answered 503 when Postgres failed). */
+static size_t
+s_open_round(usage_state_t *self, authz_t *all, authz_t **round, size_t m, const char *users_text, bool check_reused)
 {
+    usage_ledger_params_t lock_params, match_params;
+    ob_pg_step_t steps[2];
     usage_ledger_rows_t rows = {0};
-    for (size_t i = 0; i < m; i++)
-        if (round[i]->insert && !ob_strset_has(inserted, round[i]->event.transaction_id))
-            usage_ledger_rows_add(&rows, &round[i]->event, NULL, NULL);
-    if (rows.count == 0)
-        return false;
-    usage_ledger_match_t *match = calloc(rows.count, sizeof *match);
-    bool reused = !match || usage_ledger_match(self->pg, &rows, match) != OB_OK;
-    for (size_t i = 0; !reused && i < rows.count; i++)
-        reused = match[i] == USAGE_LEDGER_OTHER;
-    free(match);
+    usage_ledger_lock_step(users_text, &lock_params, &steps[0]);
+    size_t nsteps = 1;
+    ob_err_t err = users_text ? OB_OK : OB_ERR_INTERNAL;
+    if (check_reused) {
+        for (size_t k = 0; k < m; k++)
+            usage_ledger_rows_add(&rows, &round[k]->event, NULL, NULL);
+        if (usage_ledger_match_step(&rows, &match_params, &steps[nsteps++]) != 0)
+            err = OB_ERR_INTERNAL;
+    }
+    usage_ledger_match_t *match = check_reused ? calloc(m, sizeof *match) : NULL;
+    if (check_reused && !match)
+        err = OB_ERR_INTERNAL;
+    if (err == OB_OK)
+        err = ob_pg_pipeline(self->pg, OB_PG_PIPE_BEGIN, steps, nsteps, NULL);
+    else
+        for (size_t i = 0; i < nsteps; i++)
+            steps[i].result = NULL;
+    if (err == OB_OK && check_reused) {
+        usage_ledger_match_read(steps[1].result, m, match);
+        s_refuse_reused(all, round, m, match);
+    }
+    for (size_t i = 0; i < nsteps; i++)
+        PQclear(steps[i].result);
     usage_ledger_rows_release(&rows);
-    return reused;
+    free(match);
+    size_t left = 0;
+    for (size_t k = 0; k < m; k++) {
+        if (err != OB_OK)
+            s_reply_error(round[k], 503, "ledger_unavailable", "the usage ledger cannot be written now; retry");
+        else if (round[k]->state == S_PENDING)
+            round[left++] = round[k];
+    }
+    if ((err != OB_OK || left == 0) && ob_pg_in_transaction(self->pg))
+        ob_pg_rollback(self->pg);
+    return err == OB_OK ? left : 0;
+}
+
+/*  Ends the round's transaction in one round trip: its ledger rows (ON
+ *  CONFLICT DO NOTHING; every id actually inserted goes to inserted, the
+ *  strings owned by *insert_result), the check that no skipped id names
+ *  another request (a concurrent round committed it after the reuse check;
+ *  the round then rolls back, and the caller's retry is refused 409), and
+ *  COMMIT. *outcome_unknown: the connection broke before the COMMIT's
+ *  answer (quota_rules_final). */
+static ob_err_t
+s_commit_round(usage_state_t *self, usage_ledger_rows_t *rows, ob_strset_t *inserted, PGresult **insert_result,
+               bool *outcome_unknown)
+{
+    usage_ledger_params_t insert_params, same_params;
+    ob_pg_step_t steps[2];
+    size_t nsteps = 0;
+    *insert_result = NULL;
+    if (rows->count > 0) {
+        if (usage_ledger_insert_step(rows, "authorize", &insert_params, &steps[0]) != 0 ||
+            usage_ledger_assert_same_step(rows, &same_params, &steps[1]) != 0) {
+            ob_pg_rollback(self->pg);
+            return OB_ERR_INTERNAL;
+        }
+        nsteps = 2;
+    }
+    ob_err_t err = ob_pg_pipeline(self->pg, OB_PG_PIPE_COMMIT, steps, nsteps, outcome_unknown);
+    if (nsteps > 0 && usage_ledger_is_reused(steps[1].result))
+        err = OB_ERR_TRANSIENT;
+    if (err == OB_OK && nsteps > 0)
+        err = usage_ledger_inserted(steps[0].result, inserted);
+    if (nsteps > 0) {
+        *insert_result = steps[0].result;
+        PQclear(steps[1].result);
+    }
+    return err;
 }
 
 /*  Reads the Redis answers of a round (the scripts were appended in order). */
@@ -269,13 +313,16 @@ s_notify_thresholds(usage_state_t *self, authz_t **round, size_t m)
     return err;
 }
 
-/*  One round: shared locks, the scripts, the ledger rows of the allowed calls,
- *  commit, answers. */
-static void
-s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
+/*  One round: BEGIN with the shared locks (one round trip), the scripts
+ *  (one pipelined Redis round trip), the ledger rows of the allowed calls
+ *  with COMMIT (one round trip), answers. Returns how many requests stayed
+ *  in the round (round is compacted: those refused at its opening leave). */
+static size_t
+s_authorize_round(usage_state_t *self, authz_t *all, authz_t **round, size_t m, int64_t now, bool check_reused)
 {
     json_t *users = json_array();
     ob_strset_t users_seen = {0}, inserted = {0}, rows_seen = {0}, claimed = {0};
+    PGresult *result = NULL;
     if (ob_strset_init(&users_seen, 2 * m) != 0 || ob_strset_init(&inserted, m) != 0 || ob_strset_init(&rows_seen, m) != 0 ||
         ob_strset_init(&claimed, m) != 0) {
         for (size_t i = 0; i < m; i++)
@@ -291,17 +338,10 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
     }
     char *users_text = usage_json_take_text(users);
     int64_t t0 = ob_clock_mono_us();
-    ob_err_t err = users_text ? ob_pg_begin(self->pg) : OB_ERR_INTERNAL;
-    if (err == OB_OK)
-        err = usage_ledger_lock_users(self->pg, users_text);
+    m = s_open_round(self, all, round, m, users_text, check_reused);
     free(users_text);
-    if (err != OB_OK) {
-        if (ob_pg_in_transaction(self->pg))
-            ob_pg_rollback(self->pg);
-        for (size_t i = 0; i < m; i++)
-            s_reply_error(round[i], 503, "ledger_unavailable", "the usage ledger cannot be written now; retry");
+    if (m == 0)
         goto done;
-    }
 
     /* Redis: one pipelined script call per request. */
     int64_t t1 = ob_clock_mono_us();
@@ -326,25 +366,17 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
             usage_ledger_rows_add(&rows, &a->event, a->degraded ? NULL : a->result.subscription,
                                   a->degraded ? NULL : a->result.account);
     }
-    PGresult *result = NULL;
-    if (rows.count > 0)
-        err = usage_ledger_insert(self->pg, &rows, "authorize", &inserted, &result);
-    usage_ledger_rows_release(&rows);
-    if (err == OB_OK && s_reused_meanwhile(self, round, m, &inserted))
-        err = OB_ERR_TRANSIENT;
-    if (err == OB_OK && self->dirty_mark_failed)
-        err = OB_ERR_TRANSIENT; /* uncounted rows never commit without their marker */
+    ob_err_t err = self->dirty_mark_failed ? OB_ERR_TRANSIENT : OB_OK; /* uncounted rows never commit without their marker */
     if (err == OB_OK)
         err = s_notify_thresholds(self, round, m);
     /* A COMMIT that fails for lack of a connection may have happened (quota_rules_final). */
     bool outcome_unknown = false;
     int64_t t3 = ob_clock_mono_us();
-    if (err == OB_OK) {
-        err = ob_pg_commit(self->pg);
-        outcome_unknown = err == OB_ERR_TRANSIENT;
-    } else {
+    if (err == OB_OK)
+        err = s_commit_round(self, &rows, &inserted, &result, &outcome_unknown);
+    else
         ob_pg_rollback(self->pg);
-    }
+    usage_ledger_rows_release(&rows);
 
     for (size_t i = 0; i < m; i++) {
         authz_t *a = round[i];
@@ -387,14 +419,16 @@ s_authorize_round(usage_state_t *self, authz_t **round, size_t m, int64_t now)
     }
     if (err != OB_OK)
         ob_log_warn("usage authorize: the ledger commit failed (%s)", ob_err_name(err));
-    ob_log_debug("usage.authorize round: %zu requests; begin+lock %.2f ms, redis %.2f ms, insert %.2f ms, commit+reply %.2f ms", m,
-                 (t1 - t0) / 1e3, (t2 - t1) / 1e3, (t3 - t2) / 1e3, (ob_clock_mono_us() - t3) / 1e3);
-    PQclear(result);
+    ob_log_debug(
+        "usage.authorize round: %zu requests; begin+lock %.2f ms, redis %.2f ms, rows %.2f ms, insert+commit+reply %.2f ms", m,
+        (t1 - t0) / 1e3, (t2 - t1) / 1e3, (t3 - t2) / 1e3, (ob_clock_mono_us() - t3) / 1e3);
 done:
+    PQclear(result);
     ob_strset_release(&users_seen);
     ob_strset_release(&inserted);
     ob_strset_release(&rows_seen);
     ob_strset_release(&claimed);
+    return m;
 }
 
 void
@@ -429,7 +463,6 @@ usage_authorize(void *state, ob_job_t **jobs, size_t count)
         usage_metrics_find(&self->metrics, a->event.code, &a->quota);
         a->state = S_PENDING;
     }
-    s_refuse_reused(self, all, count);
     for (int r = 0; r < S_ROUNDS; r++) {
         size_t m = 0;
         for (size_t i = 0; i < count; i++)
@@ -439,7 +472,7 @@ usage_authorize(void *state, ob_job_t **jobs, size_t count)
             }
         if (m == 0)
             break;
-        s_authorize_round(self, round, m, (int64_t)now);
+        m = s_authorize_round(self, all, round, m, (int64_t)now, r == 0);
         s_settle_deferred(self, round, m);
     }
     for (size_t i = 0; i < count; i++) {

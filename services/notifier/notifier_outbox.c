@@ -93,21 +93,27 @@ notifier_outbox_prepare(ob_pg_t *pg)
                   " sent_at = CASE WHEN $8 = 'sent' THEN now() END, email_to = $10, message_id = $11"
                   " WHERE id = $1::bigint AND status = 'pending'",
                   11);
-    ob_pg_prepare(
-        pg, "outbox_claim_webhooks",
-        "UPDATE webhook_messages m SET locked_until = now() + make_interval(secs => $2::int), attempts = m.attempts + 1"
-        " FROM (SELECT id FROM webhook_messages WHERE status = 'pending' AND next_attempt_at <= now()"
-        "   AND (locked_until IS NULL OR locked_until < now()) AND id IN ("
-        "     SELECT id FROM (SELECT w.id, row_number() OVER (PARTITION BY w.endpoint_id ORDER BY w.next_attempt_at) AS rn"
-        "       FROM webhook_messages w JOIN webhook_endpoints e ON e.id = w.endpoint_id"
-        "       WHERE w.status = 'pending' AND w.next_attempt_at <= now()"
-        "         AND (w.locked_until IS NULL OR w.locked_until < now()) AND e.enabled"
-        "         AND NOT (w.endpoint_id = ANY ($3::text[]))) AS ranked WHERE rn <= $4::int)"
-        "   ORDER BY next_attempt_at LIMIT $1::int FOR UPDATE SKIP LOCKED) c, webhook_endpoints e"
-        " WHERE m.id = c.id AND e.id = m.endpoint_id"
-        " RETURNING m.id, m.endpoint_id, m.attempts, m.body, e.url, e.secret,"
-        " CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END",
-        4);
+    ob_pg_prepare(pg, "outbox_claim_webhooks",
+                  "UPDATE webhook_messages m SET locked_until = now() + make_interval(secs => $2::int), attempts = m.attempts + 1"
+                  " FROM (SELECT id FROM webhook_messages WHERE status = 'pending' AND next_attempt_at <= now()"
+                  "   AND (locked_until IS NULL OR locked_until < now()) AND id IN ("
+                  "     SELECT ranked.id FROM (SELECT w.id, w.endpoint_id,"
+                  "       row_number() OVER (PARTITION BY w.endpoint_id ORDER BY w.next_attempt_at) AS rn"
+                  "       FROM webhook_messages w JOIN webhook_endpoints e ON e.id = w.endpoint_id"
+                  "       WHERE w.status = 'pending' AND w.next_attempt_at <= now()"
+                  "         AND (w.locked_until IS NULL OR w.locked_until < now()) AND e.enabled"
+                  "         AND NOT (w.endpoint_id = ANY ($3::text[]))) AS ranked"
+                  /* What every notifier has in flight to the endpoint (leased rows), so the
+                   * per-endpoint limit holds for all of them together, not per process. */
+                  "     LEFT JOIN (SELECT endpoint_id, count(*) AS n FROM webhook_messages"
+                  "       WHERE status = 'pending' AND locked_until >= now() GROUP BY endpoint_id) AS leased"
+                  "       ON leased.endpoint_id = ranked.endpoint_id"
+                  "     WHERE ranked.rn <= $4::int - coalesce(leased.n, 0))"
+                  "   ORDER BY next_attempt_at LIMIT $1::int FOR UPDATE SKIP LOCKED) c, webhook_endpoints e"
+                  " WHERE m.id = c.id AND e.id = m.endpoint_id"
+                  " RETURNING m.id, m.endpoint_id, m.attempts, m.body, e.url, e.secret,"
+                  " CASE WHEN e.previous_secret_expires_at > now() THEN e.previous_secret END",
+                  4);
     ob_pg_prepare(pg, "outbox_attempt_webhook",
                   "INSERT INTO delivery_attempts (notification_id, message_id, channel, attempt, ok, status_code, duration_ms,"
                   " response, error) SELECT notification_id, id, 'webhook', $2::int, $3::boolean, $4::int, $5::int, $6, $7"

@@ -10,7 +10,11 @@
  *  not a JSON event with an id, a type and a created time gets 400, and so
  *  does an event whose `livemode` is not the mode of STRIPE_SECRET_KEY (400
  *  livemode_mismatch: a test event never reaches live subscriptions, nor
- *  the reverse); neither is recorded.
+ *  the reverse); neither is recorded. An event of a type the processor
+ *  never acts on (stripe_event_is_handled) is recorded as ignored at once,
+ *  as the processor would mark it: no claim, no second write, no second
+ *  commit for the bulk of what Stripe sends (unless processing is off:
+ *  stripe_state_t.ignore_at_ingest).
  */
 #ifndef STRIPE_INBOX_H_INCLUDED
 #define STRIPE_INBOX_H_INCLUDED

@@ -5,6 +5,8 @@
 #ifndef STRIPE_STATE_H_INCLUDED
 #define STRIPE_STATE_H_INCLUDED
 
+#include <stdbool.h>
+
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
 #include "clients/stripe_api.h"
@@ -17,6 +19,11 @@ typedef struct {
     stripe_mode_t mode;         /* of STRIPE_SECRET_KEY: events of the other mode are refused */
     void (*wake)(void *arg);    /* called after a commit that stored new events */
     void *wake_arg;
+    /*  Events of types the processor never acts on are recorded ignored at
+     *  ingest (its fast path, decided before the commit). False when
+     *  processing is off (STRIPE_EVENT_PROCESSING=false): everything stays
+     *  pending, as recorded. */
+    bool ignore_at_ingest;
 } stripe_state_t;
 
 #endif

@@ -115,16 +115,39 @@ def tail(path, lines=40):
     return "\n".join(text.splitlines()[-lines:])
 
 
-def die_with_parent(sig=signal.SIGKILL):
+CLONE_NEWNET = 0x40000000
+CLONE_NEWUTS = 0x04000000
+
+
+def die_with_parent(sig=signal.SIGKILL, netns=None, user=None, hostname=None):
     """A preexec_fn: the child gets sig when this process dies, even by
-    SIGKILL, so a killed test run leaves no server or worker behind."""
+    SIGKILL, so a killed test run leaves no server or worker behind.
+
+    netns: a network namespace file (/run/netns/NAME) the child joins first, so
+    the process itself (its pid is the Popen's) runs on that test host; hostname:
+    the host's name it then sees (a UTS namespace of its own); user: the account
+    it then becomes (Popen's user= would drop root before the join)."""
     parent = os.getpid()
+    account = pwd.getpwnam(user) if user else None
 
     def preexec():
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, int(sig))  # PR_SET_PDEATHSIG
+        if netns:
+            fd = os.open(netns, os.O_RDONLY)
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                os._exit(126)
+            os.close(fd)
+        if hostname:
+            name = hostname.encode()
+            if libc.unshare(CLONE_NEWUTS) != 0 or libc.sethostname(name, len(name)) != 0:
+                os._exit(126)
+        if account:
+            os.setgroups([])
+            os.setgid(account.pw_gid)
+            os.setuid(account.pw_uid)
+        libc.prctl(1, int(sig))  # PR_SET_PDEATHSIG (after setuid, which clears it)
         if os.getppid() != parent:  # the parent died before prctl
             os.kill(os.getpid(), int(sig))
 
@@ -149,10 +172,18 @@ class Postgres:
     """A private cluster: initdb into a temp dir, trust auth on 127.0.0.1, fsync off.
 
     As root it runs as the `postgres` system user (postgres refuses root). The
-    server is our child and dies with us, even if the test run is killed."""
+    server is our child and dies with us, even if the test run is killed.
 
-    def __init__(self):
+    On a test host (netns.Host, test_multihost.py) it runs in that host's network
+    namespace, listens on its address at port (default 5432: the namespace is
+    its own) and trusts clients from the network clients ("10.0.0.0/24")."""
+
+    def __init__(self, host="127.0.0.1", netns=None, port=None, clients=None):
         self.bindir = _postgres_bindir()
+        self.host = host
+        self.netns = netns
+        self.fixed_port = port
+        self.clients = clients
         self.port = None
         self.dir = None
         self.proc = None
@@ -179,8 +210,11 @@ class Postgres:
             os.chown(self.dir, account.pw_uid, account.pw_gid)
             self._user = "postgres"
         self._run("initdb", "-D", f"{self.dir}/data", "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-sync")
+        if self.clients:
+            with open(f"{self.dir}/data/pg_hba.conf", "a") as hba:
+                hba.write(f"host all all {self.clients} trust\n")
         for _ in range(3):
-            self.port = free_port()
+            self.port = self.fixed_port or free_port()
             if self._spawn_server():
                 return self
             self._stop_server()
@@ -189,13 +223,17 @@ class Postgres:
     def _spawn_server(self):
         """Starts the server on self.port; True once it accepts connections."""
         # A child rather than pg_ctl's daemon, so it dies with us (SIGQUIT: immediate shutdown).
+        # In a namespace the child joins it as root, then becomes postgres (die_with_parent).
+        user, preexec = self._user, die_with_parent(signal.SIGQUIT)
+        if self.netns:
+            user, preexec = None, die_with_parent(signal.SIGQUIT, netns=self.netns, user=self._user)
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(
                 [str(self.bindir / "postgres"), "-D", f"{self.dir}/data", "-p", str(self.port), "-k", self.dir,
-                 "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "full_page_writes=off",
+                 "-c", f"listen_addresses={self.host}", "-c", "fsync=off", "-c", "full_page_writes=off",
                  "-c", "synchronous_commit=off", "-c", "max_connections=200"],
-                cwd=self.dir, user=self._user, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                preexec_fn=die_with_parent(signal.SIGQUIT))
+                cwd=self.dir, user=user, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=preexec)
         return poll_until(lambda: self._accepts() or self.proc.poll() is not None, 30) and self.proc.poll() is None
 
     def pause(self):
@@ -213,7 +251,7 @@ class Postgres:
         import psycopg2
 
         try:
-            psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres",
+            psycopg2.connect(host=self.host, port=self.port, user="postgres", dbname="postgres",
                              connect_timeout=2).close()
             return True
         except psycopg2.OperationalError:
@@ -235,12 +273,12 @@ class Postgres:
             self.dir = None
 
     def url(self, dbname="postgres"):
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{dbname}"
+        return f"postgresql://postgres@{self.host}:{self.port}/{dbname}"
 
     def connect(self, dbname="postgres"):
         import psycopg2
 
-        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname=dbname)
+        conn = psycopg2.connect(host=self.host, port=self.port, user="postgres", dbname=dbname)
         conn.autocommit = True
         return conn
 
@@ -269,9 +307,13 @@ class Postgres:
 
 
 class Redis:
-    """A private redis-server without persistence."""
+    """A private redis-server without persistence (on a test host: in its
+    namespace, on its address, port default 6379, as Postgres above)."""
 
-    def __init__(self):
+    def __init__(self, host="127.0.0.1", netns=None, port=None):
+        self.host = host
+        self.netns = netns
+        self.fixed_port = port
         self.port = None
         self.dir = None
         self.proc = None
@@ -280,13 +322,16 @@ class Redis:
         if not shutil.which("redis-server"):
             raise HarnessError("no redis-server in PATH (deploy/scripts/deps.sh installs it)")
         self.dir = tempfile.mkdtemp(prefix="ob-it-redis-")
+        # Reached from other test hosts: no protected mode (it admits only loopback clients).
+        remote = [] if self.host == "127.0.0.1" else ["--protected-mode", "no"]
         for _ in range(3):
-            self.port = free_port()
+            self.port = self.fixed_port or free_port()
             log = open(Path(self.dir) / "redis.log", "ab")
             self.proc = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", self.dir, "--daemonize", "no"],
-                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, preexec_fn=die_with_parent())
+                ["redis-server", "--port", str(self.port), "--bind", self.host, "--save", "", "--appendonly", "no",
+                 "--dir", self.dir, "--daemonize", "no", *remote],
+                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                preexec_fn=die_with_parent(netns=self.netns))
             log.close()
             if poll_until(lambda: self._ping() or self.proc.poll() is not None, 10) and self.proc.poll() is None:
                 return self
@@ -296,7 +341,7 @@ class Redis:
 
     def _ping(self):
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as sock:
+            with socket.create_connection((self.host, self.port), timeout=0.5) as sock:
                 sock.sendall(b"PING\r\n")
                 return sock.recv(16).startswith(b"+PONG")
         except OSError:
@@ -316,12 +361,12 @@ class Redis:
 
     @property
     def url(self):
-        return f"redis://127.0.0.1:{self.port}"
+        return f"redis://{self.host}:{self.port}"
 
     def client(self):
         import redis
 
-        return redis.Redis(host="127.0.0.1", port=self.port, decode_responses=True)
+        return redis.Redis(host=self.host, port=self.port, decode_responses=True)
 
 
 class Proc:
@@ -400,39 +445,51 @@ class Stack:
     def _process_env(self, overrides):
         return base_env(**{**self.env, **overrides})
 
-    def spawn(self, name, argv, **env):
-        """Starts any command as a stack process (logs, teardown and checks included)."""
+    def spawn(self, name, argv, netns=None, hostname=None, **env):
+        """Starts any command as a stack process (logs, teardown and checks included);
+        netns: the network namespace file of the test host it runs on, hostname: that
+        host's name (netns.Host.path and .name)."""
         count = sum(1 for proc in self.procs if proc.name == name)
         log_path = self.workdir / "logs" / (f"{name}.log" if count == 0 else f"{name}.{count + 1}.log")
         with open(log_path, "ab") as log:
             popen = subprocess.Popen([str(arg) for arg in argv], cwd=REPO, env=self._process_env(env),
                                      stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     preexec_fn=die_with_parent())
+                                     preexec_fn=die_with_parent(netns=netns, hostname=hostname))
         proc = Proc(name, popen, log_path)
         self.procs.append(proc)
         return proc
 
-    def start(self, name, **env):
+    def start(self, name, netns=None, hostname=None, **env):
         """Starts build/<name> (gateway, a worker) with the stack's settings plus env
-        (a value of None removes a setting). Returns its Proc."""
-        return self.spawn(name, [binary(name)], **env)
+        (a value of None removes a setting), on a test host when given (see spawn). Returns its Proc."""
+        return self.spawn(name, [binary(name)], netns=netns, hostname=hostname, **env)
+
+    def add_gateway(self):
+        """Settings for one more gateway of this stack, on its own HTTP port and
+        broker port: pass them to start("gateway", **settings) (again after a
+        kill, to restart it on the same ports). Its broker joins BROKER_ENDPOINT,
+        so every worker started afterwards serves it too."""
+        settings = {"GATEWAY_PORT": str(free_port()), "BROKER_BIND": f"tcp://127.0.0.1:{free_port()}"}
+        self.env["BROKER_ENDPOINT"] += "," + settings["BROKER_BIND"]
+        return settings
 
     def start_all(self, **env):
         """Starts the gateway and one of each worker."""
         return [self.start(name, **env) for name in SERVICES]
 
-    def standin(self, kind, *args, timeout=10.0):
-        """Starts tests/standins/<kind>_standin.py on a free port, waits for its
-        "ready", points the matching setting (STRIPE_API_BASE, LAGO_API_URL) at it
-        for processes started afterwards, and returns its base URL."""
+    def standin(self, kind, *args, timeout=10.0, host="127.0.0.1"):
+        """Starts tests/standins/<kind>_standin.py on a free port of host (an address
+        of this machine), waits for its "ready", points the matching setting
+        (STRIPE_API_BASE, LAGO_API_URL) at it for processes started afterwards, and
+        returns its base URL."""
         filename, setting, key_flag, key_setting = STANDINS[kind]
         port = free_port()
-        argv = [sys.executable, "-u", REPO / "tests" / "standins" / filename, "--port", port,
+        argv = [sys.executable, "-u", REPO / "tests" / "standins" / filename, "--port", port, "--host", host,
                 key_flag, self.env[key_setting], *args]
         proc = self.spawn(f"{kind}-standin", argv)
         if not poll_until(lambda: "ready" in proc.log() or not proc.alive(), timeout) or not proc.alive():
             raise HarnessError(f"{filename} did not become ready:\n{tail(proc.log_path)}")
-        url = f"http://127.0.0.1:{port}"
+        url = f"http://{host}:{port}"
         self.env[setting] = url
         return url
 
@@ -478,18 +535,21 @@ class Stack:
     def port(self):
         return int(self.env["GATEWAY_PORT"])
 
-    def url(self, path="/"):
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path="/", port=None):
+        return f"http://127.0.0.1:{port or self.port}{path}"
 
-    def http(self, method, path, json=None, body=None, headers=None, timeout=10.0):
-        """One request to the gateway. Returns (status, headers with lower-case
-        names, body): parsed JSON when the response says application/json, else text."""
+    def http(self, method, path, json=None, body=None, headers=None, timeout=10.0, port=None, base=None):
+        """One request to the gateway (another one's with port, see add_gateway; or
+        base, "http://host:port", a gateway on a test host). Returns (status,
+        headers with lower-case names, body): parsed JSON when the response says
+        application/json, else text."""
         headers = dict(headers or {})
         data = body.encode() if isinstance(body, str) else body
         if json is not None:
             data = jsonlib.dumps(json).encode()
             headers.setdefault("Content-Type", "application/json")
-        request = urllib.request.Request(self.url(path), data=data, headers=headers, method=method)
+        url = base + path if base else self.url(path, port)
+        request = urllib.request.Request(url, data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 status, raw, info = response.status, response.read(), response.headers
@@ -504,8 +564,9 @@ class Stack:
             return status, names, jsonlib.loads(text)
         return status, names, text
 
-    def wait_ready(self, timeout=10.0):
-        """Polls GET /ready until 200; fails early if the gateway exited."""
+    def wait_ready(self, timeout=10.0, port=None):
+        """Polls GET /ready (of the gateway at port, default the first) until
+        200; fails early if every gateway exited."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -513,7 +574,7 @@ class Stack:
             if gateways and not any(proc.alive() for proc in gateways):
                 raise HarnessError(f"the gateway exited ({gateways[-1].returncode}):\n{tail(gateways[-1].log_path)}")
             try:
-                last = self.http("GET", "/ready", timeout=1.0)
+                last = self.http("GET", "/ready", timeout=1.0, port=port)
                 if last[0] == 200:
                     return last[2]
             except OSError as error:

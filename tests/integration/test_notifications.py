@@ -12,7 +12,7 @@ import pytest
 from notify_support import (ADMIN_ENDPOINTS, ADMIN_MESSAGES, Receiver, SmtpSink, admin_call, bodies,
                             create_endpoint, insert_notification, notification_rows, start_notifier, verified,
                             verify_standard_webhook, wait_for)
-from stripe_events import DAY, Sub, admin_headers, post_event, wait_settled
+from stripe_events import DAY, Sub, post_event, wait_settled
 from test_stripe_webhooks import start_billing
 
 
@@ -136,7 +136,7 @@ def test_410_disables_the_endpoint_and_tells_the_operator(stack):
     stack.start("gateway")
     start_notifier(stack)
     gone = create_endpoint(stack, receiver.url("gone"))
-    other = create_endpoint(stack, receiver.url("other"))
+    create_endpoint(stack, receiver.url("other"))
     receiver.script("gone", [{"status": 410}])
     insert_notification(stack, "receipt", "user-g", {"amount": 100})
     wait_for(lambda: len(receiver.requests("gone")) == 1 and len(receiver.requests("other")) == 1, 20, "both got one")
@@ -238,6 +238,29 @@ def test_two_notifiers_send_every_mail_and_webhook_once(stack):
     assert sorted(m.envelope["rcpt_tos"][0] for m in sink.messages()) == sorted(f"u{i}@example.com" for i in range(20))
     assert len({r["headers"]["webhook-id"] for r in receiver.requests("scale")}) == 20
     assert len(receiver.requests("scale")) == 20
+
+
+def test_the_per_endpoint_limit_holds_for_every_notifier_together(stack):
+    """NOTIFIER_ENDPOINT_IN_FLIGHT counts what all notifiers have in flight to an endpoint
+    (issue 14: any number of copies on any number of hosts), not what each one has."""
+    receiver = Receiver(stack)
+    stack.start("gateway")
+    settings = {"NOTIFIER_ENDPOINT_IN_FLIGHT": "2", "WEBHOOK_TIMEOUT_MS": "20000", "NOTIFIER_LEASE_S": "60"}
+    start_notifier(stack, **settings)
+    start_notifier(stack, **settings)
+    endpoint = create_endpoint(stack, receiver.url("cap"))
+    receiver.hold("cap")
+    try:
+        for i in range(8):
+            insert_notification(stack, "receipt", f"user-c{i}", {"amount": i})
+        wait_for(lambda: len(receiver.requests("cap")) >= 2, 20, "two requests in flight")
+        time.sleep(1.5)  # many claim rounds of both notifiers (NOTIFIER_POLL_MS=100): none may take a third
+        assert len(receiver.requests("cap")) == 2
+    finally:
+        receiver.release("cap")
+    wait_for(lambda: len(admin_call(stack, "GET", f"{ADMIN_MESSAGES}?endpoint={endpoint['id']}&status=sent")[1]
+                         ["messages"]) == 8, 30, "every message delivered once released")
+    assert len({r["headers"]["webhook-id"] for r in receiver.requests("cap")}) == 8
 
 
 # -- e-mail ------------------------------------------------------------------------------------------

@@ -1,7 +1,6 @@
 """Usage metering and real-time quotas (issue #5), against real Postgres and Redis:
 POST /api/v1/usage/events, POST /api/v1/usage/authorize, GET /api/v1/usage/{me,user}."""
 import threading
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -190,6 +189,32 @@ def test_concurrent_reuses_of_one_transaction_id_allow_exactly_one(stack):
     assert query(stack.db(), "SELECT user_id FROM usage_events WHERE transaction_id = 'tx-race'") == [(winner,)]
 
 
+def test_the_ledger_guard_rolls_back_a_round_whose_skipped_id_names_another_request(stack):
+    """The check an authorize round sends behind its INSERT and before its COMMIT (one round trip):
+    a transaction_id that a concurrent round committed meanwhile for another request aborts the
+    whole transaction, so the COMMIT behind it commits nothing; the same request passes."""
+    import psycopg2
+    start_usage_stack(stack)
+    subscribe(stack, "u-guard", "starter")
+    assert authorize(stack, "u-guard", tx="tx-guard")[0] == 200
+    conn = stack.db()
+    conn.autocommit = False
+    with conn.cursor() as cur:
+        cur.execute("SELECT usage_ledger_assert_same(%s, %s, %s, %s)",
+                    (["tx-guard", "tx-new"], ["u-guard", "u-guard"], ["api_calls", "api_calls"], [1, 1]))
+        assert cur.fetchone() == (2,)
+    conn.commit()
+    with conn.cursor() as cur:
+        cur.execute("INSERT INTO usage_events (transaction_id, user_id, code, quantity, occurred_at, source)"
+                    " VALUES ('tx-guard-2', 'u-other', 'api_calls', 1, now(), 'authorize')")
+        with pytest.raises(psycopg2.Error) as raised:
+            cur.execute("SELECT usage_ledger_assert_same(%s, %s, %s, %s)",
+                        (["tx-guard-2", "tx-guard"], ["u-other", "u-other"], ["api_calls", "api_calls"], [1, 1]))
+        assert raised.value.pgcode == "OB409"
+    conn.commit()     # what the round's COMMIT does behind the failed check: nothing is committed
+    assert query(stack.db(), "SELECT user_id FROM usage_events WHERE transaction_id LIKE 'tx-guard%'") == [("u-guard",)]
+
+
 def test_a_reused_transaction_id_is_refused_by_ingest_and_nothing_of_its_batch_is_recorded(stack):
     start_usage_stack(stack)
     status, _, body = ingest(stack, [event("u-a", tx="tx-i1")])
@@ -363,3 +388,65 @@ def test_usage_me_and_usage_of_a_user(stack):
     status, _, body3 = stack.http("GET", "/api/v1/usage/someone-else", headers=SERVICE)
     assert status == 200 and body3["plan"] is None and body3["metrics"] == []
     assert stack.http("GET", "/api/v1/usage/u-read")[0] == 401
+
+
+def test_two_usage_runtimes_commit_at_once_and_keep_every_promise(stack):
+    """USAGE_RUNTIMES=2: the broker shares requests between two runtimes whose transactions run at once.
+    Every 202 is one stored row, a repeat is a duplicate, a concurrent reuse is refused exactly once,
+    thresholds and the quota stay exact."""
+    start_usage_stack(stack, USAGE_RUNTIMES="2")
+    db = stack.db()
+
+    def usage_workers():
+        body = stack.http("GET", "/metrics")[2]
+        text = body.decode() if isinstance(body, bytes) else body
+        return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                   if line.startswith("ob_broker_workers{") and 'service="usage"' in line)
+
+    wait_for(lambda: usage_workers() == 2, timeout=10, message="two usage runtimes at the broker")
+    subscribe(stack, "u-par", "starter")  # 1,000 calls a month
+    answers, lock = [], threading.Lock()
+
+    def client(k):
+        batches = [[event("u-par", tx=f"par-{k}-{b}-{i}") for i in range(20)] for b in range(5)]
+        for batch in batches + batches[:1]:  # the first batch again: all duplicates
+            status, _, body = ingest(stack, batch)
+            with lock:
+                answers.append((status, body))
+
+    threads = [threading.Thread(target=client, args=(k,)) for k in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(status == 202 for status, _ in answers), answers
+    assert sum(body["accepted"] for _, body in answers) == 800
+    assert sum(body["duplicates"] for _, body in answers) == 8 * 20
+    assert query(db, "SELECT count(*), count(DISTINCT transaction_id) FROM usage_events WHERE user_id = 'u-par'")[0] == (800, 800)
+
+    # One transaction_id sent at once for two users: exactly one is recorded, the other refused.
+    reuse = []
+
+    def reuser(user):
+        status, _, body = ingest(stack, [event(user, tx="par-reused")])
+        with lock:
+            reuse.append(status)
+
+    pair = [threading.Thread(target=reuser, args=(u,)) for u in ("u-par", "u-par-other")]
+    for t in pair:
+        t.start()
+    for t in pair:
+        t.join()
+    assert sorted(reuse) == [202, 409], reuse
+    assert len(query(db, "SELECT user_id FROM usage_events WHERE transaction_id = 'par-reused'")) == 1
+
+    # At or above 80% after a later batch: requested once.
+    used = query(db, "SELECT count(*) FROM usage_events WHERE user_id = 'u-par'")[0][0]
+    status, _, body = ingest(stack, [event("u-par")])
+    assert status == 202 and body["accepted"] == 1
+    used += 1
+    assert query(db, "SELECT count(*) FROM notifications WHERE kind = 'quota_threshold' AND user_id = 'u-par'"
+                     " AND payload->>'threshold' = '80'")[0][0] == 1
+    # The counter (rebuilt from the ledger) allows exactly what is left.
+    codes = [authorize(stack, "u-par")[0] for _ in range(1000 - used + 1)]
+    assert codes.count(200) == 1000 - used and codes[-1] == 429

@@ -370,6 +370,67 @@ Test(pg, the_raw_connection_does_pipelines)
     ob_pg_destroy(&pg);
 }
 
+Test(pg, a_pipeline_opens_runs_and_commits_in_one_round_trip)
+{
+    ob_pg_t *pg = ob_pg_new(s_conninfo, "test_pg");
+    cr_assert(eq(int, s_exec_class(pg, "CREATE TABLE t (id int PRIMARY KEY)"), OB_OK));
+    cr_assert(eq(int, ob_pg_prepare(pg, "ins", "INSERT INTO t VALUES ($1::int) RETURNING id * 10", 1), 0));
+    const char *one[] = {"1"}, *two[] = {"2"};
+
+    /* BEGIN + two statements, the transaction stays open; then the rest and COMMIT. */
+    ob_pg_step_t steps[] = {{"ins", 1, one, NULL, NULL, NULL}, {"ins", 1, two, NULL, NULL, NULL}};
+    cr_assert(eq(int, ob_pg_pipeline(pg, OB_PG_PIPE_BEGIN, steps, 2, NULL), OB_OK));
+    cr_assert(ob_pg_in_transaction(pg));
+    cr_assert(eq(str, PQgetvalue(steps[1].result, 0, 0), "20"));
+    PQclear(steps[0].result);
+    PQclear(steps[1].result);
+    cr_assert(eq(long, s_admin_count("SELECT count(*) FROM t"), 0L), "nothing visible before the commit");
+    bool unknown = true;
+    cr_assert(eq(int, ob_pg_pipeline(pg, OB_PG_PIPE_COMMIT, NULL, 0, &unknown), OB_OK));
+    cr_assert(not(unknown));
+    cr_assert(not(ob_pg_in_transaction(pg)));
+    cr_assert(eq(long, s_admin_count("SELECT count(*) FROM t"), 2L));
+
+    /* A failing statement: the rest is skipped, nothing commits, the session is usable. */
+    const char *three[] = {"3"};
+    ob_pg_step_t bad[] = {
+        {"ins", 1, three, NULL, NULL, NULL}, {"ins", 1, one, NULL, NULL, NULL}, {"ins", 1, two, NULL, NULL, NULL}};
+    cr_assert(eq(int, ob_pg_pipeline(pg, OB_PG_PIPE_BEGIN | OB_PG_PIPE_COMMIT, bad, 3, &unknown), OB_ERR_CONFLICT));
+    cr_assert(not(unknown));
+    cr_assert(eq(int, PQresultStatus(bad[2].result), PGRES_PIPELINE_ABORTED));
+    for (int i = 0; i < 3; i++)
+        PQclear(bad[i].result);
+    cr_assert(not(ob_pg_in_transaction(pg)));
+    cr_assert(eq(long, s_admin_count("SELECT count(*) FROM t"), 2L), "3 rolled back with the rest");
+    cr_assert(eq(int, s_exec_class(pg, "SELECT 1"), OB_OK), "the session is usable again");
+
+    /* Misuse is refused: a BEGIN inside a transaction, steps outside one. */
+    cr_assert(eq(int, ob_pg_pipeline(pg, OB_PG_PIPE_COMMIT, NULL, 0, NULL), OB_ERR_INTERNAL));
+    ob_pg_destroy(&pg);
+}
+
+Test(pg, a_pipeline_never_continues_on_a_new_session)
+{
+    ob_pg_t *pg = ob_pg_new(s_conninfo, "test_pg");
+    cr_assert(eq(int, s_exec_class(pg, "CREATE TABLE t (id int)"), OB_OK));
+    cr_assert(eq(int, ob_pg_prepare(pg, "ins", "INSERT INTO t VALUES ($1::int)", 1), 0));
+    const char *one[] = {"1"};
+    ob_pg_step_t steps[] = {{"ins", 1, one, NULL, NULL, NULL}};
+    cr_assert(eq(int, ob_pg_pipeline(pg, OB_PG_PIPE_BEGIN, steps, 1, NULL), OB_OK));
+    PQclear(steps[0].result);
+    s_kill_backend(pg);
+    bool unknown = false;
+    cr_assert(eq(int, ob_pg_pipeline(pg, OB_PG_PIPE_COMMIT, steps, 1, &unknown), OB_ERR_TRANSIENT));
+    PQclear(steps[0].result);
+    cr_assert(not(ob_pg_in_transaction(pg)));
+    cr_assert(eq(long, s_admin_count("SELECT count(*) FROM t"), 0L));
+    cr_assert(eq(int, ob_pg_pipeline(pg, OB_PG_PIPE_BEGIN | OB_PG_PIPE_COMMIT, steps, 1, &unknown), OB_OK),
+              "a new transaction on a new session");
+    PQclear(steps[0].result);
+    cr_assert(eq(long, s_admin_count("SELECT count(*) FROM t"), 1L));
+    ob_pg_destroy(&pg);
+}
+
 /* Without a server: no database needed. */
 
 Test(pg_offline, parses_urls_and_never_describes_the_password)
