@@ -16,6 +16,9 @@
 #      checked for ASan/UBSan reports; the browser tests
 #      (tests/integration/test_pages.py) write their screenshots to
 #      <build dir>/screenshots
+#   5b. chaos run: pytest tests/chaos against the normal build for
+#      CHAOS_SECONDS (default 60): mixed load while processes are killed -9
+#      and Postgres restarted, then its checks, printed as figures
 #   6. fuzzing: deploy/scripts/fuzz.sh builds build-fuzz/ with clang and runs
 #      every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 8)
 #      under ASan+UBSan; each target counts as one test, a crash as a failure
@@ -299,6 +302,29 @@ integration() {
     rm -rf "$basetemp"
 }
 
+# The chaos run (tests/chaos/test_chaos.py): one test; its figures are printed (-s).
+chaos() {
+    local seconds=${CHAOS_SECONDS:-60} dir=$1 junit="$WORK/junit-chaos.xml" status=0 counts passed failed skipped
+    banner "chaos run (${seconds} s)"
+    CHAOS_SECONDS=$seconds OB_BUILD_DIR="$dir" "$PYTHON" -m pytest "$ROOT/tests/chaos" -p no:cacheprovider -q -s -rfEs \
+        --basetemp="$WORK/pytest-chaos" --junitxml="$junit" || status=$?
+    if [[ ! -f "$junit" ]]; then
+        not_run "chaos: pytest exited $status without results"
+        record "chaos" 0 1 "pytest exited $status without results"
+        return
+    fi
+    counts=$(count_junit "$junit")
+    read -r passed failed skipped <<<"$(head -n 1 <<<"$counts")"
+    if grep -q '^NOTRUN ' <<<"$counts"; then
+        not_run "chaos: $(grep '^NOTRUN ' <<<"$counts" | head -n 1 | cut -c8-)"
+    fi
+    if ((status != 0 && failed == 0)); then
+        failed=1
+    fi
+    record "chaos" "$passed" "$failed" "${seconds} s"
+    rm -rf "$WORK/pytest-chaos"
+}
+
 fuzz() {
     local seconds=${FUZZ_SECONDS:-8} log="$WORK/fuzz.log" status=0
     banner "fuzzing (${seconds} s per target)"
@@ -357,6 +383,9 @@ fi
 if $asan_ok; then
     ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
         integration asan "$ROOT/$PREFIX-asan"
+fi
+if $normal_ok; then
+    chaos "$ROOT/$PREFIX"
 fi
 
 fuzz

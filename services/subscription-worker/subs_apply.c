@@ -13,6 +13,7 @@
 #include "common/ob_log.h"
 #include "common/ob_pg.h"
 #include "common/ob_redis.h"
+#include "common/ob_worker.h"
 #include "services/subscription-worker/subs_change.h"
 #include "services/subscription-worker/subs_notify.h"
 #include "services/subscription-worker/subs_publish.h"
@@ -301,6 +302,9 @@ subs_applier_run(subs_applier_t *self)
         int rc = s_apply_one(self);
         if (rc <= 0)
             return rc;
+        /* A batch can outlast the broker's liveness (3 heartbeats): a busy
+         * worker must not be taken for a dead one. */
+        ob_worker_keepalive();
     }
     return 1;
 }

@@ -7,6 +7,7 @@
 
 #include "common/ob_entitlements.h"
 #include "common/ob_log.h"
+#include "common/ob_worker.h"
 
 #define S_BATCH 100
 
@@ -64,9 +65,11 @@ subs_publish_run(ob_pg_t *pg, ob_redis_t *redis)
         return -1;
     }
     int n = PQntuples(r), failed = 0;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         if (subs_publish_user(pg, redis, PQgetvalue(r, i, 0)) != OB_OK)
             failed++;
+        ob_worker_keepalive(); /* as the applier: a long batch is no dead worker */
+    }
     PQclear(r);
     if (failed)
         ob_log_warn("entitlements: %d of %d copies not published (Redis unavailable); retried from entitlement_versions", failed,

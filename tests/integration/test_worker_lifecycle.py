@@ -4,6 +4,7 @@ one line naming the setting, and SIGTERM ends a worker within its drain
 timeout whether or not a broker is there."""
 import signal
 import subprocess
+import time
 
 import pytest
 
@@ -84,3 +85,37 @@ def test_an_endpoint_libzmq_refuses_to_connect_to_stops_the_worker(stack, positi
     assert result.returncode != 0
     assert len([line for line in (result.stdout + result.stderr).splitlines() if "BROKER_ENDPOINT" in line]) == 1
     assert "serving" not in result.stdout + result.stderr
+
+
+def test_a_subscription_worker_applying_a_backlog_keeps_heartbeating(stack):
+    """Found by the chaos run: the applier took 64 updates in a row without a heartbeat, so with a
+    backlog the broker took the busy subscription-worker for dead (3 missed heartbeats) and answered
+    its requests 503. A backlog of updates is applied without the worker ever leaving the broker."""
+    from stripe_events import DAY, Sub, post_event
+    from support import query, wait_for
+
+    # HEARTBEAT_MS is the harness's 200 ms: the broker's liveness is 600 ms. Each update is made to take
+    # 20 ms (a trigger of this test's database), so one batch of 64 takes twice the liveness.
+    stack.start("gateway")
+    stack.start("stripe-worker")
+    first = stack.start("subscription-worker")     # loads the plan catalogue, then stops
+    wait_for(lambda: stack.http("GET", "/api/v1/subscriptions/plans")[0] == 200, 15, "the catalogue")
+    assert stack.stop(first) == 0
+    now = int(time.time())
+    for i in range(200):
+        sub = Sub(user_id=f"user-backlog-{i}")
+        status, body = post_event(stack, sub.event("customer.subscription.created", now, "active", now, now + 30 * DAY))
+        assert status == 200, body
+    wait_for(lambda: query(stack, "SELECT count(*) FROM subscription_updates WHERE status = 'pending'")[0][0] == 200,
+             30, "the backlog of subscription updates")
+    query(stack, "CREATE FUNCTION slow_update() RETURNS trigger LANGUAGE plpgsql AS"
+                 " $$ BEGIN PERFORM pg_sleep(0.02); RETURN NEW; END $$")
+    query(stack, "CREATE TRIGGER slow_update BEFORE INSERT OR UPDATE ON subscriptions"
+                 " FOR EACH ROW EXECUTE FUNCTION slow_update()")
+    stack.start("subscription-worker")
+    wait_for(lambda: query(stack, "SELECT count(*) FROM subscription_updates WHERE status = 'pending'")[0][0] == 0,
+             60, "the backlog applied")
+    gateway = next(proc for proc in stack.procs if proc.name == "gateway")
+    expired = [line for line in gateway.log().splitlines()
+               if "worker left: service=subscription" in line and "heartbeat expired" in line]
+    assert expired == []
