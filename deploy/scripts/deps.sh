@@ -47,6 +47,12 @@ PACKAGES=(
     prometheus
     # the fuzz targets (deploy/scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
     clang libclang-rt-14-dev
+    # the compose test (tests/compose/run.sh): Podman as root without systemd (runc: crun
+    # refuses this machine's cgroup v1+v2 hybrid; netavark + aardvark-dns: the compose
+    # network and its service names; iptables: its NAT rules, in the test's own network
+    # namespace), podman-compose 1.0.3, tini (compose's init: true), debootstrap (the base
+    # image), iproute2 (ip netns)
+    podman podman-compose runc netavark aardvark-dns iptables tini debootstrap iproute2
 )
 
 GROUPS_ALL=()
