@@ -7,6 +7,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "common/ob_curve.h"
 #include "common/ob_endpoint.h"
 
 static char *
@@ -173,8 +174,61 @@ s_check(const ob_config_spec_t *spec, const char *value)
         return s_parse_bool(value) < 0 ? "must be true or false" : NULL;
     case OB_CONFIG_ENDPOINT:
         return ob_endpoint_problem(value);
+    case OB_CONFIG_ENDPOINTS:
+        return ob_endpoint_list_problem(value);
+    case OB_CONFIG_CURVE_KEY:
+    case OB_CONFIG_CURVE_SECRET:
+        return ob_curve_key_problem(value);
+    case OB_CONFIG_CURVE_KEYS:
+        return ob_curve_keys_problem(value);
     }
     return "has an unknown kind";
+}
+
+#define MAX_SECRET_FILE (64 * 1024)
+
+/*  NAME_FILE for a secret: its content becomes NAME. Prints its own problem
+ *  line; returns 1 for a problem, else 0. */
+static int
+s_load_secret_file(const char *name, FILE *out)
+{
+    char file_name[256];
+    if (snprintf(file_name, sizeof file_name, "%s_FILE", name) >= (int)sizeof file_name)
+        return 0;
+    const char *path = ob_config_get(file_name);
+    if (!path)
+        return 0;
+    if (ob_config_get(name)) {
+        fprintf(out, "config: %s and %s are both set: keep one\n", name, file_name);
+        return 1;
+    }
+    FILE *file = fopen(path, "r");
+    char *content = malloc(MAX_SECRET_FILE + 1);
+    size_t len = file && content ? fread(content, 1, MAX_SECRET_FILE + 1, file) : 0;
+    int problem = 0;
+    if (!file || !content || ferror(file)) {
+        fprintf(out, "config: %s cannot be read (%s)\n", file_name, file ? "read error" : strerror(errno));
+        problem = 1;
+    } else if (len > MAX_SECRET_FILE) {
+        fprintf(out, "config: %s is larger than 64 KiB\n", file_name);
+        problem = 1;
+    } else {
+        while (len > 0 && (content[len - 1] == '\n' || content[len - 1] == '\r'))
+            len--;
+        content[len] = '\0';
+        if (len == 0 || strlen(content) != len) {
+            fprintf(out, "config: %s holds no secret (empty, or a NUL byte)\n", file_name);
+            problem = 1;
+        } else {
+            setenv(name, content, 1);
+        }
+    }
+    if (content)
+        memset(content, 0, MAX_SECRET_FILE + 1);
+    free(content);
+    if (file)
+        fclose(file);
+    return problem;
 }
 
 int
@@ -182,6 +236,12 @@ ob_config_validate(const ob_config_spec_t *specs, size_t count, FILE *out)
 {
     int problems = 0;
     for (size_t i = 0; i < count; i++) {
+        if (specs[i].kind == OB_CONFIG_SECRET || specs[i].kind == OB_CONFIG_CURVE_SECRET) {
+            int file_problem = s_load_secret_file(specs[i].name, out);
+            problems += file_problem;
+            if (file_problem)
+                continue;
+        }
         const char *value = ob_config_get(specs[i].name);
         const char *reason = value ? s_check(&specs[i], value) : specs[i].required ? "is required but not set" : NULL;
         if (reason) {

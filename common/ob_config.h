@@ -6,6 +6,12 @@
  *  and friends. Each process lists what it needs in an ob_config_spec_t table
  *  and calls ob_config_validate() at start-up, which prints one line per
  *  problem naming the variable (never its value) and returns the count.
+ *
+ *  Secrets (OB_CONFIG_SECRET, OB_CONFIG_CURVE_SECRET) may come from a file
+ *  instead, as container secrets do: NAME_FILE=/run/secrets/name. The
+ *  validation reads the file (trailing newlines dropped) into NAME, so the
+ *  rest of the process reads NAME as usual; NAME and NAME_FILE both set is
+ *  a problem, as is a file that cannot be read or is empty.
  */
 #ifndef OB_CONFIG_H_INCLUDED
 #define OB_CONFIG_H_INCLUDED
@@ -15,14 +21,18 @@
 #include <stdio.h>
 
 typedef enum {
-    OB_CONFIG_STRING,    /* any non-empty text */
-    OB_CONFIG_INT,       /* a decimal integer within [min, max] */
-    OB_CONFIG_URL,       /* http://... or https://... */
-    OB_CONFIG_DB_URL,    /* postgres://, postgresql:// or a libpq key=value string */
-    OB_CONFIG_REDIS_URL, /* redis://host[:port][/db] */
-    OB_CONFIG_BOOL,      /* true/false/1/0/yes/no */
-    OB_CONFIG_ENDPOINT,  /* a ZeroMQ endpoint: tcp://host:port, ipc://..., inproc://... */
-    OB_CONFIG_SECRET     /* a key, token or password: no placeholder (ob_config_is_placeholder), at least min bytes */
+    OB_CONFIG_STRING,      /* any non-empty text */
+    OB_CONFIG_INT,         /* a decimal integer within [min, max] */
+    OB_CONFIG_URL,         /* http://... or https://... */
+    OB_CONFIG_DB_URL,      /* postgres://, postgresql:// or a libpq key=value string */
+    OB_CONFIG_REDIS_URL,   /* redis://host[:port][/db] */
+    OB_CONFIG_BOOL,        /* true/false/1/0/yes/no */
+    OB_CONFIG_ENDPOINT,    /* a ZeroMQ endpoint: tcp://host:port, ipc://..., inproc://... */
+    OB_CONFIG_ENDPOINTS,   /* one or more ZeroMQ endpoints, comma-separated (ob_endpoint_list_problem) */
+    OB_CONFIG_SECRET,      /* a key, token or password: no placeholder (ob_config_is_placeholder), at least min bytes */
+    OB_CONFIG_CURVE_KEY,   /* a ZeroMQ CURVE public key: 40 characters of Z85 (common/ob_curve.h) */
+    OB_CONFIG_CURVE_KEYS,  /* one or more CURVE public keys, comma-separated */
+    OB_CONFIG_CURVE_SECRET /* a CURVE secret key (40 characters of Z85): a secret, like OB_CONFIG_SECRET */
 } ob_config_kind_t;
 
 typedef struct {
@@ -62,8 +72,9 @@ bool ob_config_bool(const char *name, bool fallback);
  *  Redis URLs. */
 bool ob_config_is_placeholder(const char *value);
 
-/*  Checks every spec; prints "config: NAME: problem" lines to out. Returns the
- *  number of problems (0 = all good). */
+/*  Checks every spec; prints "config: NAME problem" lines to out. Loads
+ *  NAME_FILE for secrets (above), so call it before any thread starts.
+ *  Returns the number of problems (0 = all good). */
 int ob_config_validate(const ob_config_spec_t *specs, size_t count, FILE *out);
 
 #endif

@@ -4,12 +4,15 @@
 #include <czmq.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "common/ob_config.h"
+#include "common/ob_curve.h"
+#include "common/ob_endpoint.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "common/ob_metrics.h"
@@ -102,45 +105,43 @@ ob_job_body_object(ob_job_t *job, const ob_call_t *call)
     return object;
 }
 
-/* --- the connection to the broker ---------------------------------------- */
+/* --- the connections to the gateways' brokers ------------------------------ */
+
+/*  One gateway's broker: its own DEALER (one DEALER connected to several
+ *  brokers would round-robin READY and heartbeats between them), its own
+ *  liveness, heartbeat and metrics clocks. */
+typedef struct {
+    char *endpoint; /* owned */
+    int number;     /* its position in BROKER_ENDPOINT, from 1 (for logs) */
+    zsock_t *socket;
+    int64_t expires; /* zclock_mono ms: silent until then = gone */
+    int64_t next_heartbeat;
+    int64_t next_metrics;
+    bool said_bye; /* the broker sent DISCONNECT since the last look */
+    bool done;     /* stopping: this broker let us go, or is gone */
+} link_t;
 
 typedef struct {
     const ob_worker_config_t *config;
-    const char *endpoint;
     int heartbeat_ms;
     int metrics_ms;
-    int64_t next_metrics;
-    zsock_t *socket;
-    int64_t broker_expires; /* zclock_mono ms */
-    int64_t next_heartbeat;
-    ob_job_t *jobs;
+    link_t *links;
+    size_t link_count;
+    ob_job_t *jobs;   /* credit per link */
+    size_t *job_link; /* the link each job came from: its answer goes back there */
     ob_job_t **by_method;
     char served_by[96]; /* service@host:pid */
-    bool heard_from_broker;
+    /* CURVE, when its keys are set (the secret stays in the environment). */
+    const char *client_secret;
+    char server_public[OB_CURVE_KEY_LEN + 1];
+    char client_public[OB_CURVE_KEY_LEN + 1];
 } runtime_t;
 
 /*  The runtime serving on this thread (for ob_worker_keepalive). */
 static _Thread_local runtime_t *s_running;
 
-void
-ob_worker_keepalive(void)
-{
-    runtime_t *rt = s_running;
-    if (!rt || !rt->socket)
-        return;
-    int64_t now = zclock_mono();
-    if (now < rt->next_heartbeat)
-        return;
-    zmsg_t *msg = zmsg_new();
-    char command = OB_WIRE_HEARTBEAT;
-    zmsg_addstr(msg, OB_WIRE_PROTOCOL);
-    zmsg_addmem(msg, &command, 1);
-    zmsg_send(&msg, rt->socket);
-    rt->next_heartbeat = now + rt->heartbeat_ms;
-}
-
 static void
-s_send_command(runtime_t *rt, char command, const char *arg1, const char *arg2)
+s_send_command(link_t *link, char command, const char *arg1, const char *arg2)
 {
     zmsg_t *msg = zmsg_new();
     zmsg_addstr(msg, OB_WIRE_PROTOCOL);
@@ -149,64 +150,174 @@ s_send_command(runtime_t *rt, char command, const char *arg1, const char *arg2)
         zmsg_addstr(msg, arg1);
     if (arg2)
         zmsg_addstr(msg, arg2);
-    zmsg_send(&msg, rt->socket);
+    zmsg_send(&msg, link->socket);
 }
 
-/*  A new DEALER towards the broker, READY sent. -1 when libzmq refuses the
+/*  Sends every link the heartbeat that is due. */
+static void
+s_heartbeat_due(runtime_t *rt, int64_t now)
+{
+    for (size_t i = 0; i < rt->link_count; i++) {
+        link_t *link = &rt->links[i];
+        if (link->socket && now >= link->next_heartbeat) {
+            s_send_command(link, OB_WIRE_HEARTBEAT, NULL, NULL);
+            link->next_heartbeat = now + rt->heartbeat_ms;
+        }
+    }
+}
+
+void
+ob_worker_keepalive(void)
+{
+    runtime_t *rt = s_running;
+    if (rt)
+        s_heartbeat_due(rt, zclock_mono());
+}
+
+/*  A new DEALER towards one broker, READY sent. -1 when libzmq refuses the
  *  endpoint (settings are validated first, so this is a last line). */
 static int
-s_connect(runtime_t *rt)
+s_connect(runtime_t *rt, link_t *link)
 {
-    zsock_destroy(&rt->socket);
-    rt->socket = zsock_new(ZMQ_DEALER);
-    zsock_set_linger(rt->socket, 0);
-    zsock_set_sndhwm(rt->socket, 100000);
-    zsock_set_rcvhwm(rt->socket, 100000);
-    zsock_set_heartbeat_ivl(rt->socket, 1000);
-    zsock_set_heartbeat_timeout(rt->socket, 3000);
-    zsock_set_reconnect_ivl(rt->socket, 100);
-    zsock_set_reconnect_ivl_max(rt->socket, 2000);
-    zsock_set_maxmsgsize(rt->socket, OB_PROTO_MAX_FRAME + 1024);
-    zsock_set_rcvtimeo(rt->socket, 0);
-    /* A send never waits longer than a heartbeat: SIGTERM is noticed in every state. */
-    zsock_set_sndtimeo(rt->socket, rt->heartbeat_ms);
-    if (zsock_connect(rt->socket, "%s", rt->endpoint) != 0) {
-        ob_log_error("BROKER_ENDPOINT: libzmq cannot use it (%s)", zmq_strerror(zmq_errno()));
+    zsock_destroy(&link->socket);
+    link->socket = zsock_new(ZMQ_DEALER);
+    if (!link->socket)
+        return -1;
+    zsock_set_linger(link->socket, 0);
+    zsock_set_sndhwm(link->socket, 100000);
+    zsock_set_rcvhwm(link->socket, 100000);
+    zsock_set_heartbeat_ivl(link->socket, 1000);
+    zsock_set_heartbeat_timeout(link->socket, 3000);
+    zsock_set_reconnect_ivl(link->socket, 100);
+    zsock_set_reconnect_ivl_max(link->socket, 2000);
+    zsock_set_maxmsgsize(link->socket, OB_PROTO_MAX_FRAME + 1024);
+    zsock_set_rcvtimeo(link->socket, 0);
+    /* A send never waits: a gateway that is gone must not hold up the others,
+     * and SIGTERM is noticed in every state. */
+    zsock_set_sndtimeo(link->socket, 0);
+    if (rt->client_secret) {
+        zsock_set_curve_serverkey(link->socket, rt->server_public);
+        zsock_set_curve_publickey(link->socket, rt->client_public);
+        zsock_set_curve_secretkey(link->socket, rt->client_secret);
+    }
+    if (zsock_connect(link->socket, "%s", link->endpoint) != 0) {
+        ob_log_error("BROKER_ENDPOINT: libzmq cannot use endpoint %d of the list (%s)", link->number, zmq_strerror(zmq_errno()));
         return -1;
     }
     char credit[16];
     snprintf(credit, sizeof credit, "%d", rt->config->credit);
-    s_send_command(rt, OB_WIRE_READY, rt->config->service, credit);
-    rt->broker_expires = zclock_mono() + 3 * rt->heartbeat_ms;
-    if (!rt->heard_from_broker) {
-        rt->heard_from_broker = true;
-        if (rt->config->on_ready)
-            rt->config->on_ready(rt->config->state);
-    }
-    rt->next_heartbeat = zclock_mono() + rt->heartbeat_ms;
-    rt->next_metrics = 0; /* a broker that forgot us gets a snapshot at once */
+    s_send_command(link, OB_WIRE_READY, rt->config->service, credit);
+    int64_t now = zclock_mono();
+    link->expires = now + 3 * rt->heartbeat_ms;
+    link->next_heartbeat = now + rt->heartbeat_ms;
+    link->next_metrics = 0; /* a broker that forgot us gets a snapshot at once */
+    link->said_bye = false;
     return 0;
 }
 
-/*  Sends the process's metrics snapshot; the service refreshes its
- *  gauges first (on_metrics). */
-static void
-s_send_metrics(runtime_t *rt)
+/*  Reads the CURVE settings (checked one by one by the service's settings
+ *  table): both keys or neither, and a public key that belongs to the
+ *  secret. Prints one line per problem; -1 when there was one. */
+static int
+s_curve_settings(runtime_t *rt)
 {
+    static atomic_flag reported = ATOMIC_FLAG_INIT; /* one report per process, however many runtimes */
+    const char *server = ob_config_get("BROKER_SERVER_PUBLIC_KEY");
+    const char *secret = ob_config_get("BROKER_CLIENT_SECRET_KEY");
+    const char *public = ob_config_get("BROKER_CLIENT_PUBLIC_KEY");
+    if (!server && !secret && !public)
+        return 0;
+    if (!server || !secret) {
+        if (!atomic_flag_test_and_set(&reported))
+            fprintf(stderr, "config: %s is required with %s (CURVE)\n",
+                    server ? "BROKER_CLIENT_SECRET_KEY" : "BROKER_SERVER_PUBLIC_KEY",
+                    server   ? "BROKER_SERVER_PUBLIC_KEY"
+                    : secret ? "BROKER_CLIENT_SECRET_KEY"
+                             : "BROKER_CLIENT_PUBLIC_KEY");
+        return -1;
+    }
+    if (!zmq_has("curve") || ob_curve_public(secret, rt->client_public) != 0 || ob_curve_key_problem(server)) {
+        if (!atomic_flag_test_and_set(&reported))
+            fprintf(stderr, "config: BROKER_CLIENT_SECRET_KEY cannot be used for CURVE\n");
+        return -1;
+    }
+    if (public && strcmp(public, rt->client_public) != 0) {
+        if (!atomic_flag_test_and_set(&reported))
+            fprintf(stderr, "config: BROKER_CLIENT_PUBLIC_KEY does not belong to BROKER_CLIENT_SECRET_KEY\n");
+        return -1;
+    }
+    snprintf(rt->server_public, sizeof rt->server_public, "%s", server);
+    rt->client_secret = secret;
+    return 0;
+}
+
+/*  Splits BROKER_ENDPOINT (validated by the service's settings check) into
+ *  links. -1 on allocation failure. */
+static int
+s_links_new(runtime_t *rt, const char *list)
+{
+    size_t count = 1;
+    for (const char *p = list; *p; p++)
+        count += *p == ',';
+    rt->links = calloc(count, sizeof *rt->links);
+    if (!rt->links)
+        return -1;
+    for (const char *item = list; rt->link_count < count; item++) {
+        const char *comma = strchr(item, ',');
+        size_t len = comma ? (size_t)(comma - item) : strlen(item);
+        link_t *link = &rt->links[rt->link_count];
+        if (!(link->endpoint = strndup(item, len)))
+            return -1;
+        link->number = (int)++rt->link_count;
+        if (!comma)
+            break;
+        item = comma;
+    }
+    return 0;
+}
+
+static void
+s_links_destroy(runtime_t *rt)
+{
+    for (size_t i = 0; rt->links && i < rt->link_count; i++) {
+        zsock_destroy(&rt->links[i].socket);
+        free(rt->links[i].endpoint);
+    }
+    free(rt->links);
+    rt->links = NULL;
+    rt->link_count = 0;
+}
+
+/*  Sends the process's metrics snapshot to every broker whose turn it is;
+ *  the service refreshes its gauges first (on_metrics), once for all. */
+static void
+s_send_metrics_due(runtime_t *rt, int64_t now)
+{
+    bool due = false;
+    for (size_t i = 0; i < rt->link_count; i++)
+        due = due || now >= rt->links[i].next_metrics;
+    if (!due)
+        return;
     if (rt->config->on_metrics)
         rt->config->on_metrics(rt->config->state);
     json_t *snapshot = ob_metrics_snapshot();
     size_t len = 0;
     char *text = snapshot ? ob_json_dump(snapshot, &len) : NULL;
     json_decref(snapshot);
-    if (!text)
-        return;
-    zmsg_t *msg = zmsg_new();
-    char command = OB_WIRE_METRICS;
-    zmsg_addstr(msg, OB_WIRE_PROTOCOL);
-    zmsg_addmem(msg, &command, 1);
-    zmsg_addmem(msg, text, len);
-    zmsg_send(&msg, rt->socket);
+    for (size_t i = 0; i < rt->link_count; i++) {
+        link_t *link = &rt->links[i];
+        if (now < link->next_metrics)
+            continue;
+        link->next_metrics = now + rt->metrics_ms;
+        if (!text)
+            continue;
+        zmsg_t *msg = zmsg_new();
+        char command = OB_WIRE_METRICS;
+        zmsg_addstr(msg, OB_WIRE_PROTOCOL);
+        zmsg_addmem(msg, &command, 1);
+        zmsg_addmem(msg, text, len);
+        zmsg_send(&msg, link->socket);
+    }
     free(text);
 }
 
@@ -251,25 +362,28 @@ s_find_method(const ob_worker_config_t *config, ob_bytes_t name)
     return NULL;
 }
 
-/*  Sends the answers of the jobs answered since the last flush (one message
- *  for all of them: one wake-up of the broker, not one per answer); with
- *  all, every job not sent yet (an unanswered one gets 500). */
+/*  Sends the answers of the jobs answered since the last flush, to the
+ *  broker each job came from (one message per broker for all of them: one
+ *  wake-up, not one per answer); with all, every job not sent yet (an
+ *  unanswered one gets 500). */
 static void
 s_flush(runtime_t *rt, size_t count, bool *sent, bool all)
 {
-    zmsg_t *msg = zmsg_new();
-    char command = OB_WIRE_REPLY;
-    zmsg_addstr(msg, OB_WIRE_PROTOCOL);
-    zmsg_addmem(msg, &command, 1);
-    for (size_t i = 0; i < count; i++) {
-        if (sent[i] || (!all && rt->jobs[i].status == 0))
-            continue;
-        s_add_reply(rt, msg, &rt->jobs[i]);
-        sent[i] = true;
+    for (size_t l = 0; l < rt->link_count; l++) {
+        zmsg_t *msg = zmsg_new();
+        char command = OB_WIRE_REPLY;
+        zmsg_addstr(msg, OB_WIRE_PROTOCOL);
+        zmsg_addmem(msg, &command, 1);
+        for (size_t i = 0; i < count; i++) {
+            if (sent[i] || rt->job_link[i] != l || (!all && rt->jobs[i].status == 0))
+                continue;
+            s_add_reply(rt, msg, &rt->jobs[i]);
+            sent[i] = true;
+        }
+        if (zmsg_size(msg) > 2)
+            zmsg_send(&msg, rt->links[l].socket);
+        zmsg_destroy(&msg);
     }
-    if (zmsg_size(msg) > 2)
-        zmsg_send(&msg, rt->socket);
-    zmsg_destroy(&msg);
 }
 
 /*  Runs every job: batch methods first, each getting all of its jobs in one
@@ -322,15 +436,15 @@ s_process(runtime_t *rt, size_t count)
         s_release(&rt->jobs[i]);
 }
 
-/*  Takes one message off the socket. Returns 1 for a job stored at *job,
- *  0 for a command handled here, -1 when nothing is waiting. */
+/*  Takes one message off the link's socket. Returns 1 for a job stored at
+ *  *job, 0 for a command handled here, -1 when nothing is waiting. */
 static int
-s_receive(runtime_t *rt, ob_job_t *job, bool *broker_said_bye)
+s_receive(runtime_t *rt, link_t *link, ob_job_t *job)
 {
-    zmsg_t *msg = zmsg_recv(rt->socket); /* never blocks: the receive timeout is 0 */
+    zmsg_t *msg = zmsg_recv(link->socket); /* never blocks: the receive timeout is 0 */
     if (!msg)
         return -1;
-    rt->broker_expires = zclock_mono() + 3 * rt->heartbeat_ms;
+    link->expires = zclock_mono() + 3 * rt->heartbeat_ms;
     zframe_t *protocol = zmsg_pop(msg);
     zframe_t *command = zmsg_pop(msg);
     int result = 0;
@@ -347,12 +461,69 @@ s_receive(runtime_t *rt, ob_job_t *job, bool *broker_said_bye)
             ob_job_reply_error(job, 400, "bad_message", ob_proto_strerror(err));
         }
     } else if (*zframe_data(command) == OB_WIRE_DISCONNECT) {
-        *broker_said_bye = true;
+        link->said_bye = true;
     }
     zframe_destroy(&protocol);
     zframe_destroy(&command);
     zmsg_destroy(&msg);
     return result;
+}
+
+/*  Takes every waiting request from every broker (each holds at most the
+ *  credit it was given) and runs them, until none is waiting. Returns true
+ *  when any request came. */
+static bool
+s_serve_waiting(runtime_t *rt)
+{
+    size_t credit = (size_t)rt->config->credit;
+    bool any = false;
+    for (;;) {
+        size_t count = 0;
+        for (size_t l = 0; l < rt->link_count; l++) {
+            size_t from_link = 0;
+            int rc;
+            while (from_link < credit && (rc = s_receive(rt, &rt->links[l], &rt->jobs[count])) >= 0)
+                if (rc == 1) {
+                    rt->job_link[count++] = l;
+                    from_link++;
+                }
+        }
+        if (count == 0)
+            return any;
+        any = true;
+        s_process(rt, count);
+    }
+}
+
+/*  Reconnects every broker that went silent or asked us to (a gateway that
+ *  restarted forgets its workers: a fresh socket says READY again). While
+ *  stopping, such a broker is done instead. -1 when libzmq refuses. */
+static int
+s_check_links(runtime_t *rt, int64_t now, bool stopping)
+{
+    for (size_t i = 0; i < rt->link_count; i++) {
+        link_t *link = &rt->links[i];
+        if (link->done || !(link->said_bye || now > link->expires))
+            continue;
+        if (stopping) {
+            link->done = true;
+            continue;
+        }
+        ob_log_warn("broker %d (%s) %s; reconnecting", link->number, link->endpoint,
+                    link->said_bye ? "asked us to reconnect" : "went silent");
+        if (s_connect(rt, link) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+static bool
+s_all_done(const runtime_t *rt)
+{
+    for (size_t i = 0; i < rt->link_count; i++)
+        if (!rt->links[i].done)
+            return false;
+    return true;
 }
 
 int
@@ -370,97 +541,102 @@ ob_worker_run(const ob_worker_config_t *config)
         defaults.credit = 64;
     if (defaults.tick_ms <= 0)
         defaults.tick_ms = 250;
+    const char *endpoints = ob_config_str("BROKER_ENDPOINT", "tcp://127.0.0.1:5555");
     runtime_t rt = {
         .config = &defaults,
-        .endpoint = ob_config_str("BROKER_ENDPOINT", "tcp://127.0.0.1:5555"),
         .heartbeat_ms = (int)ob_config_int("HEARTBEAT_MS", 1000),
         .metrics_ms = (int)ob_config_int("METRICS_INTERVAL_MS", 5000),
-        .jobs = calloc((size_t)defaults.credit, sizeof(ob_job_t)),
-        .by_method = calloc((size_t)defaults.credit, sizeof(ob_job_t *)),
     };
-    if (!rt.jobs || !rt.by_method)
-        return 1;
+    int exit_code = 0;
+    if (s_curve_settings(&rt) != 0) {
+        exit_code = 2;
+        goto out;
+    }
+    if (s_links_new(&rt, endpoints) != 0 || rt.link_count > OB_ENDPOINT_LIST_MAX) {
+        ob_log_error("BROKER_ENDPOINT: cannot set up the connections");
+        exit_code = 1;
+        goto out;
+    }
+    size_t slots = (size_t)defaults.credit * rt.link_count;
+    rt.jobs = calloc(slots, sizeof(ob_job_t));
+    rt.job_link = calloc(slots, sizeof(size_t));
+    rt.by_method = calloc(slots, sizeof(ob_job_t *));
+    if (!rt.jobs || !rt.job_link || !rt.by_method) {
+        exit_code = 1;
+        goto out;
+    }
     char host[64] = "";
     gethostname(host, sizeof host - 1);
     snprintf(rt.served_by, sizeof rt.served_by, "%s@%s:%d", defaults.service, host, (int)getpid());
-    if (s_connect(&rt) != 0) {
-        zsock_destroy(&rt.socket);
-        free(rt.jobs);
-        free(rt.by_method);
-        return 2;
-    }
+    for (size_t i = 0; i < rt.link_count; i++)
+        if (s_connect(&rt, &rt.links[i]) != 0) {
+            exit_code = 2;
+            goto out;
+        }
+    /* Every gateway has our READY before the service says it has (lago-worker
+     * orders its two runtimes by this). */
+    if (defaults.on_ready)
+        defaults.on_ready(defaults.state);
     s_running = &rt;
-    ob_log_info("serving %s via %s (credit %d)", defaults.service, rt.endpoint, defaults.credit);
+    ob_log_info("serving %s via %s (credit %d per gateway, %s)", defaults.service, endpoints, defaults.credit,
+                rt.client_secret ? "CURVE" : "plain TCP");
 
     int64_t next_tick = zclock_mono();
     int64_t goodbye_at = 0, last_message = zclock_mono();
     bool more_background = false;
-    int exit_code = 0;
     for (;;) {
         int64_t now = zclock_mono();
         if (s_stop_requested && !goodbye_at) {
             /* No new work from here on; what is already on its way is still answered. */
-            s_send_command(&rt, OB_WIRE_DISCONNECT, NULL, NULL);
+            for (size_t i = 0; i < rt.link_count; i++)
+                s_send_command(&rt.links[i], OB_WIRE_DISCONNECT, NULL, NULL);
             goodbye_at = now;
             ob_log_info("stopping: finishing in-flight requests");
         }
-        if (goodbye_at && (now - last_message > 2 * rt.heartbeat_ms || now - goodbye_at > 10000))
+        if (goodbye_at && (now - last_message > 2 * rt.heartbeat_ms || now - goodbye_at > 10000 || s_all_done(&rt)))
             break;
 
         /* Sleep until the next heartbeat or tick; never spin when there is no tick. */
         long timeout = more_background ? 0 : defaults.on_tick ? next_tick - now : rt.heartbeat_ms;
-        if (rt.next_heartbeat - now < timeout)
-            timeout = rt.next_heartbeat - now;
-        if (rt.metrics_ms > 0 && rt.next_metrics - now < timeout)
-            timeout = rt.next_metrics - now;
+        zmq_pollitem_t items[OB_ENDPOINT_LIST_MAX + 1];
+        for (size_t i = 0; i < rt.link_count; i++) {
+            link_t *link = &rt.links[i];
+            if (link->next_heartbeat - now < timeout)
+                timeout = link->next_heartbeat - now;
+            if (rt.metrics_ms > 0 && !goodbye_at && link->next_metrics - now < timeout)
+                timeout = link->next_metrics - now;
+            items[i] = (zmq_pollitem_t){zsock_resolve(link->socket), 0, ZMQ_POLLIN, 0};
+        }
         if (timeout < 0)
             timeout = 0;
         int extra_fd = defaults.watch_fd ? defaults.watch_fd(defaults.state) : -1;
-        zmq_pollitem_t items[2] = {{zsock_resolve(rt.socket), 0, ZMQ_POLLIN, 0}, {NULL, extra_fd, ZMQ_POLLIN, 0}};
-        if (zmq_poll(items, extra_fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+        items[rt.link_count] = (zmq_pollitem_t){NULL, extra_fd, ZMQ_POLLIN, 0};
+        if (zmq_poll(items, (int)rt.link_count + (extra_fd >= 0), timeout) < 0 && errno != EINTR)
             break;
-        if (extra_fd >= 0 && (items[1].revents & ZMQ_POLLIN) && defaults.on_fd)
+        if (extra_fd >= 0 && (items[rt.link_count].revents & ZMQ_POLLIN) && defaults.on_fd)
             defaults.on_fd(defaults.state);
 
-        bool broker_said_bye = false;
-        for (;;) {
-            size_t count = 0;
-            int rc;
-            while (count < (size_t)defaults.credit && (rc = s_receive(&rt, &rt.jobs[count], &broker_said_bye)) >= 0)
-                if (rc == 1)
-                    count++;
-            if (count == 0)
-                break;
+        if (s_serve_waiting(&rt))
             last_message = zclock_mono();
-            s_process(&rt, count);
-        }
         now = zclock_mono();
-        if (broker_said_bye || now > rt.broker_expires) {
-            if (goodbye_at)
-                break;
-            ob_log_warn("broker %s; reconnecting", broker_said_bye ? "asked us to reconnect" : "went silent");
-            if (s_connect(&rt) != 0) {
-                exit_code = 1;
-                break;
-            }
+        if (s_check_links(&rt, now, goodbye_at != 0) != 0) {
+            exit_code = 1;
+            break;
         }
-        if (now >= rt.next_heartbeat) {
-            s_send_command(&rt, OB_WIRE_HEARTBEAT, NULL, NULL);
-            rt.next_heartbeat = now + rt.heartbeat_ms;
-        }
-        if (!goodbye_at && rt.metrics_ms > 0 && now >= rt.next_metrics) {
-            s_send_metrics(&rt);
-            rt.next_metrics = zclock_mono() + rt.metrics_ms;
-        }
+        s_heartbeat_due(&rt, now);
+        if (!goodbye_at && rt.metrics_ms > 0)
+            s_send_metrics_due(&rt, now);
         if (defaults.on_tick && !goodbye_at && (more_background || now >= next_tick)) {
             more_background = defaults.on_tick(defaults.state) > 0;
             next_tick = zclock_mono() + defaults.tick_ms;
         }
     }
-    s_running = NULL;
-    zsock_destroy(&rt.socket);
-    free(rt.jobs);
-    free(rt.by_method);
     ob_log_info("stopped");
+out:
+    s_running = NULL;
+    s_links_destroy(&rt);
+    free(rt.jobs);
+    free(rt.job_link);
+    free(rt.by_method);
     return exit_code;
 }

@@ -83,8 +83,8 @@ typedef struct {
      *  every turn since it can change after a reconnect. */
     int (*watch_fd)(void *state);
     void (*on_fd)(void *state);
-    /*  Optional: called once, on the first message from the broker after
-     *  READY (the broker knows this worker from then on). */
+    /*  Optional: called once, when READY has gone to every gateway listed
+     *  (each broker takes it before anything this worker sends later). */
     void (*on_ready)(void *state);
     /*  Optional: called on the worker's thread before each metrics snapshot
      *  is sent (every METRICS_INTERVAL_MS, default 5000): the place for the
@@ -92,8 +92,24 @@ typedef struct {
     void (*on_metrics)(void *state);
 } ob_worker_config_t;
 
-/*  Runs the worker until SIGTERM or SIGINT. Reads BROKER_ENDPOINT,
- *  HEARTBEAT_MS and METRICS_INTERVAL_MS. Returns the process exit code (0 after a clean goodbye). */
+/*  The settings the runtime reads, as rows for a worker's ob_config_spec_t
+ *  table (validated, and secret files loaded, before any thread starts):
+ *  BROKER_ENDPOINT, one gateway's broker or a comma list; CURVE with
+ *  BROKER_SERVER_PUBLIC_KEY and BROKER_CLIENT_SECRET_KEY (or
+ *  BROKER_CLIENT_SECRET_KEY_FILE), BROKER_CLIENT_PUBLIC_KEY optional (it
+ *  follows from the secret; when set it must match). */
+#define OB_WORKER_SETTINGS                                                                                                         \
+    {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINTS, false, 0, 0}, {"BROKER_SERVER_PUBLIC_KEY", OB_CONFIG_CURVE_KEY, false, 0, 0},         \
+        {"BROKER_CLIENT_SECRET_KEY", OB_CONFIG_CURVE_SECRET, false, 0, 0},                                                         \
+    {                                                                                                                              \
+        "BROKER_CLIENT_PUBLIC_KEY", OB_CONFIG_CURVE_KEY, false, 0, 0                                                               \
+    }
+
+/*  Runs the worker until SIGTERM or SIGINT. Reads OB_WORKER_SETTINGS,
+ *  HEARTBEAT_MS and METRICS_INTERVAL_MS; every gateway listed is served
+ *  over its own connection, with CURVE when its keys are set. Returns the
+ *  process exit code (0 after a clean goodbye, 2 for settings that cannot
+ *  work). */
 int ob_worker_run(const ob_worker_config_t *config);
 
 /*  For a handler that must wait (e.g. for another service's request row to

@@ -15,12 +15,14 @@
 #include <zmq.h>
 
 #include "common/ob_config.h"
+#include "common/ob_endpoint.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
 #include "gateway/ob_broker.h"
 #include "gateway/ob_jwt_auth.h"
 #include "gateway/ob_lago_sig.h"
 #include "gateway/ob_server.h"
+#include "gateway/ob_zap.h"
 #include "proto/ob_proto.h"
 
 static const ob_config_spec_t s_settings[] = {
@@ -28,6 +30,9 @@ static const ob_config_spec_t s_settings[] = {
     {"GATEWAY_HOST", OB_CONFIG_STRING, false, 0, 0},
     {"GATEWAY_THREADS", OB_CONFIG_INT, false, 1, 64},
     {"BROKER_BIND", OB_CONFIG_ENDPOINT, false, 0, 0},
+    /* CURVE on the broker (gateway/ob_zap.h; billing-admin keygen makes the keys). */
+    {"BROKER_SERVER_SECRET_KEY", OB_CONFIG_CURVE_SECRET, false, 0, 0},
+    {"BROKER_CLIENT_PUBLIC_KEYS", OB_CONFIG_CURVE_KEYS, false, 0, 0},
     /* A body travels in one frame of at most OB_PROTO_MAX_FRAME (the workers'
      * ZeroMQ limit), next to a request head of up to H2O_MAX_REQLEN (~408 KiB). */
     {"MAX_BODY_BYTES", OB_CONFIG_INT, false, 1024, OB_PROTO_MAX_FRAME - 512 * 1024},
@@ -48,6 +53,36 @@ static const ob_config_spec_t s_settings[] = {
     {"PUBLIC_BASE_URL", OB_CONFIG_URL, false, 0, 0},
     {"LOGIN_URL", OB_CONFIG_STRING, false, 0, 0},
 };
+
+#define DEFAULT_BROKER_BIND "tcp://127.0.0.1:5555"
+
+/*  CURVE's two settings go together, and without them the broker is
+ *  reachable from this machine only: anyone who reaches a plain broker can
+ *  say READY as any service. Prints one line per problem; returns the count. */
+static int
+s_check_broker_security(FILE *out)
+{
+    const char *secret = ob_config_get("BROKER_SERVER_SECRET_KEY");
+    const char *clients = ob_config_get("BROKER_CLIENT_PUBLIC_KEYS");
+    if (secret && !clients) {
+        fprintf(out, "config: BROKER_CLIENT_PUBLIC_KEYS is required with BROKER_SERVER_SECRET_KEY (the workers' public keys)\n");
+        return 1;
+    }
+    if (clients && !secret) {
+        fprintf(out, "config: BROKER_SERVER_SECRET_KEY is required with BROKER_CLIENT_PUBLIC_KEYS\n");
+        return 1;
+    }
+    if (secret && !zmq_has("curve")) {
+        fprintf(out, "config: BROKER_SERVER_SECRET_KEY is set but this libzmq has no CURVE\n");
+        return 1;
+    }
+    if (!secret && !ob_endpoint_is_loopback(ob_config_str("BROKER_BIND", DEFAULT_BROKER_BIND))) {
+        fprintf(out, "config: BROKER_BIND is not a loopback address, which needs CURVE: set BROKER_SERVER_SECRET_KEY and "
+                     "BROKER_CLIENT_PUBLIC_KEYS (billing-admin keygen), or bind 127.0.0.1\n");
+        return 1;
+    }
+    return 0;
+}
 
 static void *
 s_refresher_main(void *arg)
@@ -78,7 +113,8 @@ main(void)
         fprintf(stderr, "config: the .env file cannot be read\n");
         return 2;
     }
-    if (ob_config_validate(s_settings, sizeof s_settings / sizeof s_settings[0], stderr) != 0)
+    if (ob_config_validate(s_settings, sizeof s_settings / sizeof s_settings[0], stderr) != 0 ||
+        s_check_broker_security(stderr) != 0)
         return 2;
 
     /* Block the signals before any thread starts so that only sigwait sees them. */
@@ -123,12 +159,17 @@ main(void)
 
     void *zmq_ctx = zmq_ctx_new();
     const char *frontend = "inproc://ob-broker";
+    const char *curve_secret = ob_config_get("BROKER_SERVER_SECRET_KEY");
+    ob_zap_t *zap = curve_secret ? ob_zap_new(zmq_ctx, ob_config_get("BROKER_CLIENT_PUBLIC_KEYS")) : NULL;
+    if (curve_secret && !zap)
+        return 1;
     ob_broker_config_t broker_config = {
         .frontend_endpoint = frontend,
-        .backend_endpoint = ob_config_str("BROKER_BIND", "tcp://127.0.0.1:5555"),
+        .backend_endpoint = ob_config_str("BROKER_BIND", DEFAULT_BROKER_BIND),
         .heartbeat_ms = (int)ob_config_int("HEARTBEAT_MS", 1000),
         .queue_limit = (int)ob_config_int("BROKER_QUEUE_LIMIT", 8192),
         .http_metrics = http_metrics,
+        .curve_secret_key = curve_secret,
     };
     ob_broker_t *broker = ob_broker_new(zmq_ctx, &broker_config);
     if (!broker)
@@ -169,8 +210,8 @@ main(void)
         ob_log_error("cannot start threads");
         return 1;
     }
-    ob_log_info("listening on %s:%d with %d threads; broker at %s", server_config.host, server_config.port, server_config.threads,
-                broker_config.backend_endpoint);
+    ob_log_info("listening on %s:%d with %d threads; broker at %s (%s)", server_config.host, server_config.port,
+                server_config.threads, broker_config.backend_endpoint, curve_secret ? "CURVE" : "plain TCP, loopback only");
 
     int signal_number = 0;
     sigwait(&signals, &signal_number);
@@ -183,6 +224,7 @@ main(void)
     }
     ob_server_destroy(&server);
     ob_broker_destroy(&broker);
+    ob_zap_destroy(&zap);
     ob_jwt_auth_destroy(&jwt);
     ob_lago_sig_destroy(&lago);
     ob_static_destroy(&web);

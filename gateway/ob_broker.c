@@ -545,9 +545,11 @@ s_run(void *arg)
 /* --- lifecycle ----------------------------------------------------------- */
 
 static void *
-s_bind(void *ctx, const char *endpoint, int hwm)
+s_bind(void *ctx, const char *endpoint, int hwm, const char *curve_secret_key)
 {
     void *socket = zmq_socket(ctx, ZMQ_ROUTER);
+    if (!socket)
+        return NULL;
     int one = 1, zero = 0, ivl = 1000, timeout = 3000;
     zmq_setsockopt(socket, ZMQ_ROUTER_MANDATORY, &one, sizeof one);
     zmq_setsockopt(socket, ZMQ_LINGER, &zero, sizeof zero);
@@ -557,6 +559,13 @@ s_bind(void *ctx, const char *endpoint, int hwm)
     zmq_setsockopt(socket, ZMQ_HEARTBEAT_TIMEOUT, &timeout, sizeof timeout);
     int64_t max_size = OB_PROTO_MAX_FRAME + 1024;
     zmq_setsockopt(socket, ZMQ_MAXMSGSIZE, &max_size, sizeof max_size);
+    if (curve_secret_key && (zmq_setsockopt(socket, ZMQ_CURVE_SERVER, &one, sizeof one) != 0 ||
+                             zmq_setsockopt(socket, ZMQ_CURVE_SECRETKEY, curve_secret_key, strlen(curve_secret_key)) != 0 ||
+                             zmq_setsockopt(socket, ZMQ_ZAP_DOMAIN, "ob-broker", 9) != 0)) {
+        ob_log_error("broker cannot use CURVE: %s", zmq_strerror(errno));
+        zmq_close(socket);
+        return NULL;
+    }
     if (zmq_bind(socket, endpoint) != 0) {
         ob_log_error("broker cannot bind %s: %s", endpoint, zmq_strerror(errno));
         zmq_close(socket);
@@ -572,6 +581,7 @@ ob_broker_new(void *zmq_ctx, const ob_broker_config_t *config)
     if (!self)
         return NULL;
     self->config = *config;
+    self->config.curve_secret_key = NULL; /* used once, in s_bind: not kept */
     if (self->config.heartbeat_ms <= 0)
         self->config.heartbeat_ms = 1000;
     if (self->config.queue_limit <= 0)
@@ -585,8 +595,8 @@ ob_broker_new(void *zmq_ctx, const ob_broker_config_t *config)
             ob_broker_destroy(&self);
             return NULL;
         }
-    self->frontend = s_bind(zmq_ctx, config->frontend_endpoint, 100000);
-    self->backend = self->frontend ? s_bind(zmq_ctx, config->backend_endpoint, 100000) : NULL;
+    self->frontend = s_bind(zmq_ctx, config->frontend_endpoint, 100000, NULL);
+    self->backend = self->frontend ? s_bind(zmq_ctx, config->backend_endpoint, 100000, config->curve_secret_key) : NULL;
     if (!self->backend) {
         ob_broker_destroy(&self);
         return NULL;

@@ -39,6 +39,10 @@ typedef struct {
     int heartbeat_ms;                /* liveness interval; dead after 3 missed */
     int queue_limit;                 /* per-service waiting requests before 503 */
     ob_http_metrics_t *http_metrics; /* borrowed, may be NULL: rendered into /metrics */
+    /*  CURVE (borrowed; NULL = plain TCP): the backend is a CURVE server with
+     *  this Z85 secret key, and every worker is checked by the ZAP handler
+     *  (gateway/ob_zap.h) that must be bound in the same context first. */
+    const char *curve_secret_key;
 } ob_broker_config_t;
 
 /*  Creates the broker and binds both sockets in the calling thread, so a busy

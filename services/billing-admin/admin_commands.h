@@ -32,5 +32,7 @@ int admin_cmd_setup_stripe(int argc, char **argv); /* setup-stripe: products and
 int admin_cmd_verify(int argc, char **argv);       /* verify: one ok/FAIL line per check; exit 1 if any failed */
 /*  reconcile [--fix] [--json] [--wait S]: local vs Stripe vs Lago subscriptions (admin_reconcile.c). */
 int admin_cmd_reconcile(int argc, char **argv);
+/*  keygen [--write-env FILE]: the broker's CURVE keypairs as settings (admin_keygen.c). */
+int admin_cmd_keygen(int argc, char **argv);
 
 #endif

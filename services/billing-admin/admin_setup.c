@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,10 +16,26 @@
 #include "common/ob_config.h"
 #include "services/billing-admin/admin_commands.h"
 
+static bool
+s_sets_one_of(const char *line, const char *const *names, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        size_t len = strlen(names[i]);
+        if (strncmp(line, names[i], len) == 0 && line[len] == '=')
+            return true;
+    }
+    return false;
+}
+
 int
 admin_env_file_set(const char *path, const char *name, const char *value)
 {
-    size_t name_len = strlen(name);
+    return admin_env_file_set_all(path, &name, &value, 1);
+}
+
+int
+admin_env_file_set_all(const char *path, const char *const *names, const char *const *values, size_t count)
+{
     char *old = NULL, *tmp = NULL;
     size_t old_len = 0;
     FILE *in = fopen(path, "r");
@@ -26,7 +43,7 @@ admin_env_file_set(const char *path, const char *name, const char *value)
         FILE *mem = open_memstream(&old, &old_len);
         char line[4096];
         while (mem && fgets(line, sizeof line, in))
-            if (!(strncmp(line, name, name_len) == 0 && line[name_len] == '='))
+            if (!s_sets_one_of(line, names, count))
                 fputs(line, mem);
         if (mem)
             fclose(mem);
@@ -47,7 +64,8 @@ admin_env_file_set(const char *path, const char *name, const char *value)
             fputs(old, out);
         if (old_len && old[old_len - 1] != '\n')
             fputc('\n', out);
-        fprintf(out, "%s=%s\n", name, value);
+        for (size_t i = 0; i < count; i++)
+            fprintf(out, "%s=%s\n", names[i], values[i]);
         rc = fflush(out) == 0 && fsync(fd) == 0 ? 0 : -1;
     }
     if (out)

@@ -12,6 +12,7 @@
 #define ADMIN_SETUP_H_INCLUDED
 
 #include <stdbool.h>
+#include <stddef.h>
 
 typedef struct {
     const char *plans_file; /* deploy/plans.json format */
@@ -28,6 +29,9 @@ typedef struct {
  *  appending), written to a temporary file in mode 600 and renamed over it.
  *  Returns 0, or -1 with the reason on stderr. */
 int admin_env_file_set(const char *path, const char *name, const char *value);
+
+/*  The same for count settings at once: one file written, all or nothing. */
+int admin_env_file_set_all(const char *path, const char *const *names, const char *const *values, size_t count);
 
 /*  Hands a new secret to the operator: into opts->write_env, or printed once
  *  on stdout as NAME=value when there is no env file. Returns 0 or -1. */

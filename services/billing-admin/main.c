@@ -21,6 +21,7 @@ static const admin_command_t s_commands[] = {
     {"setup-lago", admin_cmd_setup_lago, "Lago billable metric, plans, webhook endpoint, public key (idempotent)"},
     {"verify", admin_cmd_verify, "check settings and the live Stripe and Lago configuration against the catalogue"},
     {"reconcile", admin_cmd_reconcile, "compare subscriptions here, in Stripe and in Lago [--fix] [--json] [--wait SECONDS]"},
+    {"keygen", admin_cmd_keygen, "the broker's CURVE keys as the four settings [--write-env FILE]"},
     {"help", s_help, "show this list"},
 };
 

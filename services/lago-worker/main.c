@@ -32,7 +32,7 @@
 static const ob_config_spec_t s_settings[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
     {"REDIS_URL", OB_CONFIG_REDIS_URL, false, 0, 0},
-    {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},
+    OB_WORKER_SETTINGS,
     {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
     {"LAGO_API_URL", OB_CONFIG_URL, false, 0, 0},
     {"LAGO_API_KEY", OB_CONFIG_SECRET, false, 0, 0},

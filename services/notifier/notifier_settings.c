@@ -4,10 +4,11 @@
 #include <string.h>
 
 #include "common/ob_config.h"
+#include "common/ob_worker.h"
 
 static const ob_config_spec_t s_specs[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
-    {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},
+    OB_WORKER_SETTINGS,
     {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
     {"SMTP_TIMEOUT_MS", OB_CONFIG_INT, false, 1000, 600000},
     {"PUBLIC_BASE_URL", OB_CONFIG_URL, false, 0, 0},

@@ -23,7 +23,7 @@
 static const ob_config_spec_t s_settings[] = {
     {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
     {"STRIPE_SECRET_KEY", OB_CONFIG_SECRET, false, 0, 0},
-    {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},
+    OB_WORKER_SETTINGS,
     {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
     {"STRIPE_WORKER_CREDIT", OB_CONFIG_INT, false, 1, 4096},
     {"STRIPE_EVENT_PROCESSING", OB_CONFIG_BOOL, false, 0, 0},

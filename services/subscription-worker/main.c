@@ -22,10 +22,14 @@
 #include "services/subscription-worker/subs_teams.h"
 
 static const ob_config_spec_t s_settings[] = {
-    {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},         {"REDIS_URL", OB_CONFIG_REDIS_URL, false, 0, 0},
-    {"BROKER_ENDPOINT", OB_CONFIG_ENDPOINT, false, 0, 0},   {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
-    {"PLANS_FILE", OB_CONFIG_STRING, false, 0, 0},          {"SUBSCRIPTION_UPDATE_MAX_ATTEMPTS", OB_CONFIG_INT, false, 1, 1000},
-    {"ENTITLEMENTS_TTL_S", OB_CONFIG_INT, false, 2, 86400}, {"PAST_DUE_GRACE_S", OB_CONFIG_INT, false, 0, 31536000},
+    {"DATABASE_URL", OB_CONFIG_DB_URL, true, 0, 0},
+    {"REDIS_URL", OB_CONFIG_REDIS_URL, false, 0, 0},
+    OB_WORKER_SETTINGS,
+    {"HEARTBEAT_MS", OB_CONFIG_INT, false, 50, 60000},
+    {"PLANS_FILE", OB_CONFIG_STRING, false, 0, 0},
+    {"SUBSCRIPTION_UPDATE_MAX_ATTEMPTS", OB_CONFIG_INT, false, 1, 1000},
+    {"ENTITLEMENTS_TTL_S", OB_CONFIG_INT, false, 2, 86400},
+    {"PAST_DUE_GRACE_S", OB_CONFIG_INT, false, 0, 31536000},
 };
 
 static const ob_worker_method_t s_methods[] = {

@@ -417,6 +417,15 @@ class Stack:
         (a value of None removes a setting). Returns its Proc."""
         return self.spawn(name, [binary(name)], **env)
 
+    def add_gateway(self):
+        """Settings for one more gateway of this stack, on its own HTTP port and
+        broker port: pass them to start("gateway", **settings) (again after a
+        kill, to restart it on the same ports). Its broker joins BROKER_ENDPOINT,
+        so every worker started afterwards serves it too."""
+        settings = {"GATEWAY_PORT": str(free_port()), "BROKER_BIND": f"tcp://127.0.0.1:{free_port()}"}
+        self.env["BROKER_ENDPOINT"] += "," + settings["BROKER_BIND"]
+        return settings
+
     def start_all(self, **env):
         """Starts the gateway and one of each worker."""
         return [self.start(name, **env) for name in SERVICES]
@@ -478,18 +487,19 @@ class Stack:
     def port(self):
         return int(self.env["GATEWAY_PORT"])
 
-    def url(self, path="/"):
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path="/", port=None):
+        return f"http://127.0.0.1:{port or self.port}{path}"
 
-    def http(self, method, path, json=None, body=None, headers=None, timeout=10.0):
-        """One request to the gateway. Returns (status, headers with lower-case
-        names, body): parsed JSON when the response says application/json, else text."""
+    def http(self, method, path, json=None, body=None, headers=None, timeout=10.0, port=None):
+        """One request to the gateway (another one's with port, see add_gateway).
+        Returns (status, headers with lower-case names, body): parsed JSON when
+        the response says application/json, else text."""
         headers = dict(headers or {})
         data = body.encode() if isinstance(body, str) else body
         if json is not None:
             data = jsonlib.dumps(json).encode()
             headers.setdefault("Content-Type", "application/json")
-        request = urllib.request.Request(self.url(path), data=data, headers=headers, method=method)
+        request = urllib.request.Request(self.url(path, port), data=data, headers=headers, method=method)
         try:
             with urllib.request.urlopen(request, timeout=timeout) as response:
                 status, raw, info = response.status, response.read(), response.headers
@@ -504,8 +514,9 @@ class Stack:
             return status, names, jsonlib.loads(text)
         return status, names, text
 
-    def wait_ready(self, timeout=10.0):
-        """Polls GET /ready until 200; fails early if the gateway exited."""
+    def wait_ready(self, timeout=10.0, port=None):
+        """Polls GET /ready (of the gateway at port, default the first) until
+        200; fails early if every gateway exited."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -513,7 +524,7 @@ class Stack:
             if gateways and not any(proc.alive() for proc in gateways):
                 raise HarnessError(f"the gateway exited ({gateways[-1].returncode}):\n{tail(gateways[-1].log_path)}")
             try:
-                last = self.http("GET", "/ready", timeout=1.0)
+                last = self.http("GET", "/ready", timeout=1.0, port=port)
                 if last[0] == 200:
                     return last[2]
             except OSError as error:

@@ -1,5 +1,6 @@
 /*  config: the environment wins over .env; validation names each problem. */
 #include <criterion/criterion.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,6 +83,16 @@ static const struct validation_case s_cases[] = {
     {"OB_V_SECRET", "whsec_REPLACE-ME", OB_CONFIG_SECRET, "OB_V_SECRET holds a placeholder"},
     {"OB_V_SECRET", "ChangeMe", OB_CONFIG_SECRET, "OB_V_SECRET holds a placeholder"},
     {"OB_V_SECRET", "sk_test_51HxYz0123456789", OB_CONFIG_SECRET, NULL},
+    {"OB_V_EPS", "tcp://gw1:5555,tcp://gw2:5555", OB_CONFIG_ENDPOINTS, NULL},
+    {"OB_V_EPS", "tcp://gw1:5555,,tcp://gw2:5555", OB_CONFIG_ENDPOINTS, "OB_V_EPS has an empty item"},
+    {"OB_V_CURVE", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", OB_CONFIG_CURVE_KEY, NULL},
+    {"OB_V_CURVE", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf", OB_CONFIG_CURVE_KEY, "OB_V_CURVE must be a CURVE key"},
+    {"OB_V_CURVE_S", "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6", OB_CONFIG_CURVE_SECRET, NULL},
+    {"OB_V_CURVE_S", "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh\"", OB_CONFIG_CURVE_SECRET, "OB_V_CURVE_S must be a CURVE key"},
+    {"OB_V_CURVES", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7,Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID", OB_CONFIG_CURVE_KEYS,
+     NULL},
+    {"OB_V_CURVES", "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7, Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID", OB_CONFIG_CURVE_KEYS,
+     "OB_V_CURVES must be CURVE public keys"},
 };
 
 Test(config, secrets_refuse_short_values_when_a_minimum_is_set)
@@ -140,4 +151,67 @@ Test(config, every_problem_gets_its_own_line)
     cr_assert(strstr(text, "config: OB_M_TWO is required but not set\n"));
     cr_assert(strstr(text, "config: OB_M_THREE must be an integer\n"));
     free(text);
+}
+
+/*  A secret may come from NAME_FILE: read at validation, newline dropped. */
+Test(config, a_secret_comes_from_its_file)
+{
+    char path[] = "/tmp/ob_config_secretXXXXXX";
+    int fd = mkstemp(path);
+    const char *secret = "JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6";
+    cr_assert_eq(write(fd, secret, strlen(secret)), (ssize_t)strlen(secret));
+    cr_assert_eq(write(fd, "\n", 1), 1);
+    close(fd);
+    ob_config_spec_t specs[] = {{"OB_F_CURVE", OB_CONFIG_CURVE_SECRET, true, 0, 0}, {"OB_F_TOKEN", OB_CONFIG_SECRET, true, 0, 0}};
+    unsetenv("OB_F_CURVE");
+    unsetenv("OB_F_TOKEN");
+    setenv("OB_F_CURVE_FILE", path, 1);
+    setenv("OB_F_TOKEN_FILE", path, 1);
+    int problems;
+    char *text = s_validate(specs, 2, &problems);
+    cr_expect_eq(problems, 0, "%s", text);
+    cr_expect_str_eq(ob_config_get("OB_F_CURVE"), secret);
+    cr_expect_str_eq(ob_config_get("OB_F_TOKEN"), secret);
+    free(text);
+
+    /* Both set: one line naming both, no value. */
+    text = s_validate(specs, 1, &problems);
+    cr_expect_eq(problems, 1);
+    cr_expect(strstr(text, "config: OB_F_CURVE and OB_F_CURVE_FILE are both set") != NULL, "got: %s", text);
+    cr_expect(strstr(text, secret) == NULL && strstr(text, path) == NULL, "got: %s", text);
+    free(text);
+
+    /* A file that is missing or empty. */
+    unsetenv("OB_F_CURVE");
+    setenv("OB_F_CURVE_FILE", "/nonexistent/secret", 1);
+    text = s_validate(specs, 1, &problems);
+    cr_expect_eq(problems, 1);
+    cr_expect(strstr(text, "config: OB_F_CURVE_FILE cannot be read") != NULL, "got: %s", text);
+    free(text);
+    fd = open(path, O_WRONLY | O_TRUNC);
+    cr_assert_eq(write(fd, "\n", 1), 1);
+    close(fd);
+    setenv("OB_F_CURVE_FILE", path, 1);
+    text = s_validate(specs, 1, &problems);
+    cr_expect_eq(problems, 1);
+    cr_expect(strstr(text, "config: OB_F_CURVE_FILE holds no secret") != NULL, "got: %s", text);
+    free(text);
+    cr_expect_null(ob_config_get("OB_F_CURVE"));
+    unlink(path);
+    unsetenv("OB_F_CURVE_FILE");
+    unsetenv("OB_F_TOKEN_FILE");
+}
+
+/*  A setting that is not a secret is never read from a file. */
+Test(config, only_secrets_come_from_files)
+{
+    ob_config_spec_t spec = {"OB_F_PLAIN", OB_CONFIG_STRING, true, 0, 0};
+    unsetenv("OB_F_PLAIN");
+    setenv("OB_F_PLAIN_FILE", "/etc/hostname", 1);
+    int problems;
+    char *text = s_validate(&spec, 1, &problems);
+    cr_expect_eq(problems, 1);
+    cr_expect(strstr(text, "OB_F_PLAIN is required") != NULL, "got: %s", text);
+    free(text);
+    unsetenv("OB_F_PLAIN_FILE");
 }
