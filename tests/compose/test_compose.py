@@ -27,7 +27,11 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 from stripe_events import DAY, WEBHOOK_PATH, Sub, body_of  # noqa: E402
 from support import sign_stripe, wait_for  # noqa: E402
 
-PROJECT = os.environ.get("OB_COMPOSE_PROJECT") or f"obc{os.getpid()}"
+if not os.environ.get("OB_COMPOSE_PROJECT"):
+    # Only run.sh's network namespace keeps podman's bridge and NAT rules off this machine's own.
+    pytest.skip("run through tests/compose/run.sh (it builds the images and makes the network namespace)",
+                allow_module_level=True)
+PROJECT = os.environ["OB_COMPOSE_PROJECT"]
 IMAGE = "localhost/ops-center-billing:local"
 PORT = 18084
 SERVICES = ["gateway", "postgres", "redis", "stripe-worker", "subscription-worker", "lago-worker", "notifier"]
@@ -62,10 +66,9 @@ def curve_keys():
         podman("run", "--rm", "--network=none", "-v", f"{out}:/out", IMAGE,
                "billing-admin", "keygen", "--write-env", "/out/keys.env")
         with open(os.path.join(out, "keys.env")) as f:
-            pairs = [line.strip().split("=", 1) for line in f if "=" in line and not line.lstrip().startswith("#")]
+            keys = parse_env(f.read())
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    keys = {name.strip(): value.strip().strip("'\"") for name, value in pairs}
     missing = {"BROKER_SERVER_SECRET_KEY", "BROKER_SERVER_PUBLIC_KEY", "BROKER_CLIENT_SECRET_KEY",
                "BROKER_CLIENT_PUBLIC_KEYS"} - set(keys)
     assert not missing, f"billing-admin keygen wrote no {sorted(missing)}"
@@ -288,6 +291,35 @@ def test_a_usage_batch_and_an_authorize_through_the_published_port(deployment):
     assert status == 200 and body["allowed"] is True, body
     assert headers["x-served-by"].startswith("usage@"), headers  # lago-worker serves "usage"
     assert deployment.query("SELECT source FROM usage_events WHERE transaction_id = %s", (tx,)) == [("authorize",)]
+
+
+def parse_env(text):
+    pairs = [line.strip().split("=", 1) for line in text.splitlines() if "=" in line and not line.lstrip().startswith("#")]
+    return {name.strip(): value.strip().strip("'\"") for name, value in pairs}
+
+
+def test_the_broker_speaks_curve_and_refuses_a_worker_with_another_key(deployment):
+    """CURVE is on in compose: a lago-worker on the compose network with the right server key but
+    a client key the gateway does not list is refused (and logged by its public key), never served."""
+    usage_workers = deployment.ready()["workers"]["usage"]
+    other = parse_env(podman("run", "--rm", "--network=none", IMAGE, "billing-admin", "keygen").stdout)
+    name = f"{PROJECT}_intruder_1"
+    env_file = os.path.join(deployment.dir, "intruder.env")
+    with open(env_file, "w") as f:
+        f.write(f"DATABASE_URL=postgresql://billing:{deployment.env['POSTGRES_PASSWORD']}@postgres:5432/billing\n"
+                "REDIS_URL=redis://redis:6379\nBROKER_ENDPOINT=tcp://gateway:5555\n"
+                f"BROKER_SERVER_PUBLIC_KEY={deployment.env['BROKER_SERVER_PUBLIC_KEY']}\n"
+                f"BROKER_CLIENT_SECRET_KEY={other['BROKER_CLIENT_SECRET_KEY']}\n")
+    deployment.extra.append(name)
+    podman("run", "-d", "--name", name, "--label", f"io.podman.compose.project={PROJECT}",
+           "--network", f"{PROJECT}_default", "--init", "--env-file", env_file, IMAGE, "lago-worker")
+    refusal = f"public key {other['BROKER_CLIENT_PUBLIC_KEYS']} is not in BROKER_CLIENT_PUBLIC_KEYS"
+    wait_for(lambda: refusal in podman("logs", container("gateway")).stderr + podman("logs", container("gateway")).stdout,
+             60, "the gateway never refused the worker with an unlisted key", interval=1.0)
+    assert podman("inspect", "-f", "{{.State.Running}}", name).stdout.strip() == "true"
+    assert deployment.ready()["workers"]["usage"] == usage_workers
+    podman("rm", "-f", "-t", "0", name)
+    deployment.extra.remove(name)
 
 
 def hostname(name):
