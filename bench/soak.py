@@ -28,7 +28,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests" / "integration"))
 
-from harness import REPO, Postgres, Redis, Stack, base_env, binary, sign_stripe  # noqa: E402
+from harness import REPO, Postgres, Redis, Stack, base_env, binary  # noqa: E402
+from support import sign_stripe  # noqa: E402
 import subprocess  # noqa: E402
 from test_malformed_requests import JWT_SECRET, build_request, exchange  # noqa: E402
 

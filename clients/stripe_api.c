@@ -424,6 +424,20 @@ stripe_api_cancel_subscription_now(stripe_api_t *self, const char *subscription_
 }
 
 ob_err_t
+stripe_api_update_subscription_trial_end(stripe_api_t *self, const char *idempotency_key, const char *subscription_id,
+                                         int64_t trial_end, json_t **result, stripe_error_t *error)
+{
+    char path[160], end[24];
+    if (!s_object_path(path, sizeof path, "subscriptions", subscription_id) || trial_end <= 0)
+        return s_invalid(result, error, "bad subscription id or trial end");
+    snprintf(end, sizeof end, "%lld", (long long)trial_end);
+    stripe_form_t *form = stripe_form_new();
+    stripe_form_add(form, "trial_end", end);
+    stripe_form_add(form, "proration_behavior", "none");
+    return s_send_form(self, "POST", path, &form, idempotency_key, result, error);
+}
+
+ob_err_t
 stripe_api_update_subscription_price(stripe_api_t *self, const char *idempotency_key, const char *subscription_id,
                                      const char *item_id, const char *new_price_id, json_t **result, stripe_error_t *error)
 {

@@ -23,6 +23,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stddef.h>
 
 #include "clients/stripe_form.h"
@@ -151,6 +152,10 @@ ob_err_t stripe_api_cancel_subscription_now(stripe_api_t *self, const char *subs
 
 /*  POST /v1/subscriptions/:id items[0][id]=item_id, items[0][price]=new_price_id,
  *  proration_behavior=create_prorations. */
+/*  Moves a trialing subscription's trial end (Unix s) with no proration. */
+ob_err_t stripe_api_update_subscription_trial_end(stripe_api_t *self, const char *idempotency_key, const char *subscription_id,
+                                                  int64_t trial_end, json_t **result, stripe_error_t *error);
+
 ob_err_t stripe_api_update_subscription_price(stripe_api_t *self, const char *idempotency_key, const char *subscription_id,
                                               const char *item_id, const char *new_price_id, json_t **result,
                                               stripe_error_t *error);

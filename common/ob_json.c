@@ -67,6 +67,23 @@ ob_json_time(int64_t unix_s)
     return json_string(text);
 }
 
+int64_t
+ob_json_utc(const json_t *value)
+{
+    const char *text = json_string_value(value);
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    const char *end = text ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+    return end && !*end ? (int64_t)timegm(&tm) : -1;
+}
+
+const char *
+ob_json_reason(const json_t *body)
+{
+    const char *reason = ob_json_str(body, "reason");
+    return reason && *reason && strlen(reason) <= 500 ? reason : NULL;
+}
+
 char *
 ob_json_dump(const json_t *value, size_t *len_out)
 {

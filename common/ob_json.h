@@ -30,6 +30,13 @@ const char *ob_json_str(const json_t *object, const char *key);
  *  0 or less. A new reference. */
 json_t *ob_json_time(int64_t unix_s);
 
+/*  The reverse, for what callers send: a JSON string "2027-01-31T00:00:00Z"
+ *  as Unix seconds; -1 for anything else (another shape, not a string). */
+int64_t ob_json_utc(const json_t *value);
+
+/*  An operator's audited "reason" member of body: 1 to 500 bytes, or NULL. */
+const char *ob_json_reason(const json_t *body);
+
 /*  Compact dump (caller frees), NULL on OOM. */
 char *ob_json_dump(const json_t *value, size_t *len_out);
 

@@ -24,15 +24,19 @@ static const ob_route_t s_routes[] = {
     {"GET", "/api/v1/entitlements/me", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "entitlements.me", false},
     {"POST", "/api/v1/entitlements/check", OB_AUTH_SERVICE, OB_SERVICE_SUBSCRIPTION, "entitlements.check", false},
     {"GET", "/api/v1/entitlements/{}", OB_AUTH_SERVICE, OB_SERVICE_SUBSCRIPTION, "entitlements.get", false},
-    /* teams (the owner's JWT) */
+    /* teams (the owner's JWT; a member may read the team) */
+    {"POST", "/api/v1/teams", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.create", false},
     {"POST", "/api/v1/teams/{}/members", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.members.add", false},
     {"GET", "/api/v1/teams/{}/members", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.members.list", false},
     {"DELETE", "/api/v1/teams/{}/members", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.members.remove", false},
+    {"GET", "/api/v1/teams/{}", OB_AUTH_USER, OB_SERVICE_SUBSCRIPTION, "teams.get", false},
     /* operators */
     {"GET", "/api/v1/admin/webhook-events", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.list", false},
     {"POST", "/api/v1/admin/webhook-events/{}/replay", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.events.replay", false},
     {"POST", "/api/v1/admin/users/{}/overrides", OB_AUTH_ADMIN, OB_SERVICE_SUBSCRIPTION, "overrides.create", false},
     {"GET", "/api/v1/admin/users/{}/overrides", OB_AUTH_ADMIN, OB_SERVICE_SUBSCRIPTION, "overrides.list", false},
+    {"POST", "/api/v1/admin/overrides/{}/revoke", OB_AUTH_ADMIN, OB_SERVICE_SUBSCRIPTION, "overrides.revoke", false},
+    {"POST", "/api/v1/admin/users/{}/trial-extension", OB_AUTH_ADMIN, OB_SERVICE_STRIPE, "admin.trial.extend", false},
     {"GET", "/api/v1/admin/notifications", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.notifications.list", false},
     /* outgoing webhooks (operators) and the users' unsubscribe link */
     {"POST", "/api/v1/admin/webhook-endpoints", OB_AUTH_ADMIN, OB_SERVICE_NOTIFIER, "admin.endpoints.create", false},

@@ -10,6 +10,7 @@
 #include "common/ob_config.h"
 #include "common/ob_json.h"
 #include "common/ob_log.h"
+#include "common/ob_query.h"
 #include "services/stripe-worker/billing_owner.h"
 #include "services/stripe-worker/billing_sub_sync.h"
 
@@ -49,6 +50,21 @@ billing_context_new(ob_pg_t *pg, ob_redis_t *redis, const char *stripe_base, con
                   " FROM subscriptions WHERE user_id = $1 AND status IN ('trialing', 'active', 'past_due')"
                   " ORDER BY updated_at DESC LIMIT 1",
                   1);
+    /* Teams are the subscription-worker's rows; the billing API only reads who owns one. */
+    ob_pg_prepare(self->pg, "billing_team_owner", "SELECT owner_user_id FROM teams WHERE id = $1", 1);
+    /* Where a trial ends now (its next charge: for the weekly trial plan the
+     * period's end), and whether the subscription is a trial at all. */
+    ob_pg_prepare(self->pg, "billing_trial_end",
+                  "SELECT coalesce(floor(extract(epoch FROM greatest(s.trial_end, s.current_period_end)))::bigint, 0),"
+                  " s.status = 'trialing' OR coalesce((SELECT p.trial_days > 0 FROM plans p WHERE p.id = s.plan_id), false)"
+                  " FROM subscriptions s WHERE s.id = $1",
+                  1);
+    /* The audit of an operator's trial extension (migration 054). */
+    ob_pg_prepare(self->pg, "billing_trial_extension",
+                  "INSERT INTO trial_extensions (user_id, subscription_id, from_trial_end, to_trial_end, reason, granted_by)"
+                  " VALUES ($1, $2, CASE WHEN $3::bigint > 0 THEN to_timestamp($3::bigint) END, to_timestamp($4::bigint), $5, $6)"
+                  " RETURNING id",
+                  6);
     return self;
 }
 
@@ -74,6 +90,42 @@ s_copy_view(char *dst, size_t cap, ob_bytes_t view)
     dst[n] = '\0';
 }
 
+/*  A team's owner manages the team's billing with "team_id" (in the body, or
+ *  the query of a read): from here on the team is the customer, and the
+ *  owner's e-mail its billing address. false after answering the job. */
+static bool
+s_acting_for_team(billing_context_t *self, ob_job_t *job, billing_request_t *req, const json_t *body)
+{
+    char from_query[256] = "";
+    const json_t *value = body ? json_object_get(body, "team_id") : NULL;
+    const char *team = json_string_value(value);
+    if (!body && req->call.query.len && ob_query_get(req->call.query, "team_id", from_query, sizeof from_query) == 0)
+        team = from_query;
+    if (!team && (!value || json_is_null(value)))
+        return true;
+    if (!team || !*team || strlen(team) >= sizeof req->user_id) {
+        ob_job_reply_error(job, 400, "invalid_team_id", "team_id must be a team's id");
+        return false;
+    }
+    const char *values[] = {team};
+    PGresult *r = NULL;
+    ob_err_t err = ob_pg_run(self->pg, "billing_team_owner", 1, values, &r);
+    bool found = err == OB_OK && PQntuples(r) == 1;
+    bool owner = found && strcmp(PQgetvalue(r, 0, 0), req->user_id) == 0;
+    PQclear(r);
+    if (err != OB_OK)
+        ob_job_reply_err(job, err, NULL, "billing data cannot be read now");
+    else if (!found)
+        ob_job_reply_error(job, 404, "team_not_found", "no such team");
+    else if (!owner)
+        ob_job_reply_error(job, 403, "not_the_owner", "only the team's owner manages its billing");
+    if (!owner)
+        return false;
+    snprintf(req->user_id, sizeof req->user_id, "%s", team);
+    req->team = true;
+    return true;
+}
+
 billing_context_t *
 billing_context_begin(billing_context_t *self, ob_job_t *job, billing_request_t *req, json_t **body)
 {
@@ -96,6 +148,41 @@ billing_context_begin(billing_context_t *self, ob_job_t *job, billing_request_t 
     }
     if (!self->stripe) {
         ob_job_reply_error(job, 503, "stripe_not_configured", "payments are not configured on this server");
+        return NULL;
+    }
+    billing_context_limit_to_deadline(self, job);
+    if (body && !(*body = ob_job_body_object(job, call)))
+        return NULL;
+    if (!s_acting_for_team(self, job, req, body ? *body : NULL)) {
+        if (body) {
+            json_decref(*body);
+            *body = NULL;
+        }
+        return NULL;
+    }
+    return self;
+}
+
+billing_context_t *
+billing_context_begin_operator(billing_context_t *self, ob_job_t *job, billing_request_t *req, json_t **body)
+{
+    ob_call_t *call = &req->call;
+    if (ob_job_call(job, call) != 0)
+        return NULL;
+    if (!ob_bytes_eq(call->role, "admin")) {
+        ob_job_reply_error(job, 403, "not_an_operator", "this endpoint needs the admin token");
+        return NULL;
+    }
+    ob_bytes_t who = call->path_param;
+    if (!who.ptr || who.len == 0 || who.len >= sizeof req->user_id || memchr(who.ptr, '\0', who.len)) {
+        ob_job_reply_error(job, 400, "invalid_user_id", "no valid user id for this request");
+        return NULL;
+    }
+    s_copy_view(req->user_id, sizeof req->user_id, who);
+    req->email[0] = '\0';
+    req->team = strncmp(req->user_id, "org_", 4) == 0;
+    if (!self || !self->stripe) {
+        ob_job_reply_error(job, 503, self ? "stripe_not_configured" : "unavailable", "payments are not configured on this server");
         return NULL;
     }
     billing_context_limit_to_deadline(self, job);

@@ -46,17 +46,24 @@ void billing_context_destroy(billing_context_t **self_p);
 /*  What a user-facing billing method starts from: the caller and its call. */
 typedef struct {
     ob_call_t call;    /* views into the job's message (valid while the job is) */
-    char user_id[256]; /* the signed-in user */
+    char user_id[256]; /* the signed-in user, or the team its owner acts for */
     char email[321];   /* the user's email, "" when absent or unusable */
+    bool team;         /* user_id is a team ("team_id" given by its owner) */
 } billing_request_t;
 
 /*  Starts a billing method: unpacks the job's call into req, checks that
  *  the caller is a user and that self (the worker's context, may be NULL)
  *  and Stripe are there, and fits Stripe's time limits to the job's
  *  deadline. With body non-NULL, also parses the request body into *body
- *  (a JSON object the caller decrefs). Returns self, or NULL after
- *  answering the job itself. */
+ *  (a JSON object the caller decrefs). A "team_id" (body, or query when
+ *  body is NULL) of a team the caller owns makes the team the customer
+ *  (req->user_id; 404 team_not_found, 403 not_the_owner). Returns self, or
+ *  NULL after answering the job itself. */
 billing_context_t *billing_context_begin(billing_context_t *self, ob_job_t *job, billing_request_t *req, json_t **body);
+
+/*  Like billing_context_begin for an operator's method (admin token): the
+ *  customer is the path's user id (a user, or a team "org_..."). */
+billing_context_t *billing_context_begin_operator(billing_context_t *self, ob_job_t *job, billing_request_t *req, json_t **body);
 
 /*  Reads "plan_id" (required) and "interval" (string or null) from a
  *  request body; *interval is NULL when absent or null. false after

@@ -2,6 +2,7 @@
 #include "services/stripe-worker/billing_subscription.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -251,6 +252,89 @@ billing_subscription_upgrade(void *state, ob_job_t *job)
     s_apply_and_reply(ctx, job, user_id, updated);
 done:
     json_decref(current);
+    json_decref(updated);
+    json_decref(body);
+}
+
+/*  Stripe takes a trial end up to two years ahead. */
+#define S_TRIAL_MAX_AHEAD_S (730LL * 86400)
+
+/*  The new trial end the body asks for ("trial_end" or "extend_days" past
+ *  the current end), or NULL with *end set; else the problem. */
+static const char *
+s_trial_request(const json_t *body, int64_t current, int64_t now, int64_t *end, const char **reason)
+{
+    const json_t *at = json_object_get(body, "trial_end"), *days = json_object_get(body, "extend_days");
+    if ((at != NULL) == (days != NULL))
+        return "give exactly one of trial_end (2027-01-31T00:00:00Z) or extend_days";
+    if (at)
+        *end = ob_json_utc(at);
+    else
+        *end = json_is_integer(days) && json_integer_value(days) >= 1 && json_integer_value(days) <= 730
+                   ? (current > now ? current : now) + json_integer_value(days) * 86400
+                   : -1;
+    if (*end <= now || *end > now + S_TRIAL_MAX_AHEAD_S)
+        return "the new trial end must be in the future, within two years (extend_days from 1 to 730)";
+    if (current > 0 && *end <= current)
+        return "the new trial end must be later than the current one";
+    *reason = ob_json_reason(body);
+    return *reason ? NULL : "reason must be 1 to 500 characters (it is audited)";
+}
+
+void
+billing_subscription_extend_trial(void *state, ob_job_t *job)
+{
+    const stripe_state_t *worker = state;
+    billing_request_t req;
+    json_t *body, *updated = NULL;
+    billing_context_t *ctx = billing_context_begin_operator(worker->billing, job, &req, &body);
+    if (!ctx)
+        return;
+    billing_live_subscription_t live;
+    if (!s_live(ctx, job, req.user_id, &live))
+        goto done;
+    const char *id[] = {live.id};
+    PGresult *r = NULL;
+    ob_err_t err = ob_pg_run(ctx->pg, "billing_trial_end", 1, id, &r);
+    bool found = err == OB_OK && PQntuples(r) == 1;
+    int64_t current = found ? strtoll(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    bool trial = found && PQgetvalue(r, 0, 1)[0] == 't';
+    PQclear(r);
+    if (err != OB_OK) {
+        ob_job_reply_err(job, err, NULL, "billing data cannot be read now");
+        goto done;
+    }
+    if (!trial) {
+        ob_job_reply_error(job, 409, "not_on_trial",
+                           "only a trial (the trial plan, or a subscription in its trial) can be extended");
+        goto done;
+    }
+    int64_t end = 0;
+    const char *reason = NULL;
+    const char *problem = s_trial_request(body, current, (int64_t)time(NULL), &end, &reason);
+    if (problem) {
+        ob_job_reply_error(job, 400, "invalid_trial_extension", problem);
+        goto done;
+    }
+    char key[96], end_text[24], current_text[24], by[64];
+    snprintf(end_text, sizeof end_text, "%lld", (long long)end);
+    snprintf(current_text, sizeof current_text, "%lld", (long long)current);
+    snprintf(by, sizeof by, "%.*s", (int)(req.call.principal.len < 63 ? req.call.principal.len : 63),
+             req.call.principal.ptr ? req.call.principal.ptr : "");
+    s_action_key(key, sizeof key, "trial", job, live.id, end_text, NULL);
+    stripe_error_t serr;
+    err = stripe_api_update_subscription_trial_end(ctx->stripe, key, live.id, end, &updated, &serr);
+    if (err != OB_OK) {
+        billing_reply_stripe_error(job, "extend trial", err, &serr);
+        goto done;
+    }
+    /* Audited once Stripe has it; a failed audit write is logged, the change stands. */
+    const char *audit[] = {req.user_id, live.id, current_text, end_text, reason, by};
+    if (!stripe_api_last_replayed(ctx->stripe) && ob_pg_run(ctx->pg, "billing_trial_extension", 6, audit, NULL) != OB_OK)
+        ob_log_error("billing: the trial extension of %s is made at Stripe but its audit row is not written", live.id);
+    ob_log_info("billing: trial of %s extended to %lld by %s", live.id, (long long)end, by);
+    s_apply_and_reply(ctx, job, req.user_id, updated);
+done:
     json_decref(updated);
     json_decref(body);
 }

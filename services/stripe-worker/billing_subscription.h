@@ -9,6 +9,12 @@
  *          subscription that was not canceling).
  *  upgrade {"plan_id", "interval"}: moves the subscription's item to the
  *          plan's price with proration (downgrades too).
+ *  admin.trial.extend (operators: POST /api/v1/admin/users/{id}/trial-extension)
+ *          {"trial_end": "2027-01-31T00:00:00Z" | "extend_days": N, "reason"}:
+ *          sets the trial's end at Stripe (trial_end, no proration): the
+ *          subscription is trialing until then and the customer is billed
+ *          later. For the trial plan or a trialing subscription; 409
+ *          not_on_trial otherwise. Audited in trial_extensions.
  *
  *  All answer 200 with the new status (billing_subscription_status_json),
  *  written to subscriptions from Stripe's answer at once (billing_sub_sync)
@@ -36,6 +42,7 @@
 void billing_subscription_cancel(void *state, ob_job_t *job);
 void billing_subscription_upgrade(void *state, ob_job_t *job);
 void billing_subscription_resume(void *state, ob_job_t *job);
+void billing_subscription_extend_trial(void *state, ob_job_t *job);
 
 /*  {"subscription_id","plan_id","status","interval","live",
  *  "current_period_end","cancel_at_period_end","trial_end","features"} for

@@ -43,6 +43,7 @@ static const ob_worker_method_t s_methods[] = {
     {"subscription.cancel", billing_subscription_cancel, NULL},
     {"subscription.upgrade", billing_subscription_upgrade, NULL},
     {"subscription.resume", billing_subscription_resume, NULL},
+    {"admin.trial.extend", billing_subscription_extend_trial, NULL},
     {"invoices.list", billing_invoices_list, NULL},
 };
 

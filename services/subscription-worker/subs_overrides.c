@@ -37,9 +37,18 @@ subs_overrides_prepare(ob_pg_t *pg)
                   "SELECT coalesce(json_agg(json_build_object('id', id, 'kind', kind, 'feature', feature, 'calls', calls,"
                   " 'recurring', recurring, 'window_start', window_start, 'expires_at', expires_at, 'reason', reason,"
                   " 'granted_by', granted_by, 'created_at', created_at, 'revoked_at', revoked_at,"
+                  " 'revoked_by', revoked_by, 'revoke_reason', revoke_reason,"
                   " 'in_force', revoked_at IS NULL AND expires_at > now()) ORDER BY id), '[]')::text"
                   " FROM entitlement_overrides WHERE user_id = $1",
                   1);
+    /* Revoked once: a second revoke finds no row in force and says so. */
+    ob_pg_prepare(pg, "overrides_revoke",
+                  "UPDATE entitlement_overrides SET revoked_at = now(), revoked_by = $2, revoke_reason = $3"
+                  " WHERE id = $1::bigint AND revoked_at IS NULL"
+                  " RETURNING user_id, kind, coalesce(feature, ''), coalesce(calls::text, ''), expires_at > revoked_at,"
+                  " floor(extract(epoch FROM revoked_at))::bigint",
+                  3);
+    ob_pg_prepare(pg, "overrides_exists", "SELECT revoked_at IS NOT NULL FROM entitlement_overrides WHERE id = $1::bigint", 1);
 }
 
 static bool
@@ -59,16 +68,12 @@ s_admin_user(ob_job_t *job, ob_call_t *call, char *user_id)
     return true;
 }
 
-/*  "2027-01-31T00:00:00Z" -> Unix s; -1 when it is not that shape. */
-static int64_t
-s_parse_utc(const char *text)
+/*  The operator's name for the audit (the admin principal), at most 63 bytes. */
+static void
+s_operator(const ob_call_t *call, char *by, size_t cap)
 {
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end)
-        return -1;
-    return (int64_t)timegm(&tm);
+    snprintf(by, cap, "%.*s", (int)(call->principal.len < cap - 1 ? call->principal.len : cap - 1),
+             call->principal.ptr ? call->principal.ptr : "");
 }
 
 /*  Validates the body; fills the statement's text values. NULL or the problem. */
@@ -103,17 +108,15 @@ s_read(const json_t *body, int64_t now, char *kind, char *feature, char *calls, 
     if ((at != NULL) == (in != NULL))
         return "give exactly one of expires_at or expires_in_s";
     if (at)
-        *expires = json_is_string(at) ? s_parse_utc(json_string_value(at)) : -1;
+        *expires = ob_json_utc(at);
     else
         *expires = json_is_integer(in) && json_integer_value(in) > 0 && json_integer_value(in) <= S_MAX_LIFETIME_S
                        ? now + json_integer_value(in)
                        : -1;
     if (*expires <= now || *expires > now + S_MAX_LIFETIME_S)
         return "the expiry must be in the future, within five years (expires_at as 2027-01-31T00:00:00Z)";
-    *reason = ob_json_str(body, "reason");
-    if (!*reason || !**reason || strlen(*reason) > 500)
-        return "reason must be 1 to 500 characters (it is audited)";
-    return NULL;
+    *reason = ob_json_reason(body);
+    return *reason ? NULL : "reason must be 1 to 500 characters (it is audited)";
 }
 
 void
@@ -139,7 +142,7 @@ subs_overrides_create(void *state, ob_job_t *job)
     }
     snprintf(expires, sizeof expires, "%" PRId64, expires_at);
     char by[64];
-    snprintf(by, sizeof by, "%.*s", (int)(call.principal.len < 63 ? call.principal.len : 63), call.principal.ptr);
+    s_operator(&call, by, sizeof by);
     const char *lock[] = {user_id};
     const char *values[] = {user_id, kind, feature, calls, recurring ? "true" : "false", expires, reason, by};
     PGresult *r = NULL;
@@ -206,4 +209,88 @@ subs_overrides_list(void *state, ob_job_t *job)
     json_t *list = json_loads(PQgetvalue(r, 0, 0), 0, NULL);
     PQclear(r);
     ob_job_reply_json(job, 200, json_pack("{s:s,s:o}", "user_id", user_id, "overrides", list ? list : json_array()));
+}
+
+/*  The override id of the path: 1 to 18 digits. */
+static bool
+s_override_id(ob_job_t *job, const ob_call_t *call, char *id)
+{
+    ob_bytes_t p = call->path_param;
+    bool ok = p.ptr && p.len > 0 && p.len <= 18;
+    for (size_t i = 0; ok && i < p.len; i++)
+        ok = p.ptr[i] >= '0' && p.ptr[i] <= '9';
+    if (!ok) {
+        ob_job_reply_error(job, 400, "invalid_override_id", "the override id must be a positive integer");
+        return false;
+    }
+    memcpy(id, p.ptr, p.len);
+    id[p.len] = '\0';
+    return true;
+}
+
+void
+subs_overrides_revoke(void *state, ob_job_t *job)
+{
+    subs_state_t *self = state;
+    ob_call_t call;
+    char id[20];
+    if (ob_job_call(job, &call) != 0)
+        return;
+    if (!ob_bytes_eq(call.role, "admin")) {
+        ob_job_reply_error(job, 403, "not_an_operator", "this endpoint needs the admin token");
+        return;
+    }
+    if (!s_override_id(job, &call, id))
+        return;
+    json_t *body = ob_job_body_object(job, &call);
+    if (!body)
+        return;
+    const char *reason = ob_json_reason(body);
+    if (!reason) {
+        ob_job_reply_error(job, 400, "invalid_override", "reason must be 1 to 500 characters (it is audited)");
+        json_decref(body);
+        return;
+    }
+    char by[64];
+    s_operator(&call, by, sizeof by);
+    const char *values[] = {id, by, reason};
+    PGresult *r = NULL;
+    ob_err_t err = ob_pg_run(self->pg, "overrides_revoke", 3, values, &r);
+    if (err != OB_OK) {
+        PQclear(r);
+        json_decref(body);
+        ob_job_reply_err(job, err, "overrides_unavailable", "the override cannot be revoked now; retry");
+        return;
+    }
+    if (PQntuples(r) == 0) {
+        PQclear(r);
+        r = NULL;
+        const char *key[] = {id};
+        err = ob_pg_run(self->pg, "overrides_exists", 1, key, &r);
+        if (err != OB_OK)
+            ob_job_reply_err(job, err, "overrides_unavailable", "the override cannot be read now; retry");
+        else if (PQntuples(r) == 0)
+            ob_job_reply_error(job, 404, "override_not_found", "no override has this id");
+        else
+            ob_job_reply_error(job, 409, "already_revoked", "this override was revoked already");
+        PQclear(r);
+        json_decref(body);
+        return;
+    }
+    char user_id[S_ID_MAX + 1];
+    snprintf(user_id, sizeof user_id, "%s", PQgetvalue(r, 0, 0));
+    json_t *answer = json_pack("{s:I,s:s,s:s,s:b,s:o,s:s,s:s}", "id", (json_int_t)strtoll(id, NULL, 10), "user_id", user_id, "kind",
+                               PQgetvalue(r, 0, 1), "was_in_force", PQgetvalue(r, 0, 4)[0] == 't', "revoked_at",
+                               ob_json_time(strtoll(PQgetvalue(r, 0, 5), NULL, 10)), "revoked_by", by, "revoke_reason", reason);
+    json_object_set_new(answer, "feature", PQgetvalue(r, 0, 2)[0] ? json_string(PQgetvalue(r, 0, 2)) : json_null());
+    json_object_set_new(answer, "calls",
+                        PQgetvalue(r, 0, 3)[0] ? json_integer(strtoll(PQgetvalue(r, 0, 3), NULL, 10)) : json_null());
+    json_object_set_new(answer, "in_force", json_false());
+    PQclear(r);
+    ob_log_info("override %s revoked by %s", id, by);
+    /* At once, like a grant: the copy is rebuilt without it now (an owed
+     * publish otherwise, retried on the owner's tick; team members too). */
+    subs_publish_user(self->pg, self->redis, user_id);
+    ob_job_reply_json(job, 200, answer);
+    json_decref(body);
 }

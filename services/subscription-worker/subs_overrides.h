@@ -8,6 +8,8 @@
  *      each with "reason" (required, audited) and "expires_at" (ISO 8601 UTC,
  *      "2027-01-31T00:00:00Z") or "expires_in_s".
  *    overrides.list    GET  /api/v1/admin/users/{user_id}/overrides  (every row, expired ones too: the audit)
+ *    overrides.revoke  POST /api/v1/admin/overrides/{id}/revoke {"reason"}   ends one early; who and why
+ *                      stay on the row (409 already_revoked, 404 override_not_found)
  *
  *  The row (entitlement_overrides, migration 051) is the audit record. Its
  *  trigger raises the user's entitlement version in the same transaction,
@@ -27,5 +29,6 @@ void subs_overrides_prepare(ob_pg_t *pg);
 
 void subs_overrides_create(void *state, ob_job_t *job);
 void subs_overrides_list(void *state, ob_job_t *job);
+void subs_overrides_revoke(void *state, ob_job_t *job);
 
 #endif

@@ -35,6 +35,27 @@ subs_teams_prepare(ob_pg_t *pg)
                   " ORDER BY m.added_at, m.user_id), '[]')::text"
                   " FROM team_members m LEFT JOIN customers c ON c.user_id = m.user_id WHERE m.team_id = $1",
                   1);
+    /* One team per owner, and an owner is nobody's member: the owner's lock
+     * makes the check and the insert one step. The id is random: teams are
+     * Lago customers (org_...), never guessable from the owner. */
+    ob_pg_prepare(pg, "teams_owner_lock", "SELECT pg_advisory_xact_lock(hashtext('ob:teams:' || $1))", 1);
+    ob_pg_prepare(pg, "teams_of_user",
+                  "SELECT (SELECT id FROM teams WHERE owner_user_id = $1 ORDER BY created_at LIMIT 1),"
+                  " (SELECT team_id FROM team_members WHERE user_id = $1)",
+                  1);
+    ob_pg_prepare(pg, "teams_create",
+                  "INSERT INTO teams (id, owner_user_id, name) VALUES ('org_' || replace(gen_random_uuid()::text, '-', ''), $1, $2)"
+                  " RETURNING id, floor(extract(epoch FROM created_at))::bigint",
+                  2);
+    /* The team as its owner or a member sees it. */
+    ob_pg_prepare(pg, "teams_get",
+                  "SELECT t.owner_user_id, t.name, floor(extract(epoch FROM t.created_at))::bigint,"
+                  " coalesce(e.plan_id, ''), coalesce(e.status, ''), coalesce(e.live, false), coalesce(e.seats, 0),"
+                  " (SELECT count(*) FROM team_members m WHERE m.team_id = t.id),"
+                  " EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id AND m.user_id = $2)"
+                  " FROM teams t LEFT JOIN LATERAL (SELECT x.plan_id, x.status, x.live, x.seats FROM user_entitlements x"
+                  "  WHERE x.user_id = t.id ORDER BY x.live DESC LIMIT 1) e ON true WHERE t.id = $1",
+                  2);
 }
 
 static bool
@@ -249,4 +270,107 @@ subs_teams_members_list(void *state, ob_job_t *job)
     ob_job_reply_json(job, 200,
                       json_pack("{s:s,s:I,s:I,s:o}", "team_id", team, "seats", (json_int_t)seats, "seats_used", (json_int_t)members,
                                 "members", list));
+}
+
+void
+subs_teams_create(void *state, ob_job_t *job)
+{
+    subs_state_t *self = state;
+    ob_call_t call;
+    char caller[S_ID_MAX + 1];
+    if (ob_job_call(job, &call) != 0)
+        return;
+    if (!ob_bytes_eq(call.role, "user") || !s_copy_id(call.principal, caller)) {
+        ob_job_reply_error(job, 401, "not_a_user", "this endpoint needs a signed-in user");
+        return;
+    }
+    json_t *body = ob_job_body_object(job, &call);
+    if (!body)
+        return;
+    const json_t *name_value = json_object_get(body, "name");
+    const char *name = name_value ? json_string_value(name_value) : "";
+    if (!name || strlen(name) > 100) {
+        ob_job_reply_error(job, 400, "invalid_name", "name must be a string of at most 100 characters");
+        json_decref(body);
+        return;
+    }
+    const char *who[] = {caller};
+    PGresult *r = NULL;
+    char owned[S_ID_MAX + 1] = "", member_of[S_ID_MAX + 1] = "", id[S_ID_MAX + 1] = "";
+    int64_t created = 0;
+    ob_err_t err = ob_pg_begin(self->pg);
+    if (err == OB_OK)
+        err = ob_pg_run(self->pg, "teams_owner_lock", 1, who, NULL);
+    if (err == OB_OK)
+        err = ob_pg_run(self->pg, "teams_of_user", 1, who, &r);
+    if (err == OB_OK && PQntuples(r) == 1) {
+        snprintf(owned, sizeof owned, "%s", PQgetvalue(r, 0, 0));
+        snprintf(member_of, sizeof member_of, "%s", PQgetvalue(r, 0, 1));
+    }
+    PQclear(r);
+    r = NULL;
+    if (err == OB_OK && !owned[0] && !member_of[0]) {
+        const char *values[] = {caller, name};
+        err = ob_pg_run(self->pg, "teams_create", 2, values, &r);
+        if (err == OB_OK && PQntuples(r) == 1) {
+            snprintf(id, sizeof id, "%s", PQgetvalue(r, 0, 0));
+            created = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+        }
+        PQclear(r);
+        if (err == OB_OK)
+            err = id[0] ? ob_pg_commit(self->pg) : OB_ERR_INTERNAL;
+    }
+    if (ob_pg_in_transaction(self->pg))
+        ob_pg_rollback(self->pg);
+    if (err != OB_OK)
+        ob_job_reply_err(job, err, "teams_unavailable", "the team cannot be created now; retry");
+    else if (owned[0])
+        ob_job_reply_json(job, 409,
+                          json_pack("{s:{s:s,s:s,s:s}}", "error", "code", "already_owns_team", "message",
+                                    "you own a team already; one team per owner", "team_id", owned));
+    else if (member_of[0])
+        ob_job_reply_error(job, 409, "member_of_another_team", "you belong to another team; leave it first");
+    else {
+        ob_log_info("team %s created", id);
+        ob_job_reply_json(job, 201,
+                          json_pack("{s:s,s:s,s:s,s:o,s:o,s:I,s:I}", "team_id", id, "name", name, "owner_user_id", caller,
+                                    "created_at", ob_json_time(created), "plan_id", json_null(), "seats", (json_int_t)0,
+                                    "seats_used", (json_int_t)0));
+    }
+    json_decref(body);
+}
+
+void
+subs_teams_get(void *state, ob_job_t *job)
+{
+    subs_state_t *self = state;
+    ob_call_t call;
+    char caller[S_ID_MAX + 1], team[S_ID_MAX + 1];
+    if (ob_job_call(job, &call) != 0 || !s_caller(job, &call, caller, team))
+        return;
+    const char *values[] = {team, caller};
+    PGresult *r = NULL;
+    ob_err_t err = ob_pg_run(self->pg, "teams_get", 2, values, &r);
+    if (err != OB_OK) {
+        PQclear(r);
+        ob_job_reply_err(job, err, "teams_unavailable", "the team cannot be read now");
+        return;
+    }
+    bool owner = PQntuples(r) == 1 && strcmp(PQgetvalue(r, 0, 0), caller) == 0;
+    bool member = PQntuples(r) == 1 && PQgetvalue(r, 0, 8)[0] == 't';
+    if (!owner && !member) {
+        /* A team one does not belong to is as good as absent: ids stay private. */
+        PQclear(r);
+        ob_job_reply_error(job, 404, "team_not_found", "no such team");
+        return;
+    }
+    const char *plan = PQgetvalue(r, 0, 3), *status = PQgetvalue(r, 0, 4);
+    json_t *answer = json_pack("{s:s,s:s,s:s,s:o,s:s,s:o,s:o,s:b,s:I,s:I}", "team_id", team, "name", PQgetvalue(r, 0, 1),
+                               "owner_user_id", PQgetvalue(r, 0, 0), "created_at",
+                               ob_json_time(strtoll(PQgetvalue(r, 0, 2), NULL, 10)), "role", owner ? "owner" : "member", "plan_id",
+                               plan[0] ? json_string(plan) : json_null(), "status", status[0] ? json_string(status) : json_null(),
+                               "live", PQgetvalue(r, 0, 5)[0] == 't', "seats", (json_int_t)strtoll(PQgetvalue(r, 0, 6), NULL, 10),
+                               "seats_used", (json_int_t)strtoll(PQgetvalue(r, 0, 7), NULL, 10));
+    PQclear(r);
+    ob_job_reply_json(job, 200, answer);
 }

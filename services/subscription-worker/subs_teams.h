@@ -1,4 +1,12 @@
-/*  subs_teams - a team's owner manages its members (user JWT of the owner):
+/*  subs_teams - teams (organisations) and their members (user JWTs):
+ *
+ *    teams.create          POST   /api/v1/teams  {"name"?}   the caller becomes the owner; 201 with
+ *                                 the new id (org_ + 32 random hex). 409 already_owns_team (one team
+ *                                 per owner, its id in the error), 409 member_of_another_team.
+ *    teams.get             GET    /api/v1/teams/{team_id}     owner or member: name, owner, role,
+ *                                 plan, status, seats, seats_used (404 for anyone else)
+ *  The owner buys the team's plan with the billing API's "team_id" (the
+ *  team is then the Stripe customer), and manages its members:
  *
  *    teams.members.add     POST   /api/v1/teams/{team_id}/members  {"user_id"} or {"email"}
  *    teams.members.list    GET    /api/v1/teams/{team_id}/members
@@ -24,6 +32,8 @@
 
 void subs_teams_prepare(ob_pg_t *pg);
 
+void subs_teams_create(void *state, ob_job_t *job);
+void subs_teams_get(void *state, ob_job_t *job);
 void subs_teams_members_add(void *state, ob_job_t *job);
 void subs_teams_members_list(void *state, ob_job_t *job);
 void subs_teams_members_remove(void *state, ob_job_t *job);

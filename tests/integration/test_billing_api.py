@@ -5,7 +5,7 @@ import time
 import pytest
 
 from billing_helpers import call, form, setup_prices, start_billing
-from support import assert_json_error, query, wait_for
+from support import ADMIN, assert_json_error, query, wait_for
 
 SUCCESS = "http://127.0.0.1/success"
 CANCEL = "http://127.0.0.1/cancel"
@@ -563,3 +563,111 @@ def test_verify_reports_a_missing_webhook_secret_and_price(stack):
     assert result.returncode == 1
     failed = {line.split()[1] for line in result.stdout.splitlines() if line.startswith("FAIL ")}
     assert {"webhook_secret", "plan_prices"} <= failed, result.stdout
+
+
+# -- teams: the owner buys and manages the team's plan (issue 18) --------------------------------------
+
+
+def test_a_team_owner_checks_out_for_the_team_and_the_team_is_the_customer(billing):
+    stack, stripe, prices = billing
+    query(stack, "INSERT INTO teams (id, owner_user_id, name) VALUES ('org_labs', 'user_1', 'Labs')")
+    status, body = call(stack, "POST", "/checkout/create",
+                        json_body={"plan_id": "enterprise", "interval": "month", "team_id": "org_labs"})
+    assert status == 200, body
+    (customer,) = stripe.requests("POST", "/v1/customers")
+    assert form(customer) == [("email", "user1@example.com"), ("metadata[user_id]", "org_labs")]
+    sent = dict(form(stripe.requests("POST", "/v1/checkout/sessions")[-1]))
+    assert (sent["client_reference_id"], sent["subscription_data[metadata][user_id]"],
+            sent["line_items[0][price]"]) == ("org_labs", "org_labs", prices["enterprise_monthly"])
+    assert query(stack, "SELECT email FROM customers WHERE user_id = 'org_labs'") == [("user1@example.com",)]
+    # Only the owner acts for the team; a personal checkout is untouched by it.
+    status, body = call(stack, "POST", "/checkout/create", user="user_2", email="u2@example.com",
+                        json_body={"plan_id": "starter", "team_id": "org_labs"})
+    assert status == 403
+    assert_json_error(body, "not_the_owner")
+    status, body = call(stack, "POST", "/checkout/create", json_body={"plan_id": "starter", "team_id": "org_none"})
+    assert status == 404
+    assert_json_error(body, "team_not_found")
+    status, body = call(stack, "POST", "/checkout/create", json_body={"plan_id": "starter", "team_id": 7})
+    assert status == 400
+    assert_json_error(body, "invalid_team_id")
+    # A team's subscription is managed as the team (a read takes team_id from the query).
+    query(stack, "INSERT INTO teams (id, owner_user_id, name) VALUES ('org_ops', 'user_1', 'Ops')")
+    live_subscription(stack, stripe, prices, user="org_ops", plan="enterprise")
+    status, body = call(stack, "GET", "/payment-methods?team_id=org_ops")
+    assert status == 200, body
+    status, body = call(stack, "POST", "/subscription/cancel", json_body={"team_id": "org_ops"})
+    assert status == 200 and body["plan_id"] == "enterprise" and body["cancel_at_period_end"] is True, body
+
+
+# -- operators extend a trial at Stripe (issue 18) ------------------------------------------------------
+
+
+def trial_subscription(stack, stripe, prices, user="user_1"):
+    customer = link_customer(stack, stripe, user)
+    now = int(time.time())
+    sub = stripe.seed(subscriptions=[{"customer": customer["id"], "items": [{"price": prices["trial_weekly"]}],
+                                      "metadata": {"user_id": user, "plan_id": "trial"},
+                                      "current_period_start": now - 86400,
+                                      "current_period_end": now + 6 * 86400}])["subscriptions"][0]
+    query(stack, "INSERT INTO subscriptions (id, user_id, stripe_customer_id, plan_id, status, stripe_price_id,"
+                 " stripe_item_id, current_period_start, current_period_end, last_event_created, last_event_id)"
+                 " VALUES (%s, %s, %s, 'trial', 'active', %s, %s, to_timestamp(%s), to_timestamp(%s), %s, 'evt_seed')",
+          (sub["id"], user, customer["id"], prices["trial_weekly"], sub["items"]["data"][0]["id"], now - 86400,
+           now + 6 * 86400, now - 86400))
+    stack.redis().delete(f"ob:ent:{user}")
+    return sub, now + 6 * 86400
+
+
+def extend(stack, user, body, headers=ADMIN):
+    status, _, out = stack.http("POST", f"/api/v1/admin/users/{user}/trial-extension", json=body, headers=headers)
+    return status, out
+
+
+def test_an_operator_extends_a_trial_at_stripe_and_it_is_recorded_and_audited(billing):
+    stack, stripe, prices = billing
+    sub, ends = trial_subscription(stack, stripe, prices)
+    status, body = extend(stack, "user_1", {"extend_days": 14, "reason": "onboarding call slipped"})
+    assert status == 200, body
+    (sent,) = stripe.requests("POST", f"/v1/subscriptions/{sub['id']}")
+    assert form(sent) == [("trial_end", str(ends + 14 * 86400)), ("proration_behavior", "none")]
+    assert sent["idempotency_key"]
+    # Stripe's answer is applied through the owner: trialing until the new end, no charge before it.
+    assert (body["status"], body["live"], body["plan_id"]) == ("trialing", True, "trial")
+    assert query(stack, "SELECT status, extract(epoch FROM trial_end)::bigint, extract(epoch FROM current_period_end)::bigint"
+                        " FROM subscriptions WHERE id = %s", (sub["id"],)) == [("trialing", ends + 14 * 86400,
+                                                                               ends + 14 * 86400)]
+    assert query(stack, "SELECT user_id, subscription_id, extract(epoch FROM from_trial_end)::bigint,"
+                        " extract(epoch FROM to_trial_end)::bigint, reason, granted_by FROM trial_extensions") == \
+        [("user_1", sub["id"], ends, ends + 14 * 86400, "onboarding call slipped", "admin")]
+
+
+@pytest.mark.parametrize("body, code", [
+    ({"reason": "r"}, "invalid_trial_extension"),
+    ({"extend_days": 0, "reason": "r"}, "invalid_trial_extension"),
+    ({"extend_days": 731, "reason": "r"}, "invalid_trial_extension"),
+    ({"extend_days": 3, "trial_end": "2030-01-01T00:00:00Z", "reason": "r"}, "invalid_trial_extension"),
+    ({"trial_end": "2000-01-01T00:00:00Z", "reason": "r"}, "invalid_trial_extension"),
+    ({"trial_end": "tomorrow", "reason": "r"}, "invalid_trial_extension"),
+    ({"extend_days": 3}, "invalid_trial_extension"),
+])
+def test_a_trial_extension_that_makes_no_sense_is_refused_before_stripe(billing, body, code):
+    stack, stripe, prices = billing
+    trial_subscription(stack, stripe, prices)
+    status, out = extend(stack, "user_1", body)
+    assert status == 400
+    assert_json_error(out, code)
+    assert stripe.requests("POST", prefix="/v1/subscriptions/") == []
+
+
+def test_only_a_trial_is_extended_and_only_by_an_operator(billing):
+    stack, stripe, prices = billing
+    live_subscription(stack, stripe, prices)  # a paid starter plan
+    status, out = extend(stack, "user_1", {"extend_days": 7, "reason": "r"})
+    assert status == 409
+    assert_json_error(out, "not_on_trial")
+    status, out = extend(stack, "user_nobody", {"extend_days": 7, "reason": "r"})
+    assert status == 409
+    assert_json_error(out, "no_subscription")
+    assert extend(stack, "user_1", {"extend_days": 7, "reason": "r"}, headers={})[0] == 401
+    assert stripe.requests("POST", prefix="/v1/subscriptions/") == []

@@ -5,8 +5,6 @@ POST /api/v1/entitlements/check, and what authorize does when the copy is lost o
 Subscriptions are written by direct SQL, as their owner (the subscription-worker) would
 commit them; the triggers of migration 050 record the change in entitlement_versions, and
 the owner publishes it (or every reader rebuilds a missing copy from Postgres)."""
-import time
-import uuid
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -413,3 +411,76 @@ def test_an_override_granted_to_a_team_reaches_its_members(stack):
     assert not allowed(stack, "gm1", "tts")["allowed"]
     assert grant(stack, "org_grant", kind="feature", feature="tts")[0] == 201
     wait_until(lambda: allowed(stack, "gm1", "tts")["allowed"], timeout=5, message="the team's override")
+
+
+def test_an_operator_revokes_an_override_early_and_the_audit_keeps_who_and_why(stack):
+    start_usage_stack(stack)
+    subscribe(stack, "u-revoke", "starter")
+    status, _, override = grant(stack, "u-revoke", kind="feature", feature="tts")
+    assert status == 201 and allowed(stack, "u-revoke", "tts") == {"allowed": True}
+    revoke = f"/api/v1/admin/overrides/{override['id']}/revoke"
+    assert stack.http("POST", revoke, json={"reason": "r"}, headers=SERVICE)[0] in (401, 403)
+    status, _, body = stack.http("POST", revoke, json={}, headers=ADMIN)
+    assert status == 400 and body["error"]["code"] == "invalid_override"
+    status, _, body = stack.http("POST", revoke, json={"reason": "granted by mistake"}, headers=ADMIN)
+    assert status == 200, body
+    assert (body["id"], body["user_id"], body["was_in_force"], body["in_force"], body["revoked_by"]) == \
+        (override["id"], "u-revoke", True, False, "admin")
+    # At once: the copy is rebuilt without it.
+    assert allowed(stack, "u-revoke", "tts")["reason"] == "plan_lacks_feature"
+    assert stack.http("GET", "/api/v1/entitlements/u-revoke", headers=SERVICE)[2]["overrides"] == []
+    # Once only; unknown and malformed ids are told apart.
+    status, _, body = stack.http("POST", revoke, json={"reason": "again"}, headers=ADMIN)
+    assert status == 409 and body["error"]["code"] == "already_revoked"
+    status, _, body = stack.http("POST", "/api/v1/admin/overrides/999999/revoke", json={"reason": "r"}, headers=ADMIN)
+    assert status == 404 and body["error"]["code"] == "override_not_found"
+    status, _, body = stack.http("POST", "/api/v1/admin/overrides/12x/revoke", json={"reason": "r"}, headers=ADMIN)
+    assert status == 400 and body["error"]["code"] == "invalid_override_id"
+    (listed,) = stack.http("GET", "/api/v1/admin/users/u-revoke/overrides", headers=ADMIN)[2]["overrides"]
+    assert (listed["in_force"], listed["revoked_by"], listed["revoke_reason"]) == (False, "admin", "granted by mistake")
+    assert listed["revoked_at"]
+
+
+def test_a_user_creates_a_team_buys_its_plan_as_the_team_and_adds_members(stack):
+    start_usage_stack(stack)
+    status, _, team = stack.http("POST", "/api/v1/teams", json={"name": "Acme Research"}, headers=as_user("founder"))
+    assert status == 201, team
+    team_id = team["team_id"]
+    assert team_id.startswith("org_") and len(team_id) == 36
+    assert (team["name"], team["owner_user_id"], team["seats"], team["plan_id"]) == ("Acme Research", "founder", 0, None)
+    # One team per owner; a member of a team cannot start another.
+    status, _, body = stack.http("POST", "/api/v1/teams", json={"name": "Second"}, headers=as_user("founder"))
+    assert status == 409 and body["error"]["code"] == "already_owns_team" and body["error"]["team_id"] == team_id
+    assert stack.http("POST", "/api/v1/teams", json={"name": 5}, headers=as_user("x"))[0] == 400
+    assert stack.http("POST", "/api/v1/teams", json={}, headers=SERVICE)[0] in (401, 403)
+    # Without a plan there are no seats.
+    assert members(stack, team_id, "POST", "founder", {"user_id": "early"})[2]["error"]["code"] == "no_seats_left"
+    # The team's subscription (what checkout with team_id leads to: its user_id is the team).
+    subscribe(stack, team_id, "enterprise")
+    assert members(stack, team_id, "POST", "founder", {"user_id": "colleague"})[0] == 201
+    status, _, seen = stack.http("GET", f"/api/v1/teams/{team_id}", headers=as_user("colleague"))
+    assert status == 200, seen
+    assert (seen["role"], seen["plan_id"], seen["seats"], seen["seats_used"], seen["live"]) == \
+        ("member", "enterprise", 10, 1, True)
+    assert stack.http("GET", f"/api/v1/teams/{team_id}", headers=as_user("founder"))[2]["role"] == "owner"
+    assert stack.http("GET", f"/api/v1/teams/{team_id}", headers=as_user("stranger"))[0] == 404
+    status, _, body = stack.http("POST", "/api/v1/teams", json={}, headers=as_user("colleague"))
+    assert status == 409 and body["error"]["code"] == "member_of_another_team"
+    wait_until(lambda: allowed(stack, "colleague", "bolt_diy")["allowed"], timeout=5, message="the member's plan")
+
+
+def test_concurrent_team_creations_by_one_owner_make_one_team(stack):
+    import threading
+    start_usage_stack(stack)
+    results = []
+
+    def create():
+        results.append(stack.http("POST", "/api/v1/teams", json={"name": "race"}, headers=as_user("racer"))[0])
+
+    threads = [threading.Thread(target=create) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results) == [201] + [409] * 5
+    assert query(stack.db(), "SELECT count(*) FROM teams WHERE owner_user_id = 'racer'") == [(1,)]

@@ -30,6 +30,7 @@ OWNERS = {
     "stripe_events": "stripe-worker",
     "stripe_prices": "stripe-worker",
     "stripe_products": "stripe-worker",
+    "trial_extensions": "stripe-worker",
     "usage_metrics": "lago-worker",
     "usage_events": "lago-worker",
     "lago_webhooks": "lago-worker",

@@ -315,6 +315,18 @@ def update_subscription(p, sub_id):
     behavior = p.get("proration_behavior", "create_prorations")
     if behavior not in ("create_prorations", "none", "always_invoice"):
         raise invalid(f"Invalid proration_behavior: {behavior}", "proration_behavior")
+    if "trial_end" in p:
+        # Stripe: a Unix time in the future (at most two years ahead) or "now"; on a
+        # trialing subscription the current period ends with the trial.
+        if p["trial_end"] == "now":
+            sub.update(trial_end=now(), status="active" if sub["status"] == "trialing" else sub["status"])
+        else:
+            end = as_int(p["trial_end"], "trial_end")
+            if end <= now() or end > now() + 730 * 86400:
+                raise invalid("Invalid timestamp: must be an integer Unix timestamp in the future.", "trial_end")
+            # An active subscription given a trial end is trialing until then (no charge).
+            sub.update(trial_end=end, current_period_end=end,
+                       status="trialing" if sub["status"] in ("active", "trialing") else sub["status"])
     if "cancel_at_period_end" in p:
         flag = as_bool(p["cancel_at_period_end"], "cancel_at_period_end")
         sub.update(cancel_at_period_end=flag, cancel_at=sub["current_period_end"] if flag else None,

@@ -93,3 +93,46 @@ Test(json, time_is_iso8601_utc_or_null)
     cr_expect(json_is_null(ob_json_time(0)));
     cr_expect(json_is_null(ob_json_time(-5)));
 }
+
+Test(json, utc_reads_back_what_time_writes_and_nothing_else)
+{
+    static const struct {
+        const char *json;
+        int64_t expect;
+    } cases[] = {
+        {"\"2025-01-31T12:00:00Z\"", 1738324800},
+        {"\"1970-01-01T00:00:01Z\"", 1},
+        {"\"2025-01-31T12:00:00\"", -1},   /* no zone: not UTC for sure */
+        {"\"2025-01-31T12:00:00Zx\"", -1}, /* trailing bytes */
+        {"\"2025-01-31\"", -1},
+        {"\"tomorrow\"", -1},
+        {"1738324800", -1}, /* a number is not the shape asked for */
+        {"null", -1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        json_t *value = json_loads(cases[i].json, JSON_DECODE_ANY, NULL);
+        cr_expect_eq(ob_json_utc(value), cases[i].expect, "%s", cases[i].json);
+        json_decref(value);
+    }
+    cr_expect_eq(ob_json_utc(NULL), -1);
+}
+
+Test(json, reason_is_one_to_five_hundred_bytes)
+{
+    char long_reason[520];
+    memset(long_reason, 'r', sizeof long_reason - 1);
+    long_reason[sizeof long_reason - 1] = '\0';
+    json_t *ok = json_pack("{s:s}", "reason", "ticket 42"), *empty = json_pack("{s:s}", "reason", ""),
+           *number = json_pack("{s:i}", "reason", 4), *too_long = json_pack("{s:s}", "reason", long_reason);
+    cr_expect_str_eq(ob_json_reason(ok), "ticket 42");
+    cr_expect_null(ob_json_reason(empty));
+    cr_expect_null(ob_json_reason(number));
+    cr_expect_null(ob_json_reason(too_long));
+    long_reason[500] = '\0';
+    json_object_set_new(too_long, "reason", json_string(long_reason));
+    cr_expect_not_null(ob_json_reason(too_long));
+    json_decref(ok);
+    json_decref(empty);
+    json_decref(number);
+    json_decref(too_long);
+}
