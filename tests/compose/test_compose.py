@@ -209,13 +209,16 @@ class Deployment:
 
 
 @pytest.fixture(scope="module")
-def deployment():
+def deployment(request):
     dep = Deployment()
+    dep.session = request.session
     try:
         dep.compose("up", "-d", "--no-build")
         wait_for(lambda: dep.ready() and dep.ready()["missing"] == [], UP_TIMEOUT,
                  "the deployment never answered GET /ready with every service", interval=1.0)
         yield dep
+        if request.session.testsfailed:
+            dep.logs()
     except BaseException:
         dep.logs()
         raise
@@ -399,6 +402,8 @@ def test_killing_a_lago_worker_loses_nothing_acknowledged(deployment):
 
 
 def test_down_removes_every_container_volume_and_network(deployment):
+    if deployment.session.testsfailed:
+        deployment.logs()  # what the failed tests left, before it is gone
     deployment.remove_all()
     label = f"label=io.podman.compose.project={PROJECT}"
     assert podman("ps", "-aq", "--filter", label).stdout.split() == []
