@@ -20,7 +20,7 @@
 #      every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 8)
 #      under ASan+UBSan; each target counts as one test, a crash as a failure
 #   7. compose: tests/compose/run.sh within OB_COMPOSE_TIMEOUT seconds (default
-#      900; about 1 min with the images cached, 6-8 min on a fresh root): dclint
+#      1200; 1-3 min with the images built, 6-10 min on a fresh root): dclint
 #      over compose.yml (one check), then, as root, the images (base from
 #      debootstrap, Postgres and Redis stand-ins, deploy/Dockerfile) and
 #      compose.yml up under podman-compose in a network namespace of its own,
@@ -332,7 +332,7 @@ browser_deps() {
 }
 
 compose_test() {
-    local limit=${OB_COMPOSE_TIMEOUT:-900} junit="$WORK/junit-compose.xml" log="$WORK/compose.log" status=0
+    local limit=${OB_COMPOSE_TIMEOUT:-1200} junit="$WORK/junit-compose.xml" log="$WORK/compose.log" status=0
     banner "compose under podman (tests/compose/run.sh, ${limit} s at most)"
     timeout --kill-after=30s "$limit" "$ROOT/tests/compose/run.sh" "$junit" 2>&1 | tee "$log" ||
         status=${PIPESTATUS[0]}
