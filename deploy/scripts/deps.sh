@@ -48,6 +48,12 @@ PACKAGES=(
     iproute2
     # the fuzz targets (deploy/scripts/fuzz.sh): clang with libFuzzer and the sanitizer runtimes
     clang libclang-rt-14-dev
+    # the compose test (tests/compose/run.sh): Podman as root without systemd (runc: crun
+    # refuses this machine's cgroup v1+v2 hybrid; netavark + aardvark-dns: the compose
+    # network and its service names; iptables: its NAT rules, in the test's own network
+    # namespace), podman-compose 1.0.3, tini (compose's init: true), debootstrap (the base
+    # image); ip netns comes from iproute2 above
+    podman podman-compose runc netavark aardvark-dns iptables tini debootstrap
 
     @bench # bench/run.sh (no test needs them): the HTTP load (wrk), pgbench and pg_stat_statements
     # (postgresql-contrib), redis-benchmark (redis-tools), the breakdown (valgrind's callgrind, strace)

@@ -22,6 +22,13 @@
 #   6. fuzzing: deploy/scripts/fuzz.sh builds build-fuzz/ with clang and runs
 #      every libFuzzer target in tests/fuzz/ for FUZZ_SECONDS (default 8)
 #      under ASan+UBSan; each target counts as one test, a crash as a failure
+#   7. compose: tests/compose/run.sh within OB_COMPOSE_TIMEOUT seconds (default
+#      1200; 1-3 min with the images built, 6-10 min on a fresh root): dclint
+#      over compose.yml (one check), then, as root, the images (base from
+#      debootstrap, Postgres and Redis stand-ins, deploy/Dockerfile) and
+#      compose.yml up under podman-compose in a network namespace of its own,
+#      driven by tests/compose/test_compose.py (one test per pytest case); not
+#      root: the compose tests are reported as skipped
 #
 # Every step runs even when an earlier one failed (except after deps.sh).
 # Counts are test cases: criterion's per-binary synthesis for ctest, one per
@@ -350,6 +357,46 @@ browser_deps() {
     fi
 }
 
+compose_test() {
+    local limit=${OB_COMPOSE_TIMEOUT:-1200} junit="$WORK/junit-compose.xml" log="$WORK/compose.log" status=0
+    banner "compose under podman (tests/compose/run.sh, ${limit} s at most)"
+    timeout --kill-after=30s "$limit" "$ROOT/tests/compose/run.sh" "$junit" 2>&1 | tee "$log" ||
+        status=${PIPESTATUS[0]}
+    if grep -q '^compose-test: SKIPPED' "$log"; then
+        SUMMARY+=("$(printf '  %-22s %s  %s' "compose" "$(took)" "skipped: needs root")")
+        compose_lint "$log"
+        return
+    fi
+    if [[ ! -f "$junit" ]]; then
+        not_run "tests/compose: run.sh exited $status before the tests ran$( ((status != 124)) || echo " (timed out)")"
+        record "compose" 0 1 "no results"
+        compose_lint "$log"
+        return
+    fi
+    local counts passed failed skipped
+    counts=$(count_junit "$junit")
+    read -r passed failed skipped <<<"$(head -n 1 <<<"$counts")"
+    if ((passed + failed + skipped == 0)); then
+        not_run "tests/compose: pytest collected no test"
+        failed=1
+    fi
+    if ((status != 0 && failed == 0)) && grep -q '^compose-lint: ok' "$log"; then
+        failed=1
+    fi
+    record "compose" "$passed" "$failed" "$skipped skipped$( ((status != 124)) || echo ", timed out")"
+    compose_lint "$log"
+}
+
+# compose_lint LOG: run.sh's dclint verdict, one check (its time is in the compose line).
+compose_lint() {
+    STEP_START=$SECONDS
+    if grep -q '^compose-lint: ok' "$1"; then
+        step "compose lint" ok "dclint compose.yml: no error"
+    else
+        step "compose lint" FAILED "dclint compose.yml (tests/compose/run.sh)"
+    fi
+}
+
 banner "deps"
 if ! "$ROOT/deploy/scripts/deps.sh"; then
     step "deps" FAILED "cannot install packages"
@@ -389,5 +436,7 @@ if $normal_ok; then
 fi
 
 fuzz
+
+compose_test
 
 finish
