@@ -365,6 +365,10 @@ s_dispatch(ob_broker_t *self, int service)
         queued_t *entry = &queue->ring[queue->head];
         queue->head = (queue->head + 1) % self->config.queue_limit;
         queue->count--;
+        /* An empty queue starts again at the front: the ring's pages are touched
+         * only as deep as requests really wait, not all of them as it turns. */
+        if (queue->count == 0)
+            queue->head = 0;
         if (entry->deadline_ms && entry->deadline_ms < now) {
             /* The loop thread has already answered 504; nobody waits for this. */
             atomic_fetch_sub(&self->backlog[service], 1);
