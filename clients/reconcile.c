@@ -185,19 +185,12 @@ reconcile_record_fixes(ob_pg_t *pg, const json_t *drift, const json_t *stripe_su
 }
 
 void
-reconcile_wait_processed(ob_pg_t *pg, const json_t *ids, int wait_s)
+reconcile_wait_none(ob_pg_t *pg, const char *count_sql, const json_t *ids, int wait_s)
 {
     char *text = ob_json_dump(ids, NULL);
     const char *values[] = {text};
     for (int tries = 0; text && tries < wait_s * 10; tries++) {
-        /* Processed by the stripe-worker, then applied by the subscription-worker. */
-        PGresult *r =
-            ob_pg_exec_sql(pg,
-                           "WITH ids AS (SELECT json_array_elements_text($1::json) AS id)"
-                           " SELECT (SELECT count(*) FROM stripe_events WHERE status = 'pending' AND id IN (SELECT id FROM ids))"
-                           " + (SELECT count(*) FROM subscription_updates WHERE status = 'pending'"
-                           " AND source_event_id IN (SELECT id FROM ids))",
-                           1, values, NULL, NULL);
+        PGresult *r = ob_pg_exec_sql(pg, count_sql, 1, values, NULL, NULL);
         bool done = ob_pg_classify(pg, r) == OB_OK && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
         PQclear(r);
         if (done)
@@ -205,6 +198,18 @@ reconcile_wait_processed(ob_pg_t *pg, const json_t *ids, int wait_s)
         usleep(100 * 1000);
     }
     free(text);
+}
+
+void
+reconcile_wait_processed(ob_pg_t *pg, const json_t *ids, int wait_s)
+{
+    /* Processed by the stripe-worker, then applied by the subscription-worker. */
+    reconcile_wait_none(pg,
+                        "WITH ids AS (SELECT json_array_elements_text($1::json) AS id)"
+                        " SELECT (SELECT count(*) FROM stripe_events WHERE status = 'pending' AND id IN (SELECT id FROM ids))"
+                        " + (SELECT count(*) FROM subscription_updates WHERE status = 'pending'"
+                        " AND source_event_id IN (SELECT id FROM ids))",
+                        ids, wait_s);
 }
 
 json_t *

@@ -43,6 +43,10 @@ json_t *reconcile_subscriptions(ob_pg_t *pg, stripe_api_t *stripe, lago_api_t *l
  *  Postgres refused. A second call in the same second records nothing new. */
 int reconcile_record_fixes(ob_pg_t *pg, const json_t *drift, const json_t *stripe_subs, json_t *ids);
 
+/*  Polls count_sql ($1: ids as a JSON array) every 100 ms, for at most
+ *  wait_s seconds, until it counts 0. */
+void reconcile_wait_none(ob_pg_t *pg, const char *count_sql, const json_t *ids, int wait_s);
+
 /*  Waits up to wait_s seconds until none of the events ids, nor the request
  *  rows they gave the subscription-worker, is pending any more. */
 void reconcile_wait_processed(ob_pg_t *pg, const json_t *ids, int wait_s);

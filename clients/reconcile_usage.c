@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
+#include "clients/reconcile.h"
 #include "common/ob_json.h"
 
 #define MAX_PAGES 10000
@@ -194,18 +194,8 @@ reconcile_usage_reforward(ob_pg_t *pg, const json_t *drift, json_t *ids)
 void
 reconcile_usage_wait(ob_pg_t *pg, const json_t *ids, int wait_s)
 {
-    char *text = ob_json_dump(ids, NULL);
-    const char *values[] = {text};
-    for (int tries = 0; text && tries < wait_s * 10; tries++) {
-        PGresult *r = ob_pg_exec_sql(pg,
-                                     "SELECT count(*) FROM usage_events WHERE forwarded_at IS NULL"
-                                     " AND transaction_id IN (SELECT json_array_elements_text($1::json))",
-                                     1, values, NULL, NULL);
-        bool done = ob_pg_classify(pg, r) == OB_OK && strcmp(PQgetvalue(r, 0, 0), "0") == 0;
-        PQclear(r);
-        if (done)
-            break;
-        usleep(100 * 1000);
-    }
-    free(text);
+    reconcile_wait_none(pg,
+                        "SELECT count(*) FROM usage_events WHERE forwarded_at IS NULL"
+                        " AND transaction_id IN (SELECT json_array_elements_text($1::json))",
+                        ids, wait_s);
 }

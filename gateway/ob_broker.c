@@ -19,6 +19,7 @@
 #include "common/ob_log.h"
 #include "common/ob_metrics.h"
 #include "gateway/ob_exposition.h"
+#include "gateway/ob_frames.h"
 #include "proto/ob_proto.h"
 #include "proto/ob_wire.h"
 
@@ -259,35 +260,6 @@ s_worker_reply(ob_broker_t *self, worker_t *worker, zmq_msg_t *route, zmq_msg_t 
 
 /*  Receives one whole multipart message into frames (up to max). Returns the
  *  frame count, 0 when nothing is waiting, -1 on error. */
-static int
-s_recv_all(void *socket, zmq_msg_t *frames, int max)
-{
-    int count = 0;
-    for (;;) {
-        zmq_msg_t scratch;
-        zmq_msg_t *frame = count < max ? &frames[count] : &scratch;
-        zmq_msg_init(frame);
-        if (zmq_msg_recv(frame, socket, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(frame);
-            return count == 0 && errno == EAGAIN ? 0 : -1;
-        }
-        bool more = zmq_msg_more(frame);
-        if (frame == &scratch)
-            zmq_msg_close(frame);
-        else
-            count++;
-        if (!more)
-            return count;
-    }
-}
-
-static void
-s_close_all(zmq_msg_t *frames, int count)
-{
-    for (int i = 0; i < count; i++)
-        zmq_msg_close(&frames[i]);
-}
-
 static void s_dispatch(ob_broker_t *self, int service);
 
 static void
@@ -295,14 +267,14 @@ s_on_backend(ob_broker_t *self)
 {
     for (int n = 0; n < DRAIN_BATCH; n++) {
         zmq_msg_t *frames = self->frames;
-        int count = s_recv_all(self->backend, frames, MAX_FRAMES);
+        int count = ob_frames_recv(self->backend, frames, MAX_FRAMES);
         if (count <= 0)
             return;
         const void *identity = zmq_msg_data(&frames[0]);
         size_t identity_len = zmq_msg_size(&frames[0]);
         if (count < 3 || zmq_msg_size(&frames[1]) != 4 || memcmp(zmq_msg_data(&frames[1]), OB_WIRE_PROTOCOL, 4) != 0 ||
             zmq_msg_size(&frames[2]) < 1) {
-            s_close_all(frames, count);
+            ob_frames_close(frames, count);
             continue;
         }
         char command = *(const char *)zmq_msg_data(&frames[2]);
@@ -338,7 +310,7 @@ s_on_backend(ob_broker_t *self)
                     s_worker_remove(self, index, "said goodbye");
             }
         }
-        s_close_all(frames, count);
+        ob_frames_close(frames, count);
     }
 }
 
@@ -468,13 +440,13 @@ s_on_frontend(ob_broker_t *self)
 {
     for (int n = 0; n < DRAIN_BATCH; n++) {
         zmq_msg_t frames[2];
-        int count = s_recv_all(self->frontend, frames, 2);
+        int count = ob_frames_recv(self->frontend, frames, 2);
         if (count <= 0)
             return;
         const uint8_t *client = zmq_msg_data(&frames[0]);
         size_t client_len = zmq_msg_size(&frames[0]);
         if (count != 2 || client_len > MAX_IDENTITY || zmq_msg_size(&frames[1]) <= OB_BROKER_REQUEST_HEADER) {
-            s_close_all(frames, count);
+            ob_frames_close(frames, count);
             continue;
         }
         const uint8_t *request = zmq_msg_data(&frames[1]);
@@ -482,7 +454,7 @@ s_on_frontend(ob_broker_t *self)
         int service = request[8];
         if (service == OB_ROUTE_SERVICE_BROKER) {
             s_answer_metrics(self, client, client_len, key);
-            s_close_all(frames, count);
+            ob_frames_close(frames, count);
             continue;
         }
         service_queue_t *queue = service < OB_SERVICE_COUNT ? &self->queues[service] : NULL;
@@ -505,7 +477,7 @@ s_on_frontend(ob_broker_t *self)
             atomic_fetch_add(&self->backlog[service], 1);
             s_dispatch(self, service);
         }
-        s_close_all(frames, count);
+        ob_frames_close(frames, count);
     }
 }
 

@@ -11,6 +11,7 @@
 #include "common/ob_clock.h"
 #include "common/ob_curve.h"
 #include "common/ob_log.h"
+#include "gateway/ob_frames.h"
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define ZAP_FRAMES 7 /* version, request id, domain, address, routing id, mechanism, credentials */
@@ -75,23 +76,9 @@ static void
 s_handle(ob_zap_t *self)
 {
     zmq_msg_t frames[ZAP_FRAMES];
-    int count = 0;
-    for (;;) {
-        zmq_msg_t scratch;
-        zmq_msg_t *frame = count < ZAP_FRAMES ? &frames[count] : &scratch;
-        zmq_msg_init(frame);
-        if (zmq_msg_recv(frame, self->socket, ZMQ_DONTWAIT) < 0) {
-            zmq_msg_close(frame);
-            break;
-        }
-        bool more = zmq_msg_more(frame);
-        if (frame == &scratch)
-            zmq_msg_close(frame);
-        else
-            count++;
-        if (!more)
-            break;
-    }
+    int count = ob_frames_recv(self->socket, frames, ZAP_FRAMES);
+    if (count < 0)
+        return; /* a broken message has no one to answer */
     if (count >= 6 && zmq_msg_size(&frames[0]) == 3 && memcmp(zmq_msg_data(&frames[0]), "1.0", 3) == 0) {
         const char *mechanism = zmq_msg_data(&frames[5]);
         size_t mechanism_len = zmq_msg_size(&frames[5]);
@@ -105,8 +92,7 @@ s_handle(ob_zap_t *self)
         /* Not a ZAP request we understand: refuse it all the same (a REP must answer). */
         s_reply(self, &frames[1], false);
     }
-    for (int i = 0; i < count; i++)
-        zmq_msg_close(&frames[i]);
+    ob_frames_close(frames, count);
 }
 
 static void *
